@@ -1,0 +1,3 @@
+//! Tabular data loading.
+
+pub mod csv;

@@ -1,0 +1,271 @@
+//! CAFE — Conflict-Aware Feature-wise Explanations.
+//!
+//! For each feature a positive score `S+` (how much it pushed the explained output up) and a
+//! negative score `S−` (how much it pushed it down), plus the same two scores for the
+//! network's biases taken together. Each activation layer has a conflict-sensitivity
+//! constant `c ∈ [0, 1]`: at `c = 0` only observed (linearised) effects count; at `c = 1`
+//! effects cancelled by conflicting features are surfaced on both sides.
+//!
+//! Paper: Dejl, Ayoobi, Williams, Toni, "CAFE: Conflict-Aware Feature-wise Explanations".
+//! Normative rules: `shared/spec/cafe.md`.
+//!
+//! # Shapes
+//! `x`: `[batch, d]` in the network's input space; `reference`: `[1, d]` (shared) or
+//! `[batch, d]`. Result: one entry per (row, target), scores `[entries, d]`.
+//!
+//! # Axioms
+//! Completeness against the *bias-ablated* network at the reference, `F₀(r)`; missingness;
+//! linearity of the joint scores; non-negative split scores.
+//!
+//! # Cost
+//! Reverse mode: one forward and two backward passes per target; forward mode: `d + 1`
+//! forward passes for all outputs at once. [`Mode::Auto`] picks the cheaper.
+//!
+//! # Errors
+//! A `c` list whose length is neither 1 nor the number of activation layers; shapes that do
+//! not match the network; a target out of range.
+//!
+//! # Example
+//! The XNOR-style conflict of cafe.md: both features cancel inside the hidden layer.
+//! ```
+//! use conflux_core::{Target, io::json};
+//! use conflux_methods::{Attributor, cafe::CafeParams};
+//! use ndarray::array;
+//! let net = json::from_str(r#"{"input_dim": 2, "layers": [
+//!   {"type": "linear", "weight": [[1, -1], [-1, 1]], "bias": null}, {"type": "relu"},
+//!   {"type": "linear", "weight": [[-1, -1]], "bias": [1]}]}"#)?;
+//! let plan = conflux_core::Plan::<f64>::new(&net, false)?;
+//! let x = array![[1.0, 1.0]];
+//! let r = array![[0.0, 0.0]];
+//! let a = CafeParams::new().c([1.0]).build()?.attribute(&plan, x.view(), r.view(), Target::Index(0))?;
+//! let s = a.split.as_ref().unwrap();
+//! assert!((s.feat_pos[[0, 0]] - 1.0).abs() < 1e-6 && (s.feat_neg[[0, 0]] - 1.0).abs() < 1e-6);
+//! assert!(a.scores[[0, 0]].abs() < 1e-9 && (s.bias_pos[0] - 1.0).abs() < 1e-12);
+//! # Ok::<(), conflux_core::Error>(())
+//! ```
+
+mod forward;
+pub mod params;
+mod reverse;
+pub mod rule;
+
+use conflux_core::{Attribution, Error, Float, Plan, Result, SplitScores, Target};
+use ndarray::{Array2, ArrayView2};
+use rayon::prelude::*;
+
+pub use params::{CafeParams, Mode};
+
+use crate::method::{Attributor, Axiom, MethodId};
+use crate::propagate::walk::ReferenceTrace;
+use rule::CafeRule;
+
+/// Forward-mode chunks hold at most this many (row, source) pairs.
+const FORWARD_MODE_STATE_ROWS: usize = 8192;
+
+/// CAFE with validated parameters (build with [`CafeParams`]).
+#[derive(Debug, Clone)]
+pub struct Cafe {
+    c: Vec<f64>,
+    mode: Mode,
+    chunk_rows: usize,
+}
+
+/// Split scores of one chunk, row-major `[entries, d]`.
+pub(crate) struct ChunkScores<F> {
+    feat_pos: Vec<F>,
+    feat_neg: Vec<F>,
+    bias_pos: Vec<F>,
+    bias_neg: Vec<F>,
+}
+
+impl<F: Float> ChunkScores<F> {
+    fn new(entries: usize, d: usize) -> Self {
+        ChunkScores {
+            feat_pos: vec![F::zero(); entries * d],
+            feat_neg: vec![F::zero(); entries * d],
+            bias_pos: vec![F::zero(); entries],
+            bias_neg: vec![F::zero(); entries],
+        }
+    }
+}
+
+impl Cafe {
+    /// The conflict-sensitivity constants as given (one, or one per activation layer).
+    pub fn c(&self) -> &[f64] {
+        &self.c
+    }
+
+    /// `c` for each activation slot of `plan`.
+    ///
+    /// # Errors
+    /// [`Error::Param`] when the list length is neither 1 nor the number of activation layers.
+    pub fn c_per_layer<F: Float>(&self, plan: &Plan<F>) -> Result<Vec<F>> {
+        let n = plan.activation_layers();
+        match self.c.len() {
+            1 => Ok(vec![F::of(self.c[0]); n]),
+            k if k == n => Ok(self.c.iter().map(|&c| F::of(c)).collect()),
+            k => Err(Error::param(
+                "cafe",
+                "c",
+                format!("{:?}", self.c),
+                format!("expected 1 value or {n} (one per activation layer), got {k}"),
+            )),
+        }
+    }
+
+    /// The formulation used for `targets_per_row` targets on `d` features.
+    pub fn resolved_mode(&self, d: usize, targets_per_row: usize) -> Mode {
+        match self.mode {
+            Mode::Auto if d < 2 * targets_per_row => Mode::Forward,
+            Mode::Auto => Mode::Reverse,
+            m => m,
+        }
+    }
+
+    fn chunk<F: Float>(
+        &self,
+        plan: &Plan<F>,
+        x: &[F],
+        r: &[F],
+        rows: usize,
+        shared: Option<&ReferenceTrace<F>>,
+        rule: &CafeRule<F>,
+        target: Target,
+    ) -> Attribution<F> {
+        let d = plan.input_dim();
+        let n = plan.output_dim();
+        let local;
+        let trace = if let Some(t) = shared {
+            t
+        } else {
+            local = ReferenceTrace::new(plan, r, rows);
+            &local
+        };
+        let outputs = plan.forward(x, rows);
+        let mut rows_idx = Vec::new();
+        let mut targets = Vec::new();
+        for b in 0..rows {
+            for t in target.resolve(&outputs[b * n..(b + 1) * n]) {
+                rows_idx.push(b);
+                targets.push(t);
+            }
+        }
+        let s = match self.resolved_mode(d, target.per_row(n)) {
+            Mode::Forward => forward::run(plan, x, r, rows, trace, rule, &targets),
+            _ => reverse::run(plan, x, r, rows, trace, rule, &targets),
+        };
+        let e = targets.len();
+        let output = rows_idx
+            .iter()
+            .zip(&targets)
+            .map(|(&b, &t)| outputs[b * n + t])
+            .collect();
+        let baseline = rows_idx
+            .iter()
+            .zip(&targets)
+            .map(|(&b, &t)| trace.output[trace.row_of(b) * n + t])
+            .collect();
+        let scores = s
+            .feat_pos
+            .iter()
+            .zip(&s.feat_neg)
+            .map(|(&p, &q)| p - q)
+            .collect();
+        let mat = |v| Array2::from_shape_vec((e, d), v).expect("chunk scores are entries × d");
+        Attribution {
+            rows: rows_idx,
+            targets,
+            output,
+            baseline_output: Some(baseline),
+            scores: mat(scores),
+            split: Some(SplitScores {
+                feat_pos: mat(s.feat_pos),
+                feat_neg: mat(s.feat_neg),
+                bias_pos: s.bias_pos,
+                bias_neg: s.bias_neg,
+            }),
+        }
+    }
+}
+
+impl<F: Float> Attributor<Plan<F>, F> for Cafe {
+    fn id(&self) -> MethodId {
+        MethodId::Cafe
+    }
+
+    fn axioms(&self) -> &'static [Axiom] {
+        &[
+            Axiom::Completeness,
+            Axiom::Missingness,
+            Axiom::Linearity,
+            Axiom::NonNegSplit,
+        ]
+    }
+
+    fn attribute(
+        &self,
+        plan: &Plan<F>,
+        x: ArrayView2<F>,
+        reference: ArrayView2<F>,
+        target: Target,
+    ) -> Result<Attribution<F>> {
+        let d = plan.input_dim();
+        let batch = x.nrows();
+        if x.ncols() != d {
+            return Err(Error::Shape {
+                op: "cafe",
+                expected: format!("inputs with {d} features"),
+                got: format!("{}", x.ncols()),
+            });
+        }
+        if reference.ncols() != d || (reference.nrows() != 1 && reference.nrows() != batch) {
+            return Err(Error::Shape {
+                op: "cafe",
+                expected: format!("a reference of 1 or {batch} rows × {d} features"),
+                got: format!("{} × {}", reference.nrows(), reference.ncols()),
+            });
+        }
+        target.validate(plan.output_dim())?;
+        let rule = CafeRule {
+            c: self.c_per_layer(plan)?,
+        };
+        let x = x.as_standard_layout();
+        let r = reference.as_standard_layout();
+        let (xs, rs) = (
+            x.as_slice().expect("standard layout"),
+            r.as_slice().expect("standard layout"),
+        );
+        let shared = (reference.nrows() == 1).then(|| ReferenceTrace::new(plan, rs, 1));
+        let mut chunk = self.chunk_rows;
+        if self.resolved_mode(d, target.per_row(plan.output_dim())) == Mode::Forward {
+            chunk = chunk.min((FORWARD_MODE_STATE_ROWS / (d + 1)).max(1));
+        }
+        let n_chunks = batch.div_ceil(chunk).max(1);
+        let work = |i: usize| {
+            let (lo, hi) = (i * chunk, ((i + 1) * chunk).min(batch));
+            let r_rows = if shared.is_some() {
+                rs
+            } else {
+                &rs[lo * d..hi * d]
+            };
+            (
+                lo,
+                self.chunk(
+                    plan,
+                    &xs[lo * d..hi * d],
+                    r_rows,
+                    hi - lo,
+                    shared.as_ref(),
+                    &rule,
+                    target,
+                ),
+            )
+        };
+        let parts: Vec<_> = if n_chunks == 1 {
+            vec![work(0)]
+        } else {
+            (0..n_chunks).into_par_iter().map(work).collect()
+        };
+        Ok(Attribution::concat(parts).expect("at least one chunk"))
+    }
+}

@@ -1,0 +1,112 @@
+//! The repository's copy of the golden vectors (`tests/golden/`, schema in its README).
+
+use std::path::PathBuf;
+
+use conflux_core::Network;
+use serde::Deserialize;
+
+/// One CAFE golden file.
+#[derive(Debug, Deserialize)]
+pub struct CafeGolden {
+    /// Case name.
+    pub name: String,
+    /// The network, as a conflux model file.
+    pub model: serde_json::Value,
+    /// Test cases.
+    pub cases: Vec<CafeCase>,
+}
+
+/// `c` as one value or one per activation layer.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+pub enum CValue {
+    /// One value for every layer.
+    One(f64),
+    /// One value per activation layer.
+    PerLayer(Vec<f64>),
+}
+
+impl CValue {
+    /// As a list.
+    pub fn to_vec(&self) -> Vec<f64> {
+        match self {
+            CValue::One(c) => vec![*c],
+            CValue::PerLayer(v) => v.clone(),
+        }
+    }
+}
+
+/// Expected CAFE scores.
+#[derive(Debug, Deserialize)]
+pub struct CafeExpected {
+    /// `[rows][features]`.
+    pub feat_pos: Vec<Vec<f64>>,
+    /// `[rows][features]`.
+    pub feat_neg: Vec<Vec<f64>>,
+    /// Per row.
+    pub bias_pos: Vec<f64>,
+    /// Per row.
+    pub bias_neg: Vec<f64>,
+}
+
+/// One case: inputs, reference, target, c and expected values.
+#[derive(Debug, Deserialize)]
+pub struct CafeCase {
+    /// Conflict sensitivity.
+    pub c: CValue,
+    /// `[rows][features]`.
+    pub inputs: Vec<Vec<f64>>,
+    /// Shared reference.
+    pub reference: Vec<f64>,
+    /// Explained output.
+    pub target: usize,
+    /// Expected scores.
+    pub expected: CafeExpected,
+    /// All outputs per row.
+    pub output: Vec<Vec<f64>>,
+    /// `F₀(r)`, all outputs.
+    pub reference_output_nobias: Vec<f64>,
+}
+
+impl CafeGolden {
+    /// The network.
+    ///
+    /// # Panics
+    /// When the model block is not a valid model (a test failure).
+    pub fn network(&self) -> Network {
+        conflux_core::io::json::from_value(&self.model)
+            .unwrap_or_else(|e| panic!("{}: {e}", self.name))
+    }
+}
+
+/// Directory of the golden vectors in this repository.
+pub fn dir() -> PathBuf {
+    crate::repo_root().join("tests/golden")
+}
+
+/// Every CAFE golden file, with its path. Panics (fails the test) when the folder is missing
+/// or empty: a missing golden file is never skipped.
+pub fn cafe_files() -> Vec<(PathBuf, CafeGolden)> {
+    let d = dir().join("cafe");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&d)
+        .unwrap_or_else(|e| panic!("golden folder {} missing: {e}", d.display()))
+        .map(|e| e.expect("readable dir entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    assert!(
+        paths.len() >= 12,
+        "expected the 12 CAFE golden files in {}, found {}",
+        d.display(),
+        paths.len()
+    );
+    paths
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).expect("golden file readable");
+            let g: CafeGolden =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            (p, g)
+        })
+        .collect()
+}

@@ -1,0 +1,13 @@
+//! Test helpers for conflux (not published): golden vectors, tolerance assertions, proptest
+//! strategies for random networks, and literal (slow) reference implementations of the
+//! specs to test the fast code against.
+
+pub mod assert;
+pub mod golden;
+pub mod reference;
+pub mod strategies;
+
+/// The repository root (tests read fixtures from it, never from outside the repo).
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}

@@ -4,6 +4,7 @@
 
 pub mod assert;
 pub mod golden;
+pub mod onnx;
 pub mod reference;
 pub mod strategies;
 

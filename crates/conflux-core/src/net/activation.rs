@@ -161,7 +161,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pytorch_reference_values() {
+    fn formula_reference_values() {
         // Values of the defining formulas in float64 (Python's math.erf/tanh/expm1/log1p).
         let cases: [(Activation, f64, f64); 8] = [
             (Activation::Gelu, -1.5, -0.100_210_801_903_287_13),

@@ -1,1 +1,66 @@
-fn main() {}
+//! The `conflux` command-line tool.
+//!
+//! `main` only turns [`run`]'s result into one `error:` line and an exit code: 0 ok, 1 bad
+//! input or runtime failure, 2 usage error (clap), 0 on a closed output pipe.
+
+mod cli;
+mod cmd;
+mod output;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{BenchCommand, Cli, Command};
+
+fn run(cli: &Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Explain(a) => cmd::explain::run(a),
+        Command::Inspect(a) => cmd::inspect::run(a),
+        Command::Demo(a) => cmd::demo::run(a),
+        Command::Bench(BenchCommand::Cafe(a)) => cmd::bench::cafe(a),
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn main() -> ExitCode {
+    // A bug must still end in one line, never a backtrace (RUST_BACKTRACE may be set).
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(ToString::to_string)
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        eprintln!(
+            "error: internal error (please report): {}",
+            msg.replace('\n', " ")
+        );
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::from(1)
+        }
+    }
+}

@@ -12,6 +12,7 @@ pub trait Float:
     + std::ops::MulAssign
     + Debug
     + Display
+    + std::fmt::LowerExp
     + Default
     + Send
     + Sync

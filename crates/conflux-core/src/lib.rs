@@ -16,6 +16,7 @@ pub mod float;
 pub mod io;
 pub mod linalg;
 pub mod net;
+pub mod reference;
 pub mod target;
 
 pub use attribution::{Attribution, SplitScores};
@@ -25,4 +26,5 @@ pub use net::activation::Activation;
 pub use net::layer::{BatchNorm, Dense, Head, Layer};
 pub use net::plan::{AffineOp, DenseOp, Op, Plan};
 pub use net::{Network, Preprocess};
+pub use reference::Reference;
 pub use target::Target;

@@ -16,22 +16,50 @@ fn models_dir() -> PathBuf {
 #[test]
 fn exported_models_reproduce_sidecar_outputs() {
     let mut checked = 0;
-    for stem in ["extra_batchnorm_mlp", "extra_gelu_mlp", "extra_sigmoid_tanh_mlp"] {
-        let side: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(models_dir().join(format!("{stem}.json"))).unwrap()).unwrap();
-        let inputs: Vec<f64> = side["inputs"].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap())).collect();
-        let want: Vec<f64> = side["outputs"].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap())).collect();
+    for stem in [
+        "extra_batchnorm_mlp",
+        "extra_gelu_mlp",
+        "extra_sigmoid_tanh_mlp",
+    ] {
+        let side: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(models_dir().join(format!("{stem}.json"))).unwrap(),
+        )
+        .unwrap();
+        let inputs: Vec<f64> = side["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()))
+            .collect();
+        let want: Vec<f64> = side["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()))
+            .collect();
         let files = side["files"].as_object().unwrap();
         assert_eq!(files.len(), 3, "{stem}: three exports");
         for file in files.keys() {
-            let net = onnx::load(&models_dir().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let net =
+                onnx::load(&models_dir().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
             let rows = inputs.len() / net.input_dim();
             assert_close(file, &net.forward(&inputs, rows), &want, 1e-5, 1e-5);
             if stem == "extra_batchnorm_mlp" {
-                assert!(net.layers().iter().any(|l| matches!(l, Layer::BatchNorm(_))), "{file}: BatchNorm kept as its own layer");
+                assert!(
+                    net.layers()
+                        .iter()
+                        .any(|l| matches!(l, Layer::BatchNorm(_))),
+                    "{file}: BatchNorm kept as its own layer"
+                );
             }
             if stem == "extra_gelu_mlp" {
                 assert_eq!(net.activation_layers(), 2);
-                assert!(net.layers().iter().all(|l| !matches!(l, Layer::Act(a) if *a != Activation::Gelu)), "{file}: GELU recognised");
+                assert!(
+                    net.layers()
+                        .iter()
+                        .all(|l| !matches!(l, Layer::Act(a) if *a != Activation::Gelu)),
+                    "{file}: GELU recognised"
+                );
             }
             checked += 1;
         }
@@ -51,7 +79,13 @@ const B: [f32; 2] = [0.1, -0.2];
 const X: [f64; 6] = [1.0, -2.0, 0.5, -0.3, 0.8, 2.0];
 
 fn reference_net(act: Option<Activation>, head: Option<Head>) -> Network {
-    let dense = conflux_core::Dense::new(2, 3, W.iter().map(|&v| f64::from(v)).collect(), Some(B.iter().map(|&v| f64::from(v)).collect())).unwrap();
+    let dense = conflux_core::Dense::new(
+        2,
+        3,
+        W.iter().map(|&v| f64::from(v)).collect(),
+        Some(B.iter().map(|&v| f64::from(v)).collect()),
+    )
+    .unwrap();
     let mut layers = vec![Layer::Dense(dense)];
     if let Some(a) = act {
         layers.push(Layer::Act(a));
@@ -60,7 +94,10 @@ fn reference_net(act: Option<Activation>, head: Option<Head>) -> Network {
 }
 
 fn gemm() -> OnnxBuilder {
-    OnnxBuilder::new(3, 17).init("W", &[2, 3], &W).init("B", &[2], &B).node("Gemm", &["x", "W", "B"], &["h"], &[("transB", Attr::I(1))])
+    OnnxBuilder::new(3, 17)
+        .init("W", &[2, 3], &W)
+        .init("B", &[2], &B)
+        .node("Gemm", &["x", "W", "B"], &["h"], &[("transB", Attr::I(1))])
 }
 
 fn check(bytes: &[u8], want: &Network) {
@@ -68,21 +105,48 @@ fn check(bytes: &[u8], want: &Network) {
     let p = write(dir.path(), "m.onnx", bytes);
     let net = onnx::load(&p).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(net.head(), want.head());
-    assert_close("fixture", &net.forward(&X, 2), &want.forward(&X, 2), 1e-6, 1e-6);
+    assert_close(
+        "fixture",
+        &net.forward(&X, 2),
+        &want.forward(&X, 2),
+        1e-6,
+        1e-6,
+    );
 }
 
 #[test]
 fn every_activation_op() {
     let cases: Vec<(&str, Vec<(&str, Attr)>, Activation)> = vec![
         ("Relu", vec![], Activation::Relu),
-        ("LeakyRelu", vec![("alpha", Attr::F(0.2))], Activation::LeakyRelu { slope: f64::from(0.2f32) }),
-        ("Elu", vec![("alpha", Attr::F(0.5))], Activation::Elu { alpha: 0.5 }),
+        (
+            "LeakyRelu",
+            vec![("alpha", Attr::F(0.2))],
+            Activation::LeakyRelu {
+                slope: f64::from(0.2f32),
+            },
+        ),
+        (
+            "Elu",
+            vec![("alpha", Attr::F(0.5))],
+            Activation::Elu { alpha: 0.5 },
+        ),
         ("Selu", vec![], Activation::Selu),
         ("Sigmoid", vec![], Activation::Sigmoid),
         ("Tanh", vec![], Activation::Tanh),
-        ("Softplus", vec![], Activation::Softplus { beta: 1.0, threshold: 20.0 }),
+        (
+            "Softplus",
+            vec![],
+            Activation::Softplus {
+                beta: 1.0,
+                threshold: 20.0,
+            },
+        ),
         ("Gelu", vec![], Activation::Gelu),
-        ("Gelu", vec![("approximate", Attr::S("tanh"))], Activation::GeluTanh),
+        (
+            "Gelu",
+            vec![("approximate", Attr::S("tanh"))],
+            Activation::GeluTanh,
+        ),
     ];
     for (op, attrs, act) in cases {
         let bytes = gemm().node(op, &["h"], &["y"], &attrs).build("y");
@@ -107,13 +171,28 @@ fn decomposed_gelu_in_both_groupings_and_silu() {
     check(&new, &reference_net(Some(Activation::Gelu), None));
     // Legacy exporter: (x·(erf(x/√2) + 1))·0.5, constants in Constant nodes.
     let legacy = gemm()
-        .node("Constant", &[], &["s"], &[("value", Attr::T(vec![], vec![sqrt2]))])
+        .node(
+            "Constant",
+            &[],
+            &["s"],
+            &[("value", Attr::T(vec![], vec![sqrt2]))],
+        )
         .node("Div", &["h", "s"], &["a"], &[])
         .node("Erf", &["a"], &["b"], &[])
-        .node("Constant", &[], &["one"], &[("value", Attr::T(vec![], vec![1.0]))])
+        .node(
+            "Constant",
+            &[],
+            &["one"],
+            &[("value", Attr::T(vec![], vec![1.0]))],
+        )
         .node("Add", &["b", "one"], &["c"], &[])
         .node("Mul", &["h", "c"], &["d"], &[])
-        .node("Constant", &[], &["half"], &[("value", Attr::T(vec![], vec![0.5]))])
+        .node(
+            "Constant",
+            &[],
+            &["half"],
+            &[("value", Attr::T(vec![], vec![0.5]))],
+        )
         .node("Mul", &["d", "half"], &["y"], &[])
         .build("y");
     check(&legacy, &reference_net(Some(Activation::Gelu), None));
@@ -129,16 +208,26 @@ fn decomposed_gelu_in_both_groupings_and_silu() {
         .node("Mul", &["h", "d"], &["y"], &[])
         .build("y");
     let dir = tempfile::tempdir().unwrap();
-    let e = onnx::load(&write(dir.path(), "w.onnx", &wrong)).unwrap_err().to_string();
-    assert!(e.contains("node 'div_1' (op Div)") && e.contains("erf-GELU"), "{e}");
-    let silu = gemm().node("Sigmoid", &["h"], &["s"], &[]).node("Mul", &["h", "s"], &["y"], &[]).build("y");
+    let e = onnx::load(&write(dir.path(), "w.onnx", &wrong))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("node 'div_1' (op Div)") && e.contains("erf-GELU"),
+        "{e}"
+    );
+    let silu = gemm()
+        .node("Sigmoid", &["h"], &["s"], &[])
+        .node("Mul", &["h", "s"], &["y"], &[])
+        .build("y");
     check(&silu, &reference_net(Some(Activation::Silu), None));
 }
 
 #[test]
 fn matmul_add_flatten_dropout_identity_and_gemm_attributes() {
     // MatMul stores W as in × out.
-    let wt: Vec<f32> = (0..3).flat_map(|p| (0..2).map(move |j| W[j * 3 + p])).collect();
+    let wt: Vec<f32> = (0..3)
+        .flat_map(|p| (0..2).map(move |j| W[j * 3 + p]))
+        .collect();
     let bytes = OnnxBuilder::new(3, 17)
         .init("Wt", &[3, 2], &wt)
         .init("B", &[2], &B)
@@ -155,7 +244,12 @@ fn matmul_add_flatten_dropout_identity_and_gemm_attributes() {
     let bytes = OnnxBuilder::new(3, 17)
         .init("Wt", &[3, 2], &half_w)
         .init("B", &[2], &double_b)
-        .node("Gemm", &["x", "Wt", "B"], &["y"], &[("alpha", Attr::F(2.0)), ("beta", Attr::F(0.5))])
+        .node(
+            "Gemm",
+            &["x", "Wt", "B"],
+            &["y"],
+            &[("alpha", Attr::F(2.0)), ("beta", Attr::F(0.5))],
+        )
         .build("y");
     check(&bytes, &reference_net(None, None));
 }
@@ -163,13 +257,23 @@ fn matmul_add_flatten_dropout_identity_and_gemm_attributes() {
 #[test]
 fn softmax_and_log_softmax_heads() {
     for (op, head) in [("Softmax", Head::Softmax), ("LogSoftmax", Head::LogSoftmax)] {
-        let bytes = gemm().node(op, &["h"], &["y"], &[("axis", Attr::I(-1))]).build("y");
+        let bytes = gemm()
+            .node(op, &["h"], &["y"], &[("axis", Attr::I(-1))])
+            .build("y");
         check(&bytes, &reference_net(None, Some(head)));
     }
     let dir = tempfile::tempdir().unwrap();
-    let bytes = gemm().node("Softmax", &["h"], &["p"], &[]).node("Relu", &["p"], &["y"], &[]).build("y");
-    let e = onnx::load(&write(dir.path(), "m.onnx", &bytes)).unwrap_err().to_string();
-    assert!(e.contains("op Relu") && e.contains("no node after the output Softmax"), "{e}");
+    let bytes = gemm()
+        .node("Softmax", &["h"], &["p"], &[])
+        .node("Relu", &["p"], &["y"], &[])
+        .build("y");
+    let e = onnx::load(&write(dir.path(), "m.onnx", &bytes))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("op Relu") && e.contains("no node after the output Softmax"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -179,11 +283,18 @@ fn batchnorm_is_its_own_layer() {
         .init("be", &[2], &[0.1, -0.3])
         .init("mu", &[2], &[0.2, 0.4])
         .init("var", &[2], &[2.0, 0.5])
-        .node("BatchNormalization", &["h", "g", "be", "mu", "var"], &["y"], &[("epsilon", Attr::F(1e-5))])
+        .node(
+            "BatchNormalization",
+            &["h", "g", "be", "mu", "var"],
+            &["y"],
+            &[("epsilon", Attr::F(1e-5))],
+        )
         .build("y");
     let dir = tempfile::tempdir().unwrap();
     let net = onnx::load(&write(dir.path(), "m.onnx", &bytes)).unwrap();
-    let Layer::BatchNorm(bn) = &net.layers()[1] else { panic!("expected BatchNorm, got {:?}", net.layers()[1]) };
+    let Layer::BatchNorm(bn) = &net.layers()[1] else {
+        panic!("expected BatchNorm, got {:?}", net.layers()[1])
+    };
     assert_eq!(bn.mean, vec![f64::from(0.2f32), f64::from(0.4f32)]);
     let y = net.forward(&X[..3], 1);
     let h0 = 0.5 * 1.0 + -1.0 * -2.0 + 0.25 * 0.5 + 0.1;
@@ -204,19 +315,33 @@ fn external_data_files() {
         .build("y");
     let p = write(dir.path(), "m.onnx", &bytes);
     let net = onnx::load(&p).unwrap();
-    assert_close("external", &net.forward(&X, 2), &reference_net(None, None).forward(&X, 2), 1e-6, 1e-6);
+    assert_close(
+        "external",
+        &net.forward(&X, 2),
+        &reference_net(None, None).forward(&X, 2),
+        1e-6,
+        1e-6,
+    );
     // Data file too short: an error naming the initializer.
     std::fs::write(dir.path().join("m.onnx.data"), &blob[..20]).unwrap();
     let e = onnx::load(&p).unwrap_err().to_string();
-    assert!(e.contains("initializer 'W'") && e.contains("m.onnx.data"), "{e}");
+    assert!(
+        e.contains("initializer 'W'") && e.contains("m.onnx.data"),
+        "{e}"
+    );
 }
 
 #[test]
 fn unsupported_op_names_node_and_op() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = gemm().node("Conv", &["h"], &["y"], &[]).build("y");
-    let e = onnx::load(&write(dir.path(), "m.onnx", &bytes)).unwrap_err().to_string();
-    assert!(e.contains("node 'conv_1' (op Conv)") && e.contains("unsupported op 'Conv'"), "{e}");
+    let e = onnx::load(&write(dir.path(), "m.onnx", &bytes))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("node 'conv_1' (op Conv)") && e.contains("unsupported op 'Conv'"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -227,31 +352,55 @@ fn structural_validation() {
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty.onnx", vec![], "empty file"),
         ("trunc.onnx", good[..good.len() / 2].to_vec(), "trunc.onnx"),
-        ("garbage.onnx", b"this is not an onnx file at all".to_vec(), "garbage.onnx"),
+        (
+            "garbage.onnx",
+            b"this is not an onnx file at all".to_vec(),
+            "garbage.onnx",
+        ),
     ];
     for (name, bytes, want) in cases {
-        let e = onnx::load(&write(dir.path(), name, &bytes)).unwrap_err().to_string();
+        let e = onnx::load(&write(dir.path(), name, &bytes))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(want) && e.contains(name), "{name}: {e}");
     }
     // An undefined input.
     let bytes = gemm().node("Relu", &["nope"], &["y"], &[]).build("y");
-    let e = onnx::load(&write(dir.path(), "u.onnx", &bytes)).unwrap_err().to_string();
+    let e = onnx::load(&write(dir.path(), "u.onnx", &bytes))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("input 'nope' is not defined"), "{e}");
     // Initializer size inconsistent with its dims.
-    let bytes = OnnxBuilder::new(3, 17).init("W", &[2, 3], &W[..5]).init("B", &[2], &B).node("Gemm", &["x", "W", "B"], &["y"], &[("transB", Attr::I(1))]).build("y");
-    let e = onnx::load(&write(dir.path(), "s.onnx", &bytes)).unwrap_err().to_string();
-    assert!(e.contains("initializer 'W'") && e.contains("expected 6 values"), "{e}");
+    let bytes = OnnxBuilder::new(3, 17)
+        .init("W", &[2, 3], &W[..5])
+        .init("B", &[2], &B)
+        .node("Gemm", &["x", "W", "B"], &["y"], &[("transB", Attr::I(1))])
+        .build("y");
+    let e = onnx::load(&write(dir.path(), "s.onnx", &bytes))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("initializer 'W'") && e.contains("expected 6 values"),
+        "{e}"
+    );
     // Output not produced.
     let bytes = gemm().build("zzz");
-    let e = onnx::load(&write(dir.path(), "o.onnx", &bytes)).unwrap_err().to_string();
+    let e = onnx::load(&write(dir.path(), "o.onnx", &bytes))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("'zzz' is not produced"), "{e}");
 }
 
 #[test]
 fn preprocess_round_trips_through_json() {
     let mut net = reference_net(Some(Activation::Gelu), Some(Head::Sigmoid));
-    net.set_preprocess(Some(Preprocess::Standardize { mean: vec![1.0, 2.0, 3.0], std: vec![0.5, 0.0, 2.0] })).unwrap();
-    net.set_feature_names(vec!["a".into(), "b".into(), "c".into()]).unwrap();
+    net.set_preprocess(Some(Preprocess::Standardize {
+        mean: vec![1.0, 2.0, 3.0],
+        std: vec![0.5, 0.0, 2.0],
+    }))
+    .unwrap();
+    net.set_feature_names(vec!["a".into(), "b".into(), "c".into()])
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("m.json");
     conflux_core::io::json::save(&net, &p).unwrap();

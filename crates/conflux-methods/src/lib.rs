@@ -7,5 +7,6 @@
 pub mod cafe;
 pub mod method;
 pub mod propagate;
+pub mod spec;
 
 pub use method::{Attributor, Axiom, MethodId};

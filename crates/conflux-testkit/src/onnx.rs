@@ -1,8 +1,9 @@
 //! Builds small ONNX models in tests with the generated protobuf types.
 
 use onnx_protobuf::{
-    AttributeProto, GraphProto, Message, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto, TensorProto, ValueInfoProto,
-    attribute_proto::AttributeType, tensor_proto::DataLocation,
+    AttributeProto, GraphProto, Message, ModelProto, NodeProto, OperatorSetIdProto,
+    StringStringEntryProto, TensorProto, ValueInfoProto, attribute_proto::AttributeType,
+    tensor_proto::DataLocation,
 };
 
 /// An attribute value.
@@ -62,13 +63,24 @@ impl OnnxBuilder {
 
     /// Adds an initializer whose bytes live in `file` (relative to the model), at `offset`.
     #[must_use]
-    pub fn external_init(mut self, name: &str, dims: &[usize], file: &str, offset: usize, len: usize) -> Self {
+    pub fn external_init(
+        mut self,
+        name: &str,
+        dims: &[usize],
+        file: &str,
+        offset: usize,
+        len: usize,
+    ) -> Self {
         let mut t = TensorProto::new();
         t.name = name.into();
         t.dims = dims.iter().map(|&d| d as i64).collect();
         t.data_type = 1;
         t.data_location = DataLocation::EXTERNAL.into();
-        for (k, v) in [("location", file.to_string()), ("offset", offset.to_string()), ("length", len.to_string())] {
+        for (k, v) in [
+            ("location", file.to_string()),
+            ("offset", offset.to_string()),
+            ("length", len.to_string()),
+        ] {
             let mut e = StringStringEntryProto::new();
             e.key = k.into();
             e.value = v;
@@ -80,7 +92,13 @@ impl OnnxBuilder {
 
     /// Adds a node.
     #[must_use]
-    pub fn node(mut self, op: &str, inputs: &[&str], outputs: &[&str], attrs: &[(&str, Attr)]) -> Self {
+    pub fn node(
+        mut self,
+        op: &str,
+        inputs: &[&str],
+        outputs: &[&str],
+        attrs: &[(&str, Attr)],
+    ) -> Self {
         let mut n = NodeProto::new();
         n.op_type = op.into();
         n.name = format!("{}_{}", op.to_lowercase(), self.graph.node.len());

@@ -77,6 +77,21 @@ impl CsvSource {
         input_dim: usize,
         names: Option<&[String]>,
     ) -> Result<Self> {
+        Self::open_with(path, label, true, input_dim, names)
+    }
+
+    /// As [`CsvSource::open`]; with `label_required = false` a label column absent from the
+    /// header is not an error (reference files need not carry the label).
+    ///
+    /// # Errors
+    /// As [`CsvSource::open`].
+    pub fn open_with(
+        path: &Path,
+        label: Option<&str>,
+        label_required: bool,
+        input_dim: usize,
+        names: Option<&[String]>,
+    ) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
         let mut reader = ::csv::ReaderBuilder::new()
@@ -99,6 +114,7 @@ impl CsvSource {
         let header: Vec<String> = record.iter().map(str::to_owned).collect();
         let label_idx = match label {
             None => None,
+            Some(l) if !label_required && !header.iter().any(|h| h == l) => None,
             Some(l) => Some(header.iter().position(|h| h == l).ok_or_else(|| {
                 data_err(
                     path,

@@ -157,6 +157,18 @@ impl<F: Float> Plan<F> {
         self.run(x, rows, true)
     }
 
+    /// Forward pass split into blocks of `chunk` rows evaluated in parallel (rayon).
+    pub fn forward_par(&self, x: &[F], rows: usize, chunk: usize) -> Vec<F> {
+        use rayon::prelude::*;
+        let d = self.input_dim;
+        if rows <= chunk {
+            return self.forward(x, rows);
+        }
+        x.par_chunks(chunk * d)
+            .flat_map_iter(|c| self.forward(c, c.len() / d))
+            .collect()
+    }
+
     /// Forward pass of the bias-ablated network `F₀` (every bias and BatchNorm shift zero).
     pub fn forward_no_bias(&self, x: &[F], rows: usize) -> Vec<F> {
         self.run(x, rows, false)

@@ -1,0 +1,158 @@
+//! `conflux bench cafe`: rows/s of CAFE and of the same engine's plain forward pass.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use conflux_core::{Activation, Dense, Layer, Network, Plan, Target};
+use conflux_methods::Attributor;
+use conflux_methods::cafe::CafeParams;
+use ndarray::ArrayView2;
+
+use crate::cli::BenchArgs;
+
+/// splitmix64: deterministic weights and data without a random-number dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        #[allow(clippy::cast_precision_loss)]
+        let u = (z >> 11) as f64 / (1u64 << 53) as f64;
+        2.0 * u - 1.0
+    }
+}
+
+/// An MLP with the given widths and activation, He-like uniform weights.
+fn mlp(widths: &[usize], act: Activation, rng: &mut Rng) -> Network {
+    let mut layers = Vec::new();
+    for (i, w) in widths.windows(2).enumerate() {
+        #[allow(clippy::cast_precision_loss)]
+        let scale = (6.0 / w[0] as f64).sqrt();
+        let weight = (0..w[0] * w[1]).map(|_| scale * rng.next()).collect();
+        let bias = (0..w[1]).map(|_| 0.1 * rng.next()).collect();
+        layers.push(Layer::Dense(
+            Dense::new(w[1], w[0], weight, Some(bias)).expect("consistent shapes"),
+        ));
+        if i + 2 < widths.len() {
+            layers.push(Layer::Act(act));
+        }
+    }
+    Network::new(widths[0], layers, None, None, None).expect("consistent shapes")
+}
+
+/// Calls `f` (which processes `rows` rows) until `budget` has passed (at least 3 calls);
+/// returns rows per second.
+fn rate(rows: usize, budget: Duration, mut f: impl FnMut()) -> f64 {
+    f(); // warm-up
+    let start = Instant::now();
+    let mut calls = 0u32;
+    while calls < 3 || start.elapsed() < budget {
+        f();
+        calls += 1;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let r = f64::from(calls) * rows as f64 / start.elapsed().as_secs_f64();
+    r
+}
+
+fn cpu_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+/// Runs `bench cafe` and prints a Markdown table.
+pub fn cafe(args: &BenchArgs) -> Result<()> {
+    let budget = Duration::from_secs_f64(if args.quick {
+        0.01
+    } else {
+        args.seconds.max(0.01)
+    });
+    let mut rng = Rng(42);
+    let nets = [
+        (
+            "(a) 13→100→2 ReLU",
+            mlp(&[13, 100, 2], Activation::Relu, &mut rng),
+        ),
+        (
+            "(b) 100→256→256→256→1 GELU",
+            mlp(&[100, 256, 256, 256, 1], Activation::Gelu, &mut rng),
+        ),
+    ];
+    let cafe = CafeParams::new().c([0.5]).build()?;
+    let batches: &[usize] = if args.quick { &[1, 64] } else { &[1, 4096] };
+    let mut out = String::new();
+    writeln!(
+        out,
+        "CPU: {} ({} logical cores available)",
+        cpu_name(),
+        std::thread::available_parallelism().map_or(0, std::num::NonZero::get)
+    )?;
+    writeln!(
+        out,
+        "CAFE: c = 0.5, f32, target 0, reference 0 (mode picked automatically: reverse here)\n"
+    )?;
+    writeln!(
+        out,
+        "| network | threads | batch | forward rows/s | CAFE rows/s | CAFE cost (× forward) |"
+    )?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|")?;
+    let bar = crate::report::Reporter::steps(
+        (nets.len() * 2 * batches.len()) as u64,
+        "benchmarking",
+        args.quick,
+    );
+    for (name, net) in &nets {
+        let plan = Plan::<f32>::new(net, false)?;
+        let d = net.input_dim();
+        for threads in [1usize, 2] {
+            let pool = super::thread_pool(Some(threads))?;
+            for &batch in batches {
+                #[allow(clippy::cast_possible_truncation)]
+                let x: Vec<f32> = (0..batch * d).map(|_| rng.next() as f32).collect();
+                let r = vec![0.0f32; d];
+                let (xv, rv) = (
+                    ArrayView2::from_shape((batch, d), &x[..])?,
+                    ArrayView2::from_shape((1, d), &r[..])?,
+                );
+                let fwd = pool.install(|| {
+                    rate(batch, budget, || {
+                        drop(std::hint::black_box(plan.forward_par(&x, batch, 128)))
+                    })
+                });
+                let mut err = None;
+                let cr = pool.install(|| {
+                    rate(batch, budget, || {
+                        match cafe.attribute(&plan, xv, rv, Target::Index(0)) {
+                            Ok(a) => drop(std::hint::black_box(a)),
+                            Err(e) => err = Some(e),
+                        }
+                    })
+                });
+                if let Some(e) = err {
+                    return Err(e.into());
+                }
+                writeln!(
+                    out,
+                    "| {name} | {threads} | {batch} | {fwd:.0} | {cr:.0} | {:.1} |",
+                    fwd / cr
+                )?;
+                bar.inc();
+            }
+        }
+    }
+    bar.finish();
+    print!("{out}");
+    Ok(())
+}

@@ -1,0 +1,291 @@
+//! `conflux explain`: stream a CSV through an attribution method and write JSON or CSV.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use conflux_core::data::csv::CsvSource;
+use conflux_core::reference::column_stat;
+use conflux_core::{Attribution, Float, Network, Plan, Reference, Target};
+use conflux_methods::Attributor;
+use conflux_methods::cafe::Cafe;
+use conflux_methods::spec::MethodSpec;
+use ndarray::ArrayView2;
+use serde_json::json;
+
+use crate::cli::{ExplainArgs, Format, Precision};
+use crate::output::{Meta, Sink, Writer, csv::CsvWriter, json::JsonWriter};
+use crate::report::Reporter;
+
+/// Rows read and explained per batch (each batch is split over the worker threads).
+const BATCH_ROWS: usize = 4096;
+
+/// Runs `explain`.
+pub fn run(args: &ExplainArgs) -> Result<()> {
+    let net = super::load_model(&args.model)?;
+    let cafe = method(args)?;
+    let pool = super::thread_pool(args.threads)?;
+    pool.install(|| match args.precision {
+        Precision::F32 => write_all::<f32>(args, &net, &cafe),
+        Precision::F64 => write_all::<f64>(args, &net, &cafe),
+    })
+}
+
+/// The method from `--method` and `--c`.
+fn method(args: &ExplainArgs) -> Result<Cafe> {
+    let mut spec: MethodSpec = args.method.as_deref().unwrap_or("cafe").parse()?;
+    if let Some(c) = &args.c {
+        if spec.params.iter().any(|(k, _)| k == "c") {
+            anyhow::bail!("--c and --method …:c=… both set c; give it once");
+        }
+        spec.params.push(("c".into(), c.clone()));
+    }
+    Ok(spec.cafe()?)
+}
+
+/// What the streaming loop needs to know about the inputs.
+pub struct Job<'a> {
+    /// The network.
+    pub net: &'a Network,
+    /// CSV to explain.
+    pub data: &'a Path,
+    /// Label column.
+    pub label: Option<&'a str>,
+    /// Reference choice.
+    pub reference: &'a Reference,
+    /// Rows for mean/median.
+    pub reference_data: Option<&'a Path>,
+    /// Targets.
+    pub target: Target,
+    /// Explain after a sigmoid head.
+    pub explain_probabilities: bool,
+    /// No progress bar.
+    pub quiet: bool,
+    /// Stop after this many rows (demo).
+    pub max_rows: Option<usize>,
+}
+
+/// Receives the streamed results.
+pub trait Consumer<F> {
+    /// Called once, before the first batch.
+    fn begin(&mut self, prepared: &Prepared) -> Result<()>;
+    /// Called per batch: first data row of the batch, raw rows (`[rows, d]`, raw units), the
+    /// attribution, per-row references (input space) if any.
+    fn batch(
+        &mut self,
+        first_row: usize,
+        raw: &[f64],
+        a: &Attribution<F>,
+        refs: Option<&[F]>,
+    ) -> Result<()>;
+}
+
+/// Header information once references and columns are resolved.
+pub struct Prepared {
+    /// Feature names (from the CSV header, in model-input order).
+    pub features: Vec<String>,
+    /// The shared reference in input space, if shared.
+    pub reference: Option<Vec<f64>>,
+}
+
+/// Streams `job.data` through `cafe` into `out`. Returns the number of rows explained.
+pub fn stream<F: Float>(job: &Job, cafe: &Cafe, out: &mut dyn Consumer<F>) -> Result<usize> {
+    let net = job.net;
+    let d = net.input_dim();
+    let plan = Plan::<F>::new(net, job.explain_probabilities)?;
+    // Validate parameters against the network before reading any data.
+    cafe.c_per_layer(&plan)?;
+    job.target.validate(plan.output_dim())?;
+    let mut src = CsvSource::open(job.data, job.label, d, net.stored_feature_names())?;
+    let preprocess = |x: &mut [f64]| {
+        if let Some(p) = net.preprocess() {
+            p.apply(x);
+        }
+    };
+    // Resolve the reference: shared (one row) or a second source read in lockstep.
+    let mut per_row: Option<CsvSource> = None;
+    let shared: Option<Vec<f64>> = match job.reference {
+        Reference::Zeros => Some(vec![0.0; d]),
+        Reference::Mean | Reference::Median => {
+            let path = job.reference_data.unwrap_or(job.data);
+            let mut s =
+                CsvSource::open_with(path, job.label, false, d, net.stored_feature_names())?;
+            let (x, _) = s.read_all()?;
+            let mut r = column_stat(&x, d, *job.reference == Reference::Median);
+            preprocess(&mut r);
+            Some(r)
+        }
+        Reference::File(path) => {
+            let mut s =
+                CsvSource::open_with(path, job.label, false, d, net.stored_feature_names())?;
+            let (mut first, mut lab) = (Vec::new(), Vec::new());
+            s.read_block(2, &mut first, &mut lab)?;
+            s.ensure_rows()?;
+            if s.rows_read() == 1 {
+                preprocess(&mut first);
+                Some(first)
+            } else {
+                // Row-wise: reopen and read alongside the data.
+                per_row = Some(CsvSource::open_with(
+                    path,
+                    job.label,
+                    false,
+                    d,
+                    net.stored_feature_names(),
+                )?);
+                None
+            }
+        }
+    };
+    out.begin(&Prepared {
+        features: src.columns().feature_names(),
+        reference: shared.clone(),
+    })?;
+    let shared_f: Option<Vec<F>> = shared
+        .as_ref()
+        .map(|r| r.iter().map(|&v| F::of(v)).collect());
+    let bar = Reporter::bytes(src.progress().1, "explaining", job.quiet);
+    let (mut raw, mut labels, mut xr, mut rr) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut done = 0;
+    loop {
+        let want = job
+            .max_rows
+            .map_or(BATCH_ROWS, |m| BATCH_ROWS.min(m - done));
+        raw.clear();
+        let rows = if want == 0 {
+            0
+        } else {
+            src.read_block(want, &mut raw, &mut labels)?
+        };
+        labels.clear();
+        if rows == 0 {
+            break;
+        }
+        let mut x = raw.clone();
+        preprocess(&mut x);
+        let xf: Vec<F> = x.iter().map(|&v| F::of(v)).collect();
+        let refs: Option<Vec<F>> = match &mut per_row {
+            Some(rs) => {
+                xr.clear();
+                let got = rs.read_block(rows, &mut xr, &mut rr)?;
+                rr.clear();
+                if got != rows {
+                    anyhow::bail!(
+                        "{}: expected 1 reference row or one per data row, got {} rows for at least {} data rows",
+                        reference_path(job.reference),
+                        done + got,
+                        done + rows
+                    );
+                }
+                preprocess(&mut xr);
+                Some(xr.iter().map(|&v| F::of(v)).collect())
+            }
+            None => None,
+        };
+        let xv = ArrayView2::from_shape((rows, d), &xf[..]).expect("rows × d");
+        let a = match (&refs, &shared_f) {
+            (Some(r), _) => cafe.attribute(
+                &plan,
+                xv,
+                ArrayView2::from_shape((rows, d), &r[..]).expect("rows × d"),
+                job.target,
+            )?,
+            (None, Some(r)) => cafe.attribute(
+                &plan,
+                xv,
+                ArrayView2::from_shape((1, d), &r[..]).expect("1 × d"),
+                job.target,
+            )?,
+            (None, None) => unreachable!("a reference is either shared or per row"),
+        };
+        out.batch(done, &raw, &a, refs.as_deref())?;
+        done += rows;
+        bar.set(src.progress().0);
+    }
+    bar.finish();
+    src.ensure_rows()?;
+    if let Some(rs) = &mut per_row {
+        let extra = rs.read_block(1, &mut xr, &mut rr)?;
+        if extra > 0 && job.max_rows.is_none() {
+            anyhow::bail!(
+                "{}: expected 1 reference row or one per data row ({done}), got more",
+                reference_path(job.reference)
+            );
+        }
+    }
+    Ok(done)
+}
+
+fn reference_path(r: &Reference) -> String {
+    match r {
+        Reference::File(p) => p.display().to_string(),
+        _ => "--reference".into(),
+    }
+}
+
+/// Writes explain output to a sink.
+struct Output<'a> {
+    sink: Sink,
+    writer: Writer,
+    params: serde_json::Value,
+    target: &'a str,
+}
+
+impl<F: Float> Consumer<F> for Output<'_> {
+    fn begin(&mut self, p: &Prepared) -> Result<()> {
+        let meta = Meta {
+            method: "cafe",
+            params: self.params.clone(),
+            features: &p.features,
+            reference: p.reference.as_deref(),
+            baseline_kind: Some("bias_ablated_reference"),
+            precision: F::NAME,
+        };
+        self.writer
+            .begin(&mut self.sink, &meta)
+            .with_context(|| format!("writing {}", self.target))
+    }
+
+    fn batch(
+        &mut self,
+        first_row: usize,
+        _raw: &[f64],
+        a: &Attribution<F>,
+        refs: Option<&[F]>,
+    ) -> Result<()> {
+        self.writer
+            .batch(&mut self.sink, first_row, a, refs)
+            .with_context(|| format!("writing {}", self.target))
+    }
+}
+
+fn write_all<F: Float>(args: &ExplainArgs, net: &Network, cafe: &Cafe) -> Result<()> {
+    let job = Job {
+        net,
+        data: &args.data,
+        label: args.label.as_deref(),
+        reference: &args.reference,
+        reference_data: args.reference_data.as_deref(),
+        target: args.target,
+        explain_probabilities: args.explain_probabilities,
+        quiet: args.quiet,
+        max_rows: None,
+    };
+    let target = args
+        .out
+        .as_ref()
+        .map_or("standard output".to_string(), |p| p.display().to_string());
+    let mut out = Output {
+        sink: Sink::open(args.out.as_deref())?,
+        writer: match args.format {
+            Format::Json => Writer::Json(JsonWriter::default()),
+            Format::Csv => Writer::Csv(CsvWriter::new(true)),
+        },
+        params: json!({"c": cafe.c()}),
+        target: &target,
+    };
+    stream::<F>(&job, cafe, &mut out)?;
+    out.writer
+        .finish(&mut out.sink)
+        .with_context(|| format!("writing {target}"))?;
+    out.sink.commit()
+}

@@ -1,0 +1,112 @@
+//! `conflux inspect`: layers, shapes, parameters, preprocessing and head of a model.
+
+use std::io::Write;
+
+use anyhow::Result;
+use conflux_core::{Layer, Network};
+use serde_json::json;
+
+use crate::cli::{InspectArgs, InspectFormat};
+
+/// One row of the layer table: type, shape text, parameter count.
+fn rows(net: &Network) -> Vec<(String, String, usize)> {
+    let mut width = net.input_dim();
+    let mut out = Vec::new();
+    for l in net.layers() {
+        let shape = match l {
+            Layer::Dense(d) => {
+                width = d.out_dim();
+                format!(
+                    "{} → {}{}",
+                    d.in_dim(),
+                    d.out_dim(),
+                    if d.bias().is_some() { "" } else { " (no bias)" }
+                )
+            }
+            Layer::Act(conflux_core::Activation::LeakyRelu { slope }) => {
+                format!("{width} (negative_slope {slope})")
+            }
+            Layer::Act(conflux_core::Activation::Elu { alpha }) => {
+                format!("{width} (alpha {alpha})")
+            }
+            Layer::Act(conflux_core::Activation::GeluTanh) => {
+                format!("{width} (tanh approximation)")
+            }
+            Layer::Act(conflux_core::Activation::Softplus { beta, threshold }) => {
+                format!("{width} (beta {beta}, threshold {threshold})")
+            }
+            Layer::BatchNorm(b) => format!("{width} (eps {:e})", b.eps),
+            Layer::Dropout { p } => format!("{width} (p {p}, inactive at inference)"),
+            _ => width.to_string(),
+        };
+        out.push((l.type_name().to_string(), shape, l.param_count()));
+    }
+    out
+}
+
+/// Runs `inspect`.
+pub fn run(args: &InspectArgs) -> Result<()> {
+    let net = super::load_model(&args.model)?;
+    let mut o = std::io::stdout().lock();
+    let head = net.head().map(|h| h.type_name());
+    match args.format {
+        InspectFormat::Json => {
+            let layers: Vec<_> = rows(&net)
+                .into_iter()
+                .map(|(t, s, p)| json!({"type": t, "shape": s, "params": p}))
+                .collect();
+            let v = json!({
+                "model": args.model.model.display().to_string(),
+                "input_dim": net.input_dim(),
+                "output_dim": net.output_dim(),
+                "feature_names": net.feature_names(),
+                "preprocess": net.preprocess().map(|p| p.kind()),
+                "layers": layers,
+                "head": head,
+                "parameters": net.param_count(),
+                "activation_layers": net.activation_layers(),
+            });
+            writeln!(o, "{}", serde_json::to_string_pretty(&v)?)?;
+        }
+        InspectFormat::Text => {
+            writeln!(o, "model       {}", args.model.model.display())?;
+            let names = net.feature_names();
+            let shown = if names.len() > 8 {
+                format!("{}, … ({} more)", names[..8].join(", "), names.len() - 8)
+            } else {
+                names.join(", ")
+            };
+            writeln!(o, "inputs      {} ({shown})", net.input_dim())?;
+            writeln!(
+                o,
+                "preprocess  {}",
+                net.preprocess().map_or("none", |p| p.kind())
+            )?;
+            writeln!(o, "layers")?;
+            writeln!(
+                o,
+                "  {:>3}  {:<11} {:<28} {:>9}",
+                "#", "type", "shape", "params"
+            )?;
+            for (i, (t, s, p)) in rows(&net).into_iter().enumerate() {
+                writeln!(o, "  {i:>3}  {t:<11} {s:<28} {p:>9}")?;
+            }
+            match head {
+                Some(h) => writeln!(
+                    o,
+                    "head        {h} (kept for forward passes; explained at the logits unless --explain-probabilities)"
+                )?,
+                None => writeln!(o, "head        none")?,
+            }
+            writeln!(o, "outputs     {}", net.output_dim())?;
+            writeln!(o, "parameters  {}", net.param_count())?;
+            writeln!(
+                o,
+                "activation layers  {} (per-layer --c takes 1 or {} values)",
+                net.activation_layers(),
+                net.activation_layers()
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! Output sinks (stdout or an atomically written file) and the explain writers.
+
+pub mod csv;
+pub mod json;
+
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use conflux_core::{Attribution, Float};
+
+/// Bytes of standard output held back before they are written.
+const STDOUT_HOLD: usize = 1 << 20;
+
+/// Where output goes: standard output, or a temporary file renamed over the target only when
+/// everything succeeded (so no partial file is ever left looking complete).
+pub enum Sink {
+    /// Standard output, held back in memory until 1 MiB has accumulated, so that a run that
+    /// fails early prints no partial document.
+    Stdout(Vec<u8>),
+    /// A temporary file in the target's folder.
+    File(BufWriter<tempfile::NamedTempFile>, PathBuf),
+}
+
+impl Sink {
+    /// Opens the sink for `out` (stdout when `None`).
+    pub fn open(out: Option<&Path>) -> Result<Self> {
+        Ok(match out {
+            None => Sink::Stdout(Vec::with_capacity(1 << 16)),
+            Some(p) => {
+                let dir = match p.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d,
+                    _ => Path::new("."),
+                };
+                let tmp = tempfile::Builder::new()
+                    .prefix(".conflux-")
+                    .suffix(".tmp")
+                    .tempfile_in(dir)
+                    .with_context(|| format!("{}: cannot create the output file", p.display()))?;
+                Sink::File(BufWriter::with_capacity(1 << 16, tmp), p.to_path_buf())
+            }
+        })
+    }
+
+    /// Flushes and, for a file, renames it into place.
+    pub fn commit(self) -> Result<()> {
+        match self {
+            Sink::Stdout(buf) => {
+                let mut out = io::stdout().lock();
+                out.write_all(&buf)
+                    .and_then(|()| out.flush())
+                    .context("writing to standard output")
+            }
+            Sink::File(w, path) => {
+                let tmp = w
+                    .into_inner()
+                    .map_err(|e| e.into_error())
+                    .with_context(|| format!("{}: write failed", path.display()))?;
+                tmp.as_file()
+                    .sync_all()
+                    .with_context(|| format!("{}: write failed", path.display()))?;
+                tmp.persist(&path)
+                    .map_err(|e| e.error)
+                    .with_context(|| format!("{}: cannot write the output file", path.display()))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Stdout(held) => {
+                held.extend_from_slice(buf);
+                if held.len() >= STDOUT_HOLD {
+                    io::stdout().lock().write_all(held)?;
+                    held.clear();
+                }
+                Ok(buf.len())
+            }
+            Sink::File(w, _) => w.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Stdout(_) => Ok(()),
+            Sink::File(w, _) => w.flush(),
+        }
+    }
+}
+
+/// What the header of an explain output holds.
+pub struct Meta<'a> {
+    /// Method id.
+    pub method: &'a str,
+    /// Parameters as a JSON object.
+    pub params: serde_json::Value,
+    /// Feature names.
+    pub features: &'a [String],
+    /// The shared reference (network input space), or `None` for per-row references.
+    pub reference: Option<&'a [f64]>,
+    /// `bias_ablated_reference` (CAFE), `reference`, or `None`.
+    pub baseline_kind: Option<&'a str>,
+    /// `f32` or `f64`.
+    pub precision: &'a str,
+}
+
+/// An explain writer, JSON or CSV.
+pub enum Writer {
+    /// JSON document.
+    Json(json::JsonWriter),
+    /// CSV lines.
+    Csv(csv::CsvWriter),
+}
+
+impl Writer {
+    /// Writes the header.
+    pub fn begin(&mut self, sink: &mut Sink, meta: &Meta) -> io::Result<()> {
+        match self {
+            Writer::Json(w) => w.begin(sink, meta),
+            Writer::Csv(w) => w.begin(sink, meta),
+        }
+    }
+
+    /// Writes the entries of one batch whose first data row is `first_row`; `refs` holds the
+    /// batch's per-row references (network input space) when references are per row.
+    pub fn batch<F: Float>(
+        &mut self,
+        sink: &mut Sink,
+        first_row: usize,
+        a: &Attribution<F>,
+        refs: Option<&[F]>,
+    ) -> io::Result<()> {
+        match self {
+            Writer::Json(w) => w.batch(sink, first_row, a, refs),
+            Writer::Csv(w) => w.batch(sink, first_row, a),
+        }
+    }
+
+    /// Writes the trailer.
+    pub fn finish(&mut self, sink: &mut Sink) -> io::Result<()> {
+        match self {
+            Writer::Json(w) => w.finish(sink),
+            Writer::Csv(_) => Ok(()),
+        }
+    }
+}
+
+/// Writes a number in shortest round-trip form for its precision, with an exponent for very
+/// small or large magnitudes (`null` if not finite).
+pub fn num<F: Float>(w: &mut impl Write, v: F) -> io::Result<()> {
+    let a = v.abs();
+    if !v.is_finite() {
+        w.write_all(b"null")
+    } else if a != F::zero() && (a < F::of(1e-5) || a >= F::of(1e16)) {
+        write!(w, "{v:e}")
+    } else {
+        write!(w, "{v}")
+    }
+}

@@ -59,7 +59,7 @@ pub struct ExplainArgs {
     pub method: Option<String>,
     /// CAFE's conflict sensitivity: one value in [0, 1] or one per activation layer
     /// [default: 0.5].
-    #[arg(long, value_name = "LIST")]
+    #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
     pub c: Option<String>,
     /// zeros (in the network's input space), mean, median, or FILE.csv (raw units; one row,
     /// or one per data row).

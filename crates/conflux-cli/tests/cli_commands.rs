@@ -1,0 +1,237 @@
+//! `inspect`, `demo`, `bench`, and explain on ONNX models through the binary.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{conflux, write};
+use serde_json::Value;
+
+fn assets() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo")
+}
+
+#[test]
+fn demo_runs_and_its_model_reproduces_scikit_learn() {
+    let out = conflux().args(["demo", "--rows", "3"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "row 0: P(>50K) = 0.001",
+        "row 2: P(>50K) = 0.704",
+        "pushes up",
+        "pushes down",
+        "conflicts",
+        "All 300 bundled rows",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+    assert!(!text.contains("row 3:"), "--rows 3 prints three rows");
+    // The bundled model gives scikit-learn's probabilities on the bundled rows.
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(assets().join("adult_mlp_expected.json")).unwrap(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ten: String = std::fs::read_to_string(assets().join("adult_sample.csv"))
+        .unwrap()
+        .lines()
+        .take(11)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let data = write(dir.path(), "ten.csv", ten);
+    let out = conflux()
+        .args([
+            "explain",
+            "--quiet",
+            "--precision",
+            "f64",
+            "--label",
+            "income",
+        ])
+        .arg("--model")
+        .arg(assets().join("adult_mlp.json"))
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (row, p) in v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(expected["probability"].as_array().unwrap())
+    {
+        let logit = row["output"].as_f64().unwrap();
+        let prob = 1.0 / (1.0 + (-logit).exp());
+        assert!((prob - p.as_f64().unwrap()).abs() < 1e-9, "{prob} vs {p}");
+    }
+}
+
+#[test]
+fn inspect_text_and_json() {
+    let model = assets().join("adult_mlp.json");
+    let out = conflux()
+        .args(["inspect"])
+        .arg("--model")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "inputs      13 (age, fnlwgt",
+        "preprocess  standardize",
+        "linear      13 → 32",
+        "head        sigmoid",
+        "parameters  993",
+        "activation layers  2",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+    let out = conflux()
+        .args(["inspect", "--format", "json"])
+        .arg("--model")
+        .arg(conflux_testkit::repo_root().join("tests/models/extra_gelu_mlp_legacy.onnx"))
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["input_dim"], 6);
+    assert_eq!(v["output_dim"], 3);
+    assert_eq!(v["activation_layers"], 2);
+    let types: Vec<&str> = v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["linear", "gelu", "linear", "gelu", "linear"]);
+}
+
+#[test]
+fn explain_onnx_models_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = conflux_testkit::repo_root().join("tests/models");
+    for stem in [
+        "extra_batchnorm_mlp",
+        "extra_gelu_mlp",
+        "extra_sigmoid_tanh_mlp",
+    ] {
+        let side: Value = serde_json::from_str(
+            &std::fs::read_to_string(models.join(format!("{stem}.json"))).unwrap(),
+        )
+        .unwrap();
+        let rows: Vec<Vec<f64>> = side["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap())
+                    .collect()
+            })
+            .collect();
+        let data = write(dir.path(), "x.csv", common::csv(&rows));
+        for file in side["files"].as_object().unwrap().keys() {
+            let out = conflux()
+                .args([
+                    "explain",
+                    "--quiet",
+                    "--precision",
+                    "f64",
+                    "--target",
+                    "all",
+                ])
+                .arg("--model")
+                .arg(models.join(file))
+                .arg("--data")
+                .arg(&data)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{file}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let outputs = side["outputs"].as_array().unwrap();
+            for r in v["rows"].as_array().unwrap() {
+                let (i, t) = (
+                    r["row"].as_u64().unwrap() as usize,
+                    r["target"].as_u64().unwrap() as usize,
+                );
+                let want = outputs[i][t].as_f64().unwrap();
+                assert!(
+                    (r["output"].as_f64().unwrap() - want).abs() < 1e-5,
+                    "{file} row {i} target {t}"
+                );
+                assert!(
+                    r["completeness_gap"].as_f64().unwrap().abs() < 1e-7,
+                    "{file}: gap {}",
+                    r["completeness_gap"]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn bench_cafe_quick_prints_the_table() {
+    let out = conflux()
+        .args(["bench", "cafe", "--quick"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("| network | threads | batch | forward rows/s | CAFE rows/s |"));
+    let rows = text.lines().filter(|l| l.starts_with("| (")).count();
+    assert_eq!(
+        rows, 8,
+        "2 networks × 2 thread counts × 2 batch sizes:\n{text}"
+    );
+    for l in text.lines().filter(|l| l.starts_with("| (")) {
+        let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+        assert!(
+            cells[4].parse::<f64>().unwrap() > 0.0 && cells[5].parse::<f64>().unwrap() > 0.0,
+            "{l}"
+        );
+    }
+}
+
+#[test]
+fn help_lists_every_subcommand_and_flag() {
+    let out = conflux().arg("--help").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for sub in ["explain", "inspect", "demo", "bench"] {
+        assert!(text.contains(sub), "{sub} in --help");
+    }
+    let out = conflux().args(["explain", "--help"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--model",
+        "--data",
+        "--label",
+        "--reference",
+        "--c",
+        "--target",
+        "--precision",
+        "--format",
+        "--out",
+        "--quiet",
+        "--method",
+        "--arch",
+        "--explain-probabilities",
+    ] {
+        assert!(text.contains(flag), "{flag} in explain --help");
+    }
+}

@@ -1,0 +1,50 @@
+//! Shared helpers for the CLI tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The `conflux` binary with a clean, deterministic environment.
+pub fn conflux() -> Command {
+    let mut c = Command::cargo_bin("conflux").expect("binary built");
+    c.env("RUST_BACKTRACE", "1");
+    c
+}
+
+/// Writes `content` to `dir/name`.
+pub fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, content).expect("write fixture");
+    p
+}
+
+/// A CSV with header `f0..` and the given rows.
+pub fn csv(rows: &[Vec<f64>]) -> String {
+    let d = rows[0].len();
+    let mut s = (0..d)
+        .map(|i| format!("f{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    s.push('\n');
+    for r in rows {
+        s.push_str(
+            &r.iter()
+                .map(|v| format!("{v:?}"))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        s.push('\n');
+    }
+    s
+}
+
+/// Files in `dir` (names), sorted.
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}

@@ -12,15 +12,15 @@ const XNOR: &str = r#"{"input_dim": 2, "layers": [
 /// x = (1, 1), r = (0, 0). Hidden neuron 1 gets S+ = 1 from x₁ and S− = 1 from x₂ (and the
 /// mirror for neuron 2): e+ = e− = 1, e* = 0, ρ = 0. ReLU: φ(t+) = 1, φ(t−) = φ(t*) = φ(ρ) = 0,
 /// so R↑ = R↓ = 0, H↑ = 1, H↓ = 0 and P[+→+] = P[−→−] = 1, every L = 0 (σ = 0).
-/// c = 1: M[+→+] = M[−→−] = 1/(1 + ε) — both features keep S+ ≈ 1 at one hidden neuron and
-/// S− ≈ 1 at the other. The output −h₁ − h₂ + 1 swaps signs: each feature ends with S+ = S− =
-/// 1/(1 + ε), joint 0; the bias gives B+ = 1. c = 0: all M = 0, features 0, B+ = 1.
+/// c = 1: M[+→+] = M[−→−] = 1 — both features keep S+ ≈ 1 at one hidden neuron and
+/// S− = 1 at the other. The output −h₁ − h₂ + 1 swaps signs: each feature ends with S+ = S− =
+/// 1, joint 0; the bias gives B+ = 1. c = 0: all M = 0, features 0, B+ = 1.
 #[test]
 fn xnor_conflict_at_c0_and_c1() {
     let net = json::from_str(XNOR).unwrap();
     let plan = Plan::<f64>::new(&net, false).unwrap();
     let (x, r) = (array![[1.0, 1.0]], array![[0.0, 0.0]]);
-    let one = 1.0 / (1.0 + 1e-9);
+    let one = 1.0;
     for (c, want) in [(1.0, one), (0.0, 0.0)] {
         let a = CafeParams::new()
             .c([c])
@@ -52,7 +52,7 @@ fn xnor_conflict_at_c0_and_c1() {
 
 /// Gradients are zero at this input for both features, and so would be DeepLIFT: the
 /// conflict is visible only in CAFE's split (c > 0). Intermediate c interpolates linearly
-/// here because every L is 0: S± = c/(1+ε).
+/// here because every L is 0: S± = c.
 #[test]
 fn xnor_intermediate_c_interpolates() {
     let net = json::from_str(XNOR).unwrap();
@@ -65,7 +65,7 @@ fn xnor_intermediate_c_interpolates() {
         .attribute(&plan, x.view(), r.view(), Target::Index(0))
         .unwrap();
     let s = a.split.unwrap();
-    assert!((s.feat_pos[[0, 0]] - 0.25 / (1.0 + 1e-9)).abs() < 1e-15);
+    assert!((s.feat_pos[[0, 0]] - 0.25).abs() < 1e-15);
 }
 
 /// A single ReLU neuron without conflict: y = relu(2x₁ − x₂ + 0.5), x = (1, 1), r = 0.

@@ -11,6 +11,12 @@ use proptest::prelude::*;
 
 const ROWS: usize = 4;
 
+/// Agreement between formulations, relative to the entry's total score mass. The modes and
+/// the literal code round differently, and the secant slope (φ(ρ + e*) − φ(ρ))/|e*| is a
+/// difference quotient: its rounding error grows like 1e-16/|e*|, up to 1e-7 at the
+/// division guard |e*| = ε = 1e-9. Away from nearly cancelling neurons agreement is ~1e-15.
+const TOL: f64 = 1e-7;
+
 fn run(
     net: &Network,
     x: &[f64],
@@ -86,11 +92,11 @@ proptest! {
             let (lp, ln, lbp, lbn) = reference::cafe_row(&net, &x[b * d..(b + 1) * d], &r, &c, t);
             for f in 0..d {
                 for (got, want) in [(sf.feat_pos[[e, f]], lp[f]), (sr.feat_pos[[e, f]], lp[f]), (sf.feat_neg[[e, f]], ln[f]), (sr.feat_neg[[e, f]], ln[f])] {
-                    prop_assert!((got - want).abs() <= 1e-9 * scale, "entry {e} feature {f}: {got} vs literal {want}");
+                    prop_assert!((got - want).abs() <= TOL * scale, "entry {e} feature {f}: {got} vs literal {want}");
                 }
             }
             for (got, want) in [(sf.bias_pos[e], lbp), (sr.bias_pos[e], lbp), (sf.bias_neg[e], lbn), (sr.bias_neg[e], lbn)] {
-                prop_assert!((got - want).abs() <= 1e-9 * scale, "entry {e} bias: {got} vs literal {want}");
+                prop_assert!((got - want).abs() <= TOL * scale, "entry {e} bias: {got} vs literal {want}");
             }
         }
     }

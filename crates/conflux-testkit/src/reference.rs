@@ -95,12 +95,19 @@ pub fn cafe_row(
     (fp, fn_, s_pos[d][target], s_neg[d][target])
 }
 
-/// `[M++, M+−, M−+, M−−]` written exactly as cafe.md states them.
+/// `[M++, M+−, M−+, M−−]` written exactly as cafe.md states them, with the division guard
+/// `max(·, ε)` in place of `· + ε` (see `conflux_methods::cafe::rule`).
 pub fn literal_multipliers(act: Activation, c: f64, rho: f64, e_pos: f64, e_neg: f64) -> [f64; 4] {
     let eps = 1e-9;
     let phi = |t: f64| act.apply(t);
     let p = |u: f64| u.max(0.0);
-    let e_star = e_pos - e_neg;
+    // Differences within rounding noise of the sums are exactly 0 (conflux_methods::cafe::rule).
+    let raw = e_pos - e_neg;
+    let e_star = if raw.abs() <= 64.0 * f64::EPSILON * (e_pos + e_neg) {
+        0.0
+    } else {
+        raw
+    };
     let (t_pos, t_neg, t_star) = (rho + e_pos, rho - e_neg, rho + e_star);
     let pos = if e_star >= 0.0 { 1.0 } else { 0.0 };
     let neg = 1.0 - pos;
@@ -131,11 +138,11 @@ pub fn literal_multipliers(act: Activation, c: f64, rho: f64, e_pos: f64, e_neg:
         neg * r_dn + h_up,
     ];
     let lin = [
-        (e_pos * p(sigma * (phi(t_star) - phi(rho))) / (e_star.abs() + eps)).min(peak[0]),
-        (e_pos * p(sigma * (phi(rho) - phi(t_star))) / (e_star.abs() + eps)).min(peak[1]),
-        (e_neg * p(sigma * (phi(rho) - phi(t_star))) / (e_star.abs() + eps)).min(peak[2]),
-        (e_neg * p(sigma * (phi(t_star) - phi(rho))) / (e_star.abs() + eps)).min(peak[3]),
+        (e_pos * p(sigma * (phi(t_star) - phi(rho))) / e_star.abs().max(eps)).min(peak[0]),
+        (e_pos * p(sigma * (phi(rho) - phi(t_star))) / e_star.abs().max(eps)).min(peak[1]),
+        (e_neg * p(sigma * (phi(rho) - phi(t_star))) / e_star.abs().max(eps)).min(peak[2]),
+        (e_neg * p(sigma * (phi(t_star) - phi(rho))) / e_star.abs().max(eps)).min(peak[3]),
     ];
     let e_from = [e_pos, e_pos, e_neg, e_neg];
-    std::array::from_fn(|i| ((1.0 - c) * lin[i] + c * peak[i]) / (e_from[i] + eps))
+    std::array::from_fn(|i| ((1.0 - c) * lin[i] + c * peak[i]) / e_from[i].max(eps))
 }

@@ -1,13 +1,12 @@
 //! CAFE forward mode: every source's `(S+, S−)` carried through the network
 //! (cafe.md §Computing it fast, 1). Cost ≈ (d + 1) forward passes; all outputs at once.
 
-use conflux_core::{Float, Plan};
+use conflux_core::{Float, Plan, Target};
 
 use super::{ChunkScores, rule::CafeRule};
 use crate::propagate::walk::{BiasRows, ReferenceTrace, Split, walk_forward};
 
-/// Scores for `rows` inputs (`x`, `r`: row-major; `r` has 1 or `rows` rows) at the given
-/// targets (`targets.len() / rows` per row).
+/// Scores for `rows` inputs (`x`, `r`: row-major; `r` has 1 or `rows` rows) at `target`.
 pub(super) fn run<F: Float>(
     plan: &Plan<F>,
     x: &[F],
@@ -15,7 +14,7 @@ pub(super) fn run<F: Float>(
     rows: usize,
     trace: &ReferenceTrace<F>,
     rule: &CafeRule<F>,
-    targets: &[usize],
+    target: Target,
 ) -> ChunkScores<F> {
     let d = plan.input_dim();
     let g = d + 1;
@@ -39,10 +38,12 @@ pub(super) fn run<F: Float>(
     };
     let (out, _) = walk_forward(plan, state, g, BiasRows::LastOfGroup, trace, rule, false);
     let n = out.width;
-    let per_row = targets.len() / rows;
-    let mut s = ChunkScores::new(targets.len(), d);
-    for (e, &t) in targets.iter().enumerate() {
-        let b = e / per_row;
+    // The explained outputs come from a plain forward pass (the propagated sums carry the
+    // rule's ε and would differ from F(x) in the last digits).
+    let logits = plan.forward(x, rows);
+    let mut s = ChunkScores::resolve(&logits, n, target, d);
+    for e in 0..s.len() {
+        let (b, t) = (s.rows[e], s.targets[e]);
         for f in 0..d {
             let at = (b * g + f) * n + t;
             s.feat_pos[e * d + f] = out.pos[at];

@@ -70,8 +70,11 @@ pub struct Cafe {
     chunk_rows: usize,
 }
 
-/// Split scores of one chunk, row-major `[entries, d]`.
+/// Entries (row, target, output) and split scores of one chunk, row-major `[entries, d]`.
 pub(crate) struct ChunkScores<F> {
+    rows: Vec<usize>,
+    targets: Vec<usize>,
+    output: Vec<F>,
     feat_pos: Vec<F>,
     feat_neg: Vec<F>,
     bias_pos: Vec<F>,
@@ -79,13 +82,30 @@ pub(crate) struct ChunkScores<F> {
 }
 
 impl<F: Float> ChunkScores<F> {
-    fn new(entries: usize, d: usize) -> Self {
-        ChunkScores {
-            feat_pos: vec![F::zero(); entries * d],
-            feat_neg: vec![F::zero(); entries * d],
-            bias_pos: vec![F::zero(); entries],
-            bias_neg: vec![F::zero(); entries],
+    /// Entries for `target` given the chunk's outputs (`[rows, n]`), scores zeroed.
+    fn resolve(logits: &[F], n: usize, target: Target, d: usize) -> Self {
+        let (mut rows, mut targets, mut output) = (Vec::new(), Vec::new(), Vec::new());
+        for (b, out) in logits.chunks_exact(n).enumerate() {
+            for t in target.resolve(out) {
+                rows.push(b);
+                targets.push(t);
+                output.push(out[t]);
+            }
         }
+        let e = rows.len();
+        ChunkScores {
+            rows,
+            targets,
+            output,
+            feat_pos: vec![F::zero(); e * d],
+            feat_neg: vec![F::zero(); e * d],
+            bias_pos: vec![F::zero(); e],
+            bias_neg: vec![F::zero(); e],
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len()
     }
 }
 
@@ -141,28 +161,15 @@ impl Cafe {
             local = ReferenceTrace::new(plan, r, rows);
             &local
         };
-        let outputs = plan.forward(x, rows);
-        let mut rows_idx = Vec::new();
-        let mut targets = Vec::new();
-        for b in 0..rows {
-            for t in target.resolve(&outputs[b * n..(b + 1) * n]) {
-                rows_idx.push(b);
-                targets.push(t);
-            }
-        }
         let s = match self.resolved_mode(d, target.per_row(n)) {
-            Mode::Forward => forward::run(plan, x, r, rows, trace, rule, &targets),
-            _ => reverse::run(plan, x, r, rows, trace, rule, &targets),
+            Mode::Forward => forward::run(plan, x, r, rows, trace, rule, target),
+            _ => reverse::run(plan, x, r, rows, trace, rule, target),
         };
-        let e = targets.len();
-        let output = rows_idx
+        let e = s.len();
+        let baseline = s
+            .rows
             .iter()
-            .zip(&targets)
-            .map(|(&b, &t)| outputs[b * n + t])
-            .collect();
-        let baseline = rows_idx
-            .iter()
-            .zip(&targets)
+            .zip(&s.targets)
             .map(|(&b, &t)| trace.output[trace.row_of(b) * n + t])
             .collect();
         let scores = s
@@ -173,9 +180,9 @@ impl Cafe {
             .collect();
         let mat = |v| Array2::from_shape_vec((e, d), v).expect("chunk scores are entries × d");
         Attribution {
-            rows: rows_idx,
-            targets,
-            output,
+            rows: s.rows,
+            targets: s.targets,
+            output: s.output,
             baseline_output: Some(baseline),
             scores: mat(scores),
             split: Some(SplitScores {

@@ -3,7 +3,7 @@
 //! rules (cafe.md §Computing it fast, 2). Cost ≈ one forward + two backward passes per
 //! target, independent of the number of features.
 
-use conflux_core::{Float, Plan};
+use conflux_core::{Float, Plan, Target};
 
 use super::{ChunkScores, rule::CafeRule};
 use crate::propagate::walk::{BiasRows, ReferenceTrace, Split, walk_backward, walk_forward};
@@ -16,7 +16,7 @@ pub(super) fn run<F: Float>(
     rows: usize,
     trace: &ReferenceTrace<F>,
     rule: &CafeRule<F>,
-    targets: &[usize],
+    target: Target,
 ) -> ChunkScores<F> {
     let d = plan.input_dim();
     let mut dx_pos = vec![F::zero(); rows * d];
@@ -35,25 +35,28 @@ pub(super) fn run<F: Float>(
         rows,
         width: d,
     };
-    let (out, recorded) = walk_forward(plan, state, 1, BiasRows::All, trace, rule, true);
-    let n = out.width;
-    // Adjoint rows: entry e (row b, target t) owns rows 2e (for S+ at t) and 2e + 1 (S−).
-    let entries = targets.len();
-    let per_row = entries / rows;
+    let (_, recorded) = walk_forward(plan, state, 1, BiasRows::All, trace, rule, true);
+    let n = plan.output_dim();
+    // The explained outputs come from a plain forward pass (the propagated sums carry the
+    // rule's ε and would differ from F(x) in the last digits).
+    let logits = plan.forward(x, rows);
+    let mut s = ChunkScores::resolve(&logits, n, target, d);
+    // Adjoint rows: entry e owns rows 2e (for S+ at its target) and 2e + 1 (for S−).
+    let entries = s.len();
+    let per_row = target.per_row(n);
     let mut g = Split {
         pos: vec![F::zero(); 2 * entries * n],
         neg: vec![F::zero(); 2 * entries * n],
         rows: 2 * entries,
         width: n,
     };
-    for (e, &t) in targets.iter().enumerate() {
+    for (e, &t) in s.targets.iter().enumerate() {
         g.pos[2 * e * n + t] = F::one();
         g.neg[(2 * e + 1) * n + t] = F::one();
     }
     let (gin, bias) = walk_backward(plan, g, 2 * per_row, &recorded);
-    let mut s = ChunkScores::new(entries, d);
     for e in 0..entries {
-        let b = e / per_row;
+        let b = s.rows[e];
         let (dp, dn) = (&dx_pos[b * d..(b + 1) * d], &dx_neg[b * d..(b + 1) * d]);
         for (k, dst) in [(2 * e, &mut s.feat_pos), (2 * e + 1, &mut s.feat_neg)] {
             let (gp, gn) = (&gin.pos[k * d..(k + 1) * d], &gin.neg[k * d..(k + 1) * d]);

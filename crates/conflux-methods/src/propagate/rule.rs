@@ -6,32 +6,79 @@
 
 use conflux_core::{Activation, Float};
 
-/// Per-neuron multipliers of a sign-split activation rule: `m[a→b]` maps input scores of
-/// sign `a` to output scores of sign `b` (cafe.md §Attribution multipliers).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+/// Per-neuron multipliers of a sign-split activation rule, stored as four parallel arrays
+/// (`[rows × width]`): `pp[i]` is `M[+→+]` of neuron-row `i`, and so on
+/// (cafe.md §Attribution multipliers).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Multipliers<F> {
     /// `M[+→+]`.
-    pub pp: F,
+    pub pp: Vec<F>,
     /// `M[+→−]`.
-    pub pn: F,
+    pub pn: Vec<F>,
     /// `M[−→+]`.
-    pub np: F,
+    pub np: Vec<F>,
     /// `M[−→−]`.
-    pub nn: F,
+    pub nn: Vec<F>,
+}
+
+impl<F: Float> Multipliers<F> {
+    /// Zeroed multipliers for `n` neuron-rows.
+    pub fn zeros(n: usize) -> Self {
+        let z = vec![F::zero(); n];
+        Multipliers {
+            pp: z.clone(),
+            pn: z.clone(),
+            np: z.clone(),
+            nn: z,
+        }
+    }
+
+    /// The mutable view of neuron-rows `range`.
+    pub fn slice_mut(&mut self, range: std::ops::Range<usize>) -> MultipliersMut<'_, F> {
+        MultipliersMut {
+            pp: &mut self.pp[range.clone()],
+            pn: &mut self.pn[range.clone()],
+            np: &mut self.np[range.clone()],
+            nn: &mut self.nn[range],
+        }
+    }
+}
+
+/// Mutable view of one row of [`Multipliers`].
+pub struct MultipliersMut<'a, F> {
+    /// `M[+→+]`.
+    pub pp: &'a mut [F],
+    /// `M[+→−]`.
+    pub pn: &'a mut [F],
+    /// `M[−→+]`.
+    pub np: &'a mut [F],
+    /// `M[−→−]`.
+    pub nn: &'a mut [F],
+}
+
+/// The per-neuron inputs of an activation rule for one row of neurons.
+pub struct Aggregates<'a, F> {
+    /// Reference pre-activations `ρ`.
+    pub rho: &'a [F],
+    /// `φ(ρ)`.
+    pub f_rho: &'a [F],
+    /// Aggregated positive input effects `e+`.
+    pub e_pos: &'a [F],
+    /// Aggregated negative input effects `e−`.
+    pub e_neg: &'a [F],
 }
 
 /// A rule that turns the per-neuron aggregates `(ρ, e⁺, e⁻)` at an activation into
 /// multipliers. The map from input scores to output scores is then linear for every source
 /// (which is what makes forward and reverse mode exact equivalents).
 pub trait ActivationRule<F: Float>: Sync {
-    /// Multipliers for one neuron: activation `act` (the `slot`-th activation layer),
-    /// reference pre-activation `rho`, aggregated positive and negative input effects.
+    /// Fills `out` for one row of neurons of activation `act` (the `slot`-th activation
+    /// layer).
     fn multipliers(
         &self,
         act: Activation,
         slot: usize,
-        rho: F,
-        e_pos: F,
-        e_neg: F,
-    ) -> Multipliers<F>;
+        agg: &Aggregates<F>,
+        out: MultipliersMut<F>,
+    );
 }

@@ -11,7 +11,7 @@
 use conflux_core::linalg;
 use conflux_core::{Float, Op, Plan};
 
-use super::rule::{ActivationRule, Multipliers};
+use super::rule::{ActivationRule, Aggregates, Multipliers};
 
 /// Sign-split scores or adjoints: `rows × width`, row-major.
 #[derive(Debug, Clone)]
@@ -32,6 +32,8 @@ pub struct Split<F> {
 pub struct ReferenceTrace<F> {
     /// `ρ` per activation slot, `[ref_rows, width]`.
     pub pre_act: Vec<Vec<F>>,
+    /// `φ(ρ)` per activation slot, `[ref_rows, width]`.
+    pub post_act: Vec<Vec<F>>,
     /// `F₀(r)` at the explained outputs, `[ref_rows, outputs]`.
     pub output: Vec<F>,
     /// 1 (shared) or the number of input rows.
@@ -43,6 +45,7 @@ impl<F: Float> ReferenceTrace<F> {
     pub fn new(plan: &Plan<F>, reference: &[F], rows: usize) -> Self {
         let mut cur = reference.to_vec();
         let mut pre_act = Vec::with_capacity(plan.activation_layers());
+        let mut post_act = Vec::with_capacity(plan.activation_layers());
         for op in plan.ops() {
             match op {
                 Op::Dense(d) => {
@@ -62,11 +65,13 @@ impl<F: Float> ReferenceTrace<F> {
                     for v in &mut cur {
                         *v = act.apply(*v);
                     }
+                    post_act.push(cur.clone());
                 }
             }
         }
         ReferenceTrace {
             pre_act,
+            post_act,
             output: cur,
             rows,
         }
@@ -89,7 +94,7 @@ pub enum BiasRows {
 }
 
 /// Recorded multipliers of one activation layer, `[inputs, width]`.
-pub type LayerMultipliers<F> = Vec<Multipliers<F>>;
+pub type LayerMultipliers<F> = Multipliers<F>;
 
 /// Walks `state` forward through `plan`. `group` consecutive rows belong to one input row.
 /// With `record`, the multipliers of every activation layer are returned (for a backward
@@ -150,50 +155,31 @@ pub fn walk_forward<F: Float, R: ActivationRule<F>>(
             }
             Op::Act { act, slot, width } => {
                 let n = *width;
-                let rho = &reference.pre_act[*slot];
                 let inputs = state.rows / group;
-                let mut layer = if record {
-                    Vec::with_capacity(inputs * n)
+                let (rho, f_rho) = (&reference.pre_act[*slot], &reference.post_act[*slot]);
+                // Per-neuron aggregates: the state itself when each input has one row.
+                let sums;
+                let (e_pos, e_neg): (&[F], &[F]) = if group == 1 {
+                    (&state.pos, &state.neg)
                 } else {
-                    Vec::new()
+                    sums = group_sums(&state, group);
+                    (&sums.0, &sums.1)
                 };
-                let mut e_pos = vec![F::zero(); n];
-                let mut e_neg = vec![F::zero(); n];
-                let mut mults = vec![Multipliers::default(); n];
+                let mut m = Multipliers::zeros(inputs * n);
                 for b in 0..inputs {
-                    let block = b * group * n..(b + 1) * group * n;
-                    e_pos.fill(F::zero());
-                    e_neg.fill(F::zero());
-                    for (pr, nr) in state.pos[block.clone()]
-                        .chunks_exact(n)
-                        .zip(state.neg[block.clone()].chunks_exact(n))
-                    {
-                        for j in 0..n {
-                            e_pos[j] += pr[j];
-                            e_neg[j] += nr[j];
-                        }
-                    }
-                    let rrow = &rho[reference.row_of(b) * n..(reference.row_of(b) + 1) * n];
-                    for j in 0..n {
-                        mults[j] = rule.multipliers(*act, *slot, rrow[j], e_pos[j], e_neg[j]);
-                    }
-                    for (pr, nr) in state.pos[block.clone()]
-                        .chunks_exact_mut(n)
-                        .zip(state.neg[block].chunks_exact_mut(n))
-                    {
-                        for j in 0..n {
-                            let m = mults[j];
-                            let (pv, nv) = (pr[j], nr[j]);
-                            pr[j] = m.pp * pv + m.np * nv;
-                            nr[j] = m.pn * pv + m.nn * nv;
-                        }
-                    }
-                    if record {
-                        layer.extend_from_slice(&mults);
-                    }
+                    let rr = reference.row_of(b) * n..(reference.row_of(b) + 1) * n;
+                    let row = b * n..(b + 1) * n;
+                    let agg = Aggregates {
+                        rho: &rho[rr.clone()],
+                        f_rho: &f_rho[rr],
+                        e_pos: &e_pos[row.clone()],
+                        e_neg: &e_neg[row.clone()],
+                    };
+                    rule.multipliers(*act, *slot, &agg, m.slice_mut(row));
                 }
+                apply_multipliers(&mut state, &m, group, false);
                 if record {
-                    recorded.push(layer);
+                    recorded.push(m);
                 }
             }
         }
@@ -252,32 +238,71 @@ pub fn walk_backward<F: Float>(
                     }
                 }
             }
-            Op::Act { width, .. } => {
-                let n = *width;
-                let mults = slot_iter.next().expect("one recorded layer per activation");
-                for r in 0..g.rows {
-                    let m_row = &mults[(r / group) * n..(r / group + 1) * n];
-                    let (p, q) = (
-                        &mut g.pos[r * n..(r + 1) * n],
-                        &mut g.neg[r * n..(r + 1) * n],
-                    );
-                    for j in 0..n {
-                        let m = m_row[j];
-                        let (pv, nv) = (p[j], q[j]);
-                        p[j] = m.pp * pv + m.pn * nv;
-                        q[j] = m.np * pv + m.nn * nv;
-                    }
-                }
+            Op::Act { .. } => {
+                let m = slot_iter.next().expect("one recorded layer per activation");
+                apply_multipliers(&mut g, m, group, true);
             }
         }
     }
     (g, bias)
 }
 
+/// Per input, the sums over its `group` rows: the aggregates `e+`, `e−` of every neuron.
+fn group_sums<F: Float>(state: &Split<F>, group: usize) -> (Vec<F>, Vec<F>) {
+    let n = state.width;
+    let inputs = state.rows / group;
+    let mut e_pos = vec![F::zero(); inputs * n];
+    let mut e_neg = vec![F::zero(); inputs * n];
+    for r in 0..state.rows {
+        let (b, src) = (r / group, r * n..(r + 1) * n);
+        let dst = b * n..(b + 1) * n;
+        for (a, &x) in e_pos[dst.clone()].iter_mut().zip(&state.pos[src.clone()]) {
+            *a += x;
+        }
+        for (a, &x) in e_neg[dst].iter_mut().zip(&state.neg[src]) {
+            *a += x;
+        }
+    }
+    (e_pos, e_neg)
+}
+
+/// Applies per-neuron multipliers to every row; row `r` uses the multipliers of input
+/// `r / group`. Forward: `pos' = M++·pos + M−+·neg`, `neg' = M+−·pos + M−−·neg`; transposed
+/// (adjoints): `pos' = M++·pos + M+−·neg`, `neg' = M−+·pos + M−−·neg`.
+fn apply_multipliers<F: Float>(
+    s: &mut Split<F>,
+    m: &Multipliers<F>,
+    group: usize,
+    transposed: bool,
+) {
+    let n = s.width;
+    for (r, (p, q)) in s
+        .pos
+        .chunks_exact_mut(n)
+        .zip(s.neg.chunks_exact_mut(n))
+        .enumerate()
+    {
+        let row = (r / group) * n..(r / group + 1) * n;
+        let (pp, pn, np, nn) = (
+            &m.pp[row.clone()],
+            &m.pn[row.clone()],
+            &m.np[row.clone()],
+            &m.nn[row],
+        );
+        let (to_pos_from_neg, to_neg_from_pos) = if transposed { (pn, np) } else { (np, pn) };
+        for j in 0..n {
+            let (pv, nv) = (p[j], q[j]);
+            p[j] = pp[j] * pv + to_pos_from_neg[j] * nv;
+            q[j] = to_neg_from_pos[j] * pv + nn[j] * nv;
+        }
+    }
+}
+
 fn sum_diff<F: Float>(pos: &[F], neg: &[F]) -> (Vec<F>, Vec<F>) {
     pos.iter().zip(neg).map(|(&p, &n)| (p + n, p - n)).unzip()
 }
 
+/// `pos = (s + t)/2`, `neg = (s − t)/2`, clamped at 0 against rounding.
 fn from_sum_diff<F: Float>(s: &[F], t: &[F], rows: usize, width: usize) -> Split<F> {
     let half = F::of(0.5);
     let (pos, neg) = s

@@ -61,49 +61,4 @@ impl<F: Float> Attribution<F> {
                 .collect(),
         )
     }
-
-    /// Concatenates batch results in order; the row indices of each part are offset by the
-    /// `usize` given with it.
-    pub fn concat(parts: Vec<(usize, Attribution<F>)>) -> Option<Attribution<F>> {
-        let d = parts.first()?.1.scores.ncols();
-        let n: usize = parts.iter().map(|(_, p)| p.len()).sum();
-        let has_base = parts.iter().all(|(_, p)| p.baseline_output.is_some());
-        let has_split = parts.iter().all(|(_, p)| p.split.is_some());
-        let (mut rows, mut targets, mut output) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        let mut base = Vec::new();
-        let (mut scores, mut fp, mut fneg, mut bp, mut bn) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (off, p) in parts {
-            rows.extend(p.rows.iter().map(|r| r + off));
-            targets.extend(p.targets);
-            output.extend(p.output);
-            base.extend(p.baseline_output.unwrap_or_default());
-            scores.extend(p.scores.into_iter());
-            if let Some(sp) = p.split {
-                fp.extend(sp.feat_pos.into_iter());
-                fneg.extend(sp.feat_neg.into_iter());
-                bp.extend(sp.bias_pos);
-                bn.extend(sp.bias_neg);
-            }
-        }
-        let mat =
-            |v: Vec<F>| Array2::from_shape_vec((n, d), v).expect("parts share the feature count");
-        Some(Attribution {
-            rows,
-            targets,
-            output,
-            baseline_output: has_base.then_some(base),
-            scores: mat(scores),
-            split: has_split.then(|| SplitScores {
-                feat_pos: mat(fp),
-                feat_neg: mat(fneg),
-                bias_pos: bp,
-                bias_neg: bn,
-            }),
-        })
-    }
 }

@@ -23,6 +23,10 @@ pub struct DenseOp<F> {
     pub w_abs: Vec<F>,
     /// Bias, if any.
     pub bias: Option<Vec<F>>,
+    /// `max(b, 0)`, if the layer has a bias.
+    pub bias_pos: Option<Vec<F>>,
+    /// `max(−b, 0)`, if the layer has a bias.
+    pub bias_neg: Option<Vec<F>>,
 }
 
 /// A per-neuron affine map `a ↦ scale·a + shift` (BatchNorm in eval mode).
@@ -87,12 +91,19 @@ impl<F: Float> Plan<F> {
                 Layer::Dense(d) => {
                     let w: Vec<F> = conv(d.weight());
                     let w_abs = w.iter().map(|v| v.abs()).collect();
+                    let bias: Option<Vec<F>> = d.bias().map(conv);
+                    let split = |sign: F| {
+                        bias.as_ref()
+                            .map(|b| b.iter().map(|&v| (sign * v).max(F::zero())).collect())
+                    };
                     ops.push(Op::Dense(DenseOp {
                         n_in: d.in_dim(),
                         n_out: d.out_dim(),
                         w,
                         w_abs,
-                        bias: d.bias().map(conv),
+                        bias_pos: split(F::one()),
+                        bias_neg: split(-F::one()),
+                        bias,
                     }));
                     width = d.out_dim();
                     max_width = max_width.max(width);

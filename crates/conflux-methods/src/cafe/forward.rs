@@ -4,9 +4,10 @@
 use conflux_core::{Float, Plan, Target};
 
 use super::{ChunkScores, rule::CafeRule};
-use crate::propagate::walk::{BiasRows, ReferenceTrace, Split, walk_forward};
+use crate::propagate::walk::{BiasRows, ReferenceTrace, Split, Workspace, walk_forward};
 
 /// Scores for `rows` inputs (`x`, `r`: row-major; `r` has 1 or `rows` rows) at `target`.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn run<F: Float>(
     plan: &Plan<F>,
     x: &[F],
@@ -15,7 +16,9 @@ pub(super) fn run<F: Float>(
     trace: &ReferenceTrace<F>,
     rule: &CafeRule<F>,
     target: Target,
-) -> ChunkScores<F> {
+    ws: &mut Workspace<F>,
+    s: &mut ChunkScores<F>,
+) {
     let d = plan.input_dim();
     let g = d + 1;
     // cafe.md §Input rule: S+[f, f] = (x_f − r_f)₊, S−[f, f] = (r_f − x_f)₊, bias source 0.
@@ -30,18 +33,18 @@ pub(super) fn run<F: Float>(
             neg[at] = (-delta).max(F::zero());
         }
     }
-    let state = Split {
+    let mut out = Split {
         pos,
         neg,
         rows: rows * g,
         width: d,
     };
-    let (out, _) = walk_forward(plan, state, g, BiasRows::LastOfGroup, trace, rule, false);
+    walk_forward(plan, &mut out, g, BiasRows::LastOfGroup, trace, rule, ws);
     let n = out.width;
     // The explained outputs come from a plain forward pass (the propagated sums carry the
     // rule's ε and would differ from F(x) in the last digits).
     let logits = plan.forward(x, rows);
-    let mut s = ChunkScores::resolve(&logits, n, target, d);
+    s.resolve(&logits, n, target);
     for e in 0..s.len() {
         let (b, t) = (s.rows[e], s.targets[e]);
         for f in 0..d {
@@ -53,5 +56,4 @@ pub(super) fn run<F: Float>(
         s.bias_pos[e] = out.pos[at];
         s.bias_neg[e] = out.neg[at];
     }
-    s
 }

@@ -56,7 +56,7 @@ use rayon::prelude::*;
 pub use params::{CafeParams, Mode};
 
 use crate::method::{Attributor, Axiom, MethodId};
-use crate::propagate::walk::ReferenceTrace;
+use crate::propagate::walk::{ReferenceTrace, Workspace};
 use rule::CafeRule;
 
 /// Forward-mode chunks hold at most this many (row, source) pairs.
@@ -70,38 +70,40 @@ pub struct Cafe {
     chunk_rows: usize,
 }
 
-/// Entries (row, target, output) and split scores of one chunk, row-major `[entries, d]`.
-pub(crate) struct ChunkScores<F> {
-    rows: Vec<usize>,
-    targets: Vec<usize>,
-    output: Vec<F>,
-    feat_pos: Vec<F>,
-    feat_neg: Vec<F>,
-    bias_pos: Vec<F>,
-    bias_neg: Vec<F>,
+/// One chunk's part of the result: entries (row, target, output, baseline) and split
+/// scores, row-major `[entries, d]`, written in place into the batch's output arrays.
+pub(crate) struct ChunkScores<'a, F> {
+    rows: &'a mut [usize],
+    targets: &'a mut [usize],
+    output: &'a mut [F],
+    baseline: &'a mut [F],
+    scores: &'a mut [F],
+    feat_pos: &'a mut [F],
+    feat_neg: &'a mut [F],
+    bias_pos: &'a mut [F],
+    bias_neg: &'a mut [F],
 }
 
-impl<F: Float> ChunkScores<F> {
-    /// Entries for `target` given the chunk's outputs (`[rows, n]`), scores zeroed.
-    fn resolve(logits: &[F], n: usize, target: Target, d: usize) -> Self {
-        let (mut rows, mut targets, mut output) = (Vec::new(), Vec::new(), Vec::new());
+/// Splits the first `n` elements off `s`.
+fn take<'a, T>(s: &mut &'a mut [T], n: usize) -> &'a mut [T] {
+    let (head, tail) = std::mem::take(s).split_at_mut(n);
+    *s = tail;
+    head
+}
+
+impl<F: Float> ChunkScores<'_, F> {
+    /// Fills rows, targets and outputs for `target` from the chunk's outputs (`[rows, n]`).
+    fn resolve(&mut self, logits: &[F], n: usize, target: Target) {
+        let mut e = 0;
         for (b, out) in logits.chunks_exact(n).enumerate() {
             for t in target.resolve(out) {
-                rows.push(b);
-                targets.push(t);
-                output.push(out[t]);
+                self.rows[e] = b;
+                self.targets[e] = t;
+                self.output[e] = out[t];
+                e += 1;
             }
         }
-        let e = rows.len();
-        ChunkScores {
-            rows,
-            targets,
-            output,
-            feat_pos: vec![F::zero(); e * d],
-            feat_neg: vec![F::zero(); e * d],
-            bias_pos: vec![F::zero(); e],
-            bias_neg: vec![F::zero(); e],
-        }
+        debug_assert_eq!(e, self.len());
     }
 
     fn len(&self) -> usize {
@@ -142,18 +144,23 @@ impl Cafe {
         }
     }
 
+    /// Explains one chunk of rows (the first is row `first` of the batch) into `s`.
+    #[allow(clippy::too_many_arguments)]
     fn chunk<F: Float>(
         &self,
         plan: &Plan<F>,
         x: &[F],
         r: &[F],
-        rows: usize,
+        first: usize,
         shared: Option<&ReferenceTrace<F>>,
         rule: &CafeRule<F>,
         target: Target,
-    ) -> Attribution<F> {
+        ws: &mut Workspace<F>,
+        s: &mut ChunkScores<F>,
+    ) {
         let d = plan.input_dim();
         let n = plan.output_dim();
+        let rows = x.len() / d;
         let local;
         let trace = if let Some(t) = shared {
             t
@@ -161,36 +168,21 @@ impl Cafe {
             local = ReferenceTrace::new(plan, r, rows);
             &local
         };
-        let s = match self.resolved_mode(d, target.per_row(n)) {
-            Mode::Forward => forward::run(plan, x, r, rows, trace, rule, target),
-            _ => reverse::run(plan, x, r, rows, trace, rule, target),
-        };
-        let e = s.len();
-        let baseline = s
-            .rows
-            .iter()
-            .zip(&s.targets)
-            .map(|(&b, &t)| trace.output[trace.row_of(b) * n + t])
-            .collect();
-        let scores = s
-            .feat_pos
-            .iter()
-            .zip(&s.feat_neg)
-            .map(|(&p, &q)| p - q)
-            .collect();
-        let mat = |v| Array2::from_shape_vec((e, d), v).expect("chunk scores are entries × d");
-        Attribution {
-            rows: s.rows,
-            targets: s.targets,
-            output: s.output,
-            baseline_output: Some(baseline),
-            scores: mat(scores),
-            split: Some(SplitScores {
-                feat_pos: mat(s.feat_pos),
-                feat_neg: mat(s.feat_neg),
-                bias_pos: s.bias_pos,
-                bias_neg: s.bias_neg,
-            }),
+        match self.resolved_mode(d, target.per_row(n)) {
+            Mode::Forward => forward::run(plan, x, r, rows, trace, rule, target, ws, s),
+            _ => reverse::run(plan, x, r, rows, trace, rule, target, ws, s),
+        }
+        for e in 0..s.len() {
+            s.baseline[e] = trace.output[trace.row_of(s.rows[e]) * n + s.targets[e]];
+            s.rows[e] += first;
+        }
+        for ((v, &p), &q) in s
+            .scores
+            .iter_mut()
+            .zip(s.feat_pos.iter())
+            .zip(s.feat_neg.iter())
+        {
+            *v = p - q;
         }
     }
 }
@@ -248,31 +240,87 @@ impl<F: Float> Attributor<Plan<F>, F> for Cafe {
             chunk = chunk.min((FORWARD_MODE_STATE_ROWS / (d + 1)).max(1));
         }
         let n_chunks = batch.div_ceil(chunk).max(1);
-        let work = |i: usize| {
-            let (lo, hi) = (i * chunk, ((i + 1) * chunk).min(batch));
+        // The result arrays are allocated once; each chunk writes its own slice of them.
+        let per_row = target.per_row(plan.output_dim());
+        let entries = batch * per_row;
+        let (mut rows, mut targets) = (vec![0; entries], vec![0; entries]);
+        let (mut output, mut baseline, mut bias_pos, mut bias_neg) = (
+            vec![F::zero(); entries],
+            vec![F::zero(); entries],
+            vec![F::zero(); entries],
+            vec![F::zero(); entries],
+        );
+        let (mut scores, mut feat_pos, mut feat_neg) = (
+            vec![F::zero(); entries * d],
+            vec![F::zero(); entries * d],
+            vec![F::zero(); entries * d],
+        );
+        let mut jobs = Vec::with_capacity(n_chunks);
+        {
+            let (mut r_, mut t_, mut o_, mut b_, mut bp_, mut bn_) = (
+                &mut rows[..],
+                &mut targets[..],
+                &mut output[..],
+                &mut baseline[..],
+                &mut bias_pos[..],
+                &mut bias_neg[..],
+            );
+            let (mut s_, mut p_, mut n_) = (&mut scores[..], &mut feat_pos[..], &mut feat_neg[..]);
+            for i in 0..n_chunks {
+                let (lo, hi) = (i * chunk, ((i + 1) * chunk).min(batch));
+                let e = (hi - lo) * per_row;
+                let view = ChunkScores {
+                    rows: take(&mut r_, e),
+                    targets: take(&mut t_, e),
+                    output: take(&mut o_, e),
+                    baseline: take(&mut b_, e),
+                    bias_pos: take(&mut bp_, e),
+                    bias_neg: take(&mut bn_, e),
+                    scores: take(&mut s_, e * d),
+                    feat_pos: take(&mut p_, e * d),
+                    feat_neg: take(&mut n_, e * d),
+                };
+                jobs.push((lo, hi, view));
+            }
+        }
+        let work = |ws: &mut Workspace<F>, (lo, hi, mut view): (usize, usize, ChunkScores<F>)| {
             let r_rows = if shared.is_some() {
                 rs
             } else {
                 &rs[lo * d..hi * d]
             };
-            (
+            self.chunk(
+                plan,
+                &xs[lo * d..hi * d],
+                r_rows,
                 lo,
-                self.chunk(
-                    plan,
-                    &xs[lo * d..hi * d],
-                    r_rows,
-                    hi - lo,
-                    shared.as_ref(),
-                    &rule,
-                    target,
-                ),
-            )
+                shared.as_ref(),
+                &rule,
+                target,
+                ws,
+                &mut view,
+            );
         };
-        let parts: Vec<_> = if n_chunks == 1 {
-            vec![work(0)]
+        if n_chunks == 1 {
+            let mut ws = Workspace::default();
+            jobs.into_iter().for_each(|j| work(&mut ws, j));
         } else {
-            (0..n_chunks).into_par_iter().map(work).collect()
-        };
-        Ok(Attribution::concat(parts).expect("at least one chunk"))
+            // One workspace per worker split, reused across its chunks.
+            jobs.into_par_iter().for_each_init(Workspace::default, work);
+        }
+        let mat = |v| Array2::from_shape_vec((entries, d), v).expect("entries × d");
+        Ok(Attribution {
+            rows,
+            targets,
+            output,
+            baseline_output: Some(baseline),
+            scores: mat(scores),
+            split: Some(SplitScores {
+                feat_pos: mat(feat_pos),
+                feat_neg: mat(feat_neg),
+                bias_pos,
+                bias_neg,
+            }),
+        })
     }
 }

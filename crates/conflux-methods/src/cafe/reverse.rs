@@ -6,9 +6,12 @@
 use conflux_core::{Float, Plan, Target};
 
 use super::{ChunkScores, rule::CafeRule};
-use crate::propagate::walk::{BiasRows, ReferenceTrace, Split, walk_backward, walk_forward};
+use crate::propagate::walk::{
+    BiasRows, ReferenceTrace, Split, Workspace, walk_backward, walk_forward,
+};
 
 /// As [`super::forward::run`].
+#[allow(clippy::too_many_arguments)]
 pub(super) fn run<F: Float>(
     plan: &Plan<F>,
     x: &[F],
@@ -17,7 +20,9 @@ pub(super) fn run<F: Float>(
     trace: &ReferenceTrace<F>,
     rule: &CafeRule<F>,
     target: Target,
-) -> ChunkScores<F> {
+    ws: &mut Workspace<F>,
+    s: &mut ChunkScores<F>,
+) {
     let d = plan.input_dim();
     let mut dx_pos = vec![F::zero(); rows * d];
     let mut dx_neg = vec![F::zero(); rows * d];
@@ -29,18 +34,18 @@ pub(super) fn run<F: Float>(
             dx_neg[b * d + f] = (-delta).max(F::zero());
         }
     }
-    let state = Split {
+    let mut state = Split {
         pos: dx_pos.clone(),
         neg: dx_neg.clone(),
         rows,
         width: d,
     };
-    let (_, recorded) = walk_forward(plan, state, 1, BiasRows::All, trace, rule, true);
+    walk_forward(plan, &mut state, 1, BiasRows::All, trace, rule, ws);
     let n = plan.output_dim();
     // The explained outputs come from a plain forward pass (the propagated sums carry the
     // rule's ε and would differ from F(x) in the last digits).
     let logits = plan.forward(x, rows);
-    let mut s = ChunkScores::resolve(&logits, n, target, d);
+    s.resolve(&logits, n, target);
     // Adjoint rows: entry e owns rows 2e (for S+ at its target) and 2e + 1 (for S−).
     let entries = s.len();
     let per_row = target.per_row(n);
@@ -54,11 +59,12 @@ pub(super) fn run<F: Float>(
         g.pos[2 * e * n + t] = F::one();
         g.neg[(2 * e + 1) * n + t] = F::one();
     }
-    let (gin, bias) = walk_backward(plan, g, 2 * per_row, &recorded);
+    walk_backward(plan, &mut g, 2 * per_row, ws);
+    let (gin, bias) = (&g, &ws.bias);
     for e in 0..entries {
         let b = s.rows[e];
         let (dp, dn) = (&dx_pos[b * d..(b + 1) * d], &dx_neg[b * d..(b + 1) * d]);
-        for (k, dst) in [(2 * e, &mut s.feat_pos), (2 * e + 1, &mut s.feat_neg)] {
+        for (k, dst) in [(2 * e, &mut *s.feat_pos), (2 * e + 1, &mut *s.feat_neg)] {
             let (gp, gn) = (&gin.pos[k * d..(k + 1) * d], &gin.neg[k * d..(k + 1) * d]);
             for f in 0..d {
                 dst[e * d + f] = gp[f] * dp[f] + gn[f] * dn[f];
@@ -67,5 +73,4 @@ pub(super) fn run<F: Float>(
         s.bias_pos[e] = bias[2 * e];
         s.bias_neg[e] = bias[2 * e + 1];
     }
-    s
 }

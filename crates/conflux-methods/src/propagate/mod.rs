@@ -4,4 +4,4 @@ pub mod rule;
 pub mod walk;
 
 pub use rule::{ActivationRule, Multipliers};
-pub use walk::{ReferenceTrace, Split, walk_backward, walk_forward};
+pub use walk::{BiasRows, ReferenceTrace, Split, Workspace, walk_backward, walk_forward};

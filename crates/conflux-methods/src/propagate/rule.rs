@@ -33,6 +33,15 @@ impl<F: Float> Multipliers<F> {
         }
     }
 
+    /// Grows to at least `n` neuron-rows (never shrinks; contents unspecified until written).
+    pub fn ensure(&mut self, n: usize) {
+        for v in [&mut self.pp, &mut self.pn, &mut self.np, &mut self.nn] {
+            if v.len() < n {
+                v.resize(n, F::zero());
+            }
+        }
+    }
+
     /// The mutable view of neuron-rows `range`.
     pub fn slice_mut(&mut self, range: std::ops::Range<usize>) -> MultipliersMut<'_, F> {
         MultipliersMut {

@@ -13,7 +13,8 @@ use conflux_core::{Float, Op, Plan};
 
 use super::rule::{ActivationRule, Aggregates, Multipliers};
 
-/// Sign-split scores or adjoints: `rows × width`, row-major.
+/// Sign-split scores or adjoints: `rows × width`, row-major. The vectors may be longer
+/// (buffers are reused across layers); only the first `rows × width` values are meaningful.
 #[derive(Debug, Clone)]
 pub struct Split<F> {
     /// Non-negative positive part.
@@ -93,49 +94,117 @@ pub enum BiasRows {
     LastOfGroup,
 }
 
-/// Recorded multipliers of one activation layer, `[inputs, width]`.
-pub type LayerMultipliers<F> = Multipliers<F>;
+/// Buffers reused across layers and across calls (one per worker), so a walk allocates
+/// nothing once warm; also holds the multipliers recorded by [`walk_forward`] for
+/// [`walk_backward`].
+#[derive(Debug, Default)]
+pub struct Workspace<F> {
+    sum: Vec<F>,
+    diff: Vec<F>,
+    s: Vec<F>,
+    t: Vec<F>,
+    e_pos: Vec<F>,
+    e_neg: Vec<F>,
+    /// Per activation slot, the multipliers of the last forward walk with `record`.
+    pub recorded: Vec<Multipliers<F>>,
+    /// Per adjoint row, the bias score collected by the last backward walk.
+    pub bias: Vec<F>,
+}
 
-/// Walks `state` forward through `plan`. `group` consecutive rows belong to one input row.
-/// With `record`, the multipliers of every activation layer are returned (for a backward
-/// sweep).
+/// Grows `v` to at least `n` elements (never shrinks, so a warm workspace neither allocates
+/// nor clears); callers use `v[..n]`, which they overwrite or clear themselves.
+fn ensure<F: Float>(v: &mut Vec<F>, n: usize) {
+    if v.len() < n {
+        v.resize(n, F::zero());
+    }
+}
+
+/// The sign-split linear rule for a dense layer, in place on `state` (forward: `W`;
+/// transposed: `Wᵀ`). `bias_row(r)` says whether row `r` receives the bias source.
+fn dense_split<F: Float>(
+    state: &mut Split<F>,
+    d: &conflux_core::DenseOp<F>,
+    transposed: bool,
+    bias_row: impl Fn(usize) -> bool,
+    ws: &mut Workspace<F>,
+) {
+    let rows = state.rows;
+    let (n_in, n_out) = if transposed {
+        (d.n_out, d.n_in)
+    } else {
+        (d.n_in, d.n_out)
+    };
+    let (len_in, len_out) = (rows * n_in, rows * n_out);
+    ensure(&mut ws.sum, len_in);
+    ensure(&mut ws.diff, len_in);
+    ensure(&mut ws.s, len_out);
+    ensure(&mut ws.t, len_out);
+    let (sum, diff) = (&mut ws.sum[..len_in], &mut ws.diff[..len_in]);
+    for (((s, t), &p), &n) in sum
+        .iter_mut()
+        .zip(diff.iter_mut())
+        .zip(&state.pos[..len_in])
+        .zip(&state.neg[..len_in])
+    {
+        *s = p + n;
+        *t = p - n;
+    }
+    let (s_out, t_out) = (&mut ws.s[..len_out], &mut ws.t[..len_out]);
+    if transposed {
+        linalg::mul_w(sum, rows, n_in, &d.w_abs, n_out, s_out);
+        linalg::mul_w(diff, rows, n_in, &d.w, n_out, t_out);
+    } else {
+        linalg::mul_wt(sum, rows, n_in, &d.w_abs, n_out, s_out);
+        linalg::mul_wt(diff, rows, n_in, &d.w, n_out, t_out);
+        if let Some(b) = &d.bias {
+            for r in (0..rows).filter(|&r| bias_row(r)) {
+                let range = r * n_out..(r + 1) * n_out;
+                for ((sv, tv), &bj) in s_out[range.clone()]
+                    .iter_mut()
+                    .zip(&mut t_out[range])
+                    .zip(b)
+                {
+                    *sv += bj.abs();
+                    *tv += bj;
+                }
+            }
+        }
+    }
+    // pos = (s + t)/2, neg = (s − t)/2, clamped at 0 against rounding.
+    let half = F::of(0.5);
+    for (a, b) in s_out.iter_mut().zip(t_out.iter_mut()) {
+        let (x, y) = (*a, *b);
+        *a = ((x + y) * half).max(F::zero());
+        *b = ((x - y) * half).max(F::zero());
+    }
+    std::mem::swap(&mut state.pos, &mut ws.s);
+    std::mem::swap(&mut state.neg, &mut ws.t);
+    state.width = n_out;
+}
+
+/// Walks `state` forward through `plan` in place. `group` consecutive rows belong to one
+/// input row. The multipliers of every activation layer are left in `ws.recorded` (for a
+/// backward sweep).
 pub fn walk_forward<F: Float, R: ActivationRule<F>>(
     plan: &Plan<F>,
-    mut state: Split<F>,
+    state: &mut Split<F>,
     group: usize,
     bias_rows: BiasRows,
     reference: &ReferenceTrace<F>,
     rule: &R,
-    record: bool,
-) -> (Split<F>, Vec<LayerMultipliers<F>>) {
-    let mut recorded = Vec::new();
+    ws: &mut Workspace<F>,
+) {
     let is_bias_row = |r: usize| match bias_rows {
         BiasRows::All => true,
         BiasRows::LastOfGroup => r % group == group - 1,
     };
+    ws.recorded.resize_with(
+        plan.activation_layers().max(ws.recorded.len()),
+        Multipliers::default,
+    );
     for op in plan.ops() {
         match op {
-            Op::Dense(d) => {
-                let rows = state.rows;
-                let (sum, diff) = sum_diff(&state.pos, &state.neg);
-                let mut s = vec![F::zero(); rows * d.n_out];
-                let mut t = vec![F::zero(); rows * d.n_out];
-                linalg::mul_wt(&sum, rows, d.n_in, &d.w_abs, d.n_out, &mut s);
-                linalg::mul_wt(&diff, rows, d.n_in, &d.w, d.n_out, &mut t);
-                if let Some(b) = &d.bias {
-                    for r in (0..rows).filter(|&r| is_bias_row(r)) {
-                        let (sr, tr) = (
-                            &mut s[r * d.n_out..(r + 1) * d.n_out],
-                            &mut t[r * d.n_out..(r + 1) * d.n_out],
-                        );
-                        for ((sv, tv), &bj) in sr.iter_mut().zip(tr.iter_mut()).zip(b) {
-                            *sv += bj.abs();
-                            *tv += bj;
-                        }
-                    }
-                }
-                state = from_sum_diff(&s, &t, rows, d.n_out);
-            }
+            Op::Dense(d) => dense_split(state, d, false, is_bias_row, ws),
             Op::Affine(a) => {
                 let n = a.scale.len();
                 for r in 0..state.rows {
@@ -158,14 +227,16 @@ pub fn walk_forward<F: Float, R: ActivationRule<F>>(
                 let inputs = state.rows / group;
                 let (rho, f_rho) = (&reference.pre_act[*slot], &reference.post_act[*slot]);
                 // Per-neuron aggregates: the state itself when each input has one row.
-                let sums;
+                if group > 1 {
+                    group_sums(state, group, &mut ws.e_pos, &mut ws.e_neg);
+                }
                 let (e_pos, e_neg): (&[F], &[F]) = if group == 1 {
                     (&state.pos, &state.neg)
                 } else {
-                    sums = group_sums(&state, group);
-                    (&sums.0, &sums.1)
+                    (&ws.e_pos, &ws.e_neg)
                 };
-                let mut m = Multipliers::zeros(inputs * n);
+                let m = &mut ws.recorded[*slot];
+                m.ensure(inputs * n);
                 for b in 0..inputs {
                     let rr = reference.row_of(b) * n..(reference.row_of(b) + 1) * n;
                     let row = b * n..(b + 1) * n;
@@ -177,53 +248,39 @@ pub fn walk_forward<F: Float, R: ActivationRule<F>>(
                     };
                     rule.multipliers(*act, *slot, &agg, m.slice_mut(row));
                 }
-                apply_multipliers(&mut state, &m, group, false);
-                if record {
-                    recorded.push(m);
-                }
+                apply_multipliers(state, m, group, false);
             }
         }
     }
-    (state, recorded)
 }
 
-/// Walks adjoints backward through `plan` with the transposed rules (cafe.md §Computing it
-/// fast, reverse mode). `group` adjoint rows share the multipliers of one input row
-/// (`recorded` from [`walk_forward`]). Returns the adjoints at the input and, per adjoint row,
-/// the bias score collected at every linear layer's output.
+/// Walks adjoints backward through `plan` in place with the transposed rules (cafe.md
+/// §Computing it fast, reverse mode). `group` adjoint rows share the multipliers of one input
+/// row (`ws.recorded` from [`walk_forward`]). Leaves the adjoints at the input in `g` and,
+/// per adjoint row, the bias score collected at every linear layer's output in `ws.bias`.
 pub fn walk_backward<F: Float>(
     plan: &Plan<F>,
-    mut g: Split<F>,
+    g: &mut Split<F>,
     group: usize,
-    recorded: &[LayerMultipliers<F>],
-) -> (Split<F>, Vec<F>) {
-    let mut bias = vec![F::zero(); g.rows];
-    let mut slot_iter = recorded.iter().rev();
+    ws: &mut Workspace<F>,
+) {
+    ensure(&mut ws.bias, g.rows);
+    ws.bias[..g.rows].fill(F::zero());
     for op in plan.ops().iter().rev() {
         match op {
             Op::Dense(d) => {
-                let rows = g.rows;
-                if let Some(b) = &d.bias {
-                    for (r, acc) in bias.iter_mut().enumerate() {
-                        let (p, q) = (
-                            &g.pos[r * d.n_out..(r + 1) * d.n_out],
-                            &g.neg[r * d.n_out..(r + 1) * d.n_out],
-                        );
-                        for j in 0..d.n_out {
-                            *acc += p[j] * b[j].max(F::zero()) + q[j] * (-b[j]).max(F::zero());
-                        }
+                if let (Some(b_pos), Some(b_neg)) = (&d.bias_pos, &d.bias_neg) {
+                    let n = d.n_out;
+                    for (r, acc) in ws.bias[..g.rows].iter_mut().enumerate() {
+                        *acc += linalg::dot(&g.pos[r * n..(r + 1) * n], b_pos)
+                            + linalg::dot(&g.neg[r * n..(r + 1) * n], b_neg);
                     }
                 }
-                let (sum, diff) = sum_diff(&g.pos, &g.neg);
-                let mut u = vec![F::zero(); rows * d.n_in];
-                let mut v = vec![F::zero(); rows * d.n_in];
-                linalg::mul_w(&sum, rows, d.n_out, &d.w_abs, d.n_in, &mut u);
-                linalg::mul_w(&diff, rows, d.n_out, &d.w, d.n_in, &mut v);
-                g = from_sum_diff(&u, &v, rows, d.n_in);
+                dense_split(g, d, true, |_| false, ws);
             }
             Op::Affine(a) => {
                 let n = a.scale.len();
-                for (r, acc) in bias.iter_mut().enumerate() {
+                for (r, acc) in ws.bias[..g.rows].iter_mut().enumerate() {
                     let (p, q) = (
                         &mut g.pos[r * n..(r + 1) * n],
                         &mut g.neg[r * n..(r + 1) * n],
@@ -238,21 +295,19 @@ pub fn walk_backward<F: Float>(
                     }
                 }
             }
-            Op::Act { .. } => {
-                let m = slot_iter.next().expect("one recorded layer per activation");
-                apply_multipliers(&mut g, m, group, true);
-            }
+            Op::Act { slot, .. } => apply_multipliers(g, &ws.recorded[*slot], group, true),
         }
     }
-    (g, bias)
 }
 
 /// Per input, the sums over its `group` rows: the aggregates `e+`, `e−` of every neuron.
-fn group_sums<F: Float>(state: &Split<F>, group: usize) -> (Vec<F>, Vec<F>) {
+fn group_sums<F: Float>(state: &Split<F>, group: usize, e_pos: &mut Vec<F>, e_neg: &mut Vec<F>) {
     let n = state.width;
     let inputs = state.rows / group;
-    let mut e_pos = vec![F::zero(); inputs * n];
-    let mut e_neg = vec![F::zero(); inputs * n];
+    ensure(e_pos, inputs * n);
+    ensure(e_neg, inputs * n);
+    e_pos[..inputs * n].fill(F::zero());
+    e_neg[..inputs * n].fill(F::zero());
     for r in 0..state.rows {
         let (b, src) = (r / group, r * n..(r + 1) * n);
         let dst = b * n..(b + 1) * n;
@@ -263,7 +318,6 @@ fn group_sums<F: Float>(state: &Split<F>, group: usize) -> (Vec<F>, Vec<F>) {
             *a += x;
         }
     }
-    (e_pos, e_neg)
 }
 
 /// Applies per-neuron multipliers to every row; row `r` uses the multipliers of input
@@ -275,11 +329,10 @@ fn apply_multipliers<F: Float>(
     group: usize,
     transposed: bool,
 ) {
-    let n = s.width;
-    for (r, (p, q)) in s
-        .pos
+    let (n, len) = (s.width, s.rows * s.width);
+    for (r, (p, q)) in s.pos[..len]
         .chunks_exact_mut(n)
-        .zip(s.neg.chunks_exact_mut(n))
+        .zip(s.neg[..len].chunks_exact_mut(n))
         .enumerate()
     {
         let row = (r / group) * n..(r / group + 1) * n;
@@ -295,30 +348,5 @@ fn apply_multipliers<F: Float>(
             p[j] = pp[j] * pv + to_pos_from_neg[j] * nv;
             q[j] = to_neg_from_pos[j] * pv + nn[j] * nv;
         }
-    }
-}
-
-fn sum_diff<F: Float>(pos: &[F], neg: &[F]) -> (Vec<F>, Vec<F>) {
-    pos.iter().zip(neg).map(|(&p, &n)| (p + n, p - n)).unzip()
-}
-
-/// `pos = (s + t)/2`, `neg = (s − t)/2`, clamped at 0 against rounding.
-fn from_sum_diff<F: Float>(s: &[F], t: &[F], rows: usize, width: usize) -> Split<F> {
-    let half = F::of(0.5);
-    let (pos, neg) = s
-        .iter()
-        .zip(t)
-        .map(|(&a, &b)| {
-            (
-                ((a + b) * half).max(F::zero()),
-                ((a - b) * half).max(F::zero()),
-            )
-        })
-        .unzip();
-    Split {
-        pos,
-        neg,
-        rows,
-        width,
     }
 }

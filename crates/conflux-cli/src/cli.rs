@@ -35,7 +35,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ModelArgs {
     /// Model file: .json (conflux format), .onnx, or .safetensors (with --arch or a
-    /// <stem>.arch.json sidecar).
+    /// STEM.arch.json sidecar).
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
     /// Architecture for .safetensors weights, nn.Sequential order, e.g. "linear,relu,linear".

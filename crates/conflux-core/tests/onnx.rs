@@ -116,7 +116,8 @@ fn check(bytes: &[u8], want: &Network) {
 
 #[test]
 fn every_activation_op() {
-    let cases: Vec<(&str, Vec<(&str, Attr)>, Activation)> = vec![
+    type Case = (&'static str, Vec<(&'static str, Attr)>, Activation);
+    let cases: Vec<Case> = vec![
         ("Relu", vec![], Activation::Relu),
         (
             "LeakyRelu",

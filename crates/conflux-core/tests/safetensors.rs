@@ -55,11 +55,8 @@ fn loads_with_arch_flag_and_prefix() {
         assert_eq!(net.head(), Some(conflux_core::Head::Sigmoid));
         // x = (1, 1, 1): h = (-0.15, 1.55) → leaky → (-0.015, 1.55) → -0.015 − 3.1 + 0.3.
         let y = net.forward(&[1.0, 1.0, 1.0], 1)[0];
-        let logit = -0.015 - 3.1 + 0.3;
-        assert!(
-            (y - 1.0 / (1.0 + (-logit as f64).exp())).abs() < 1e-6,
-            "{y}"
-        );
+        let logit: f64 = -0.015 - 3.1 + 0.3;
+        assert!((y - 1.0 / (1.0 + (-logit).exp())).abs() < 1e-6, "{y}");
     }
 }
 

@@ -1,6 +1,7 @@
 //! CAFE's axioms and equivalences on random networks (proptest): completeness, missingness,
 //! linearity, non-negativity, forward = reverse mode, batch = per-row, per-layer c against
 //! the literal reference implementation.
+#![allow(clippy::needless_range_loop)] // index-parallel arrays read clearest by index
 
 use conflux_core::{Activation, Attribution, Dense, Layer, Network, Plan, Target};
 use conflux_methods::Attributor;

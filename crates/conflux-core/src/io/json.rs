@@ -44,21 +44,21 @@ pub fn from_value(v: &Value) -> Result<Network> {
     let top = v
         .as_object()
         .ok_or_else(|| Error::model("", "expected a JSON object at the top level"))?;
-    if let Some(f) = top.get("format") {
-        if f.as_str() != Some(FORMAT) {
-            return Err(Error::model(
-                "",
-                format!("expected \"format\": \"{FORMAT}\", got {f}"),
-            ));
-        }
+    if let Some(f) = top.get("format")
+        && f.as_str() != Some(FORMAT)
+    {
+        return Err(Error::model(
+            "",
+            format!("expected \"format\": \"{FORMAT}\", got {f}"),
+        ));
     }
-    if let Some(fv) = top.get("format_version") {
-        if fv.as_u64() != Some(1) {
-            return Err(Error::model(
-                "",
-                format!("expected format_version 1, got {fv}"),
-            ));
-        }
+    if let Some(fv) = top.get("format_version")
+        && fv.as_u64() != Some(1)
+    {
+        return Err(Error::model(
+            "",
+            format!("expected format_version 1, got {fv}"),
+        ));
     }
     let layers_v = top
         .get("layers")

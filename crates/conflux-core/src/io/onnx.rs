@@ -269,29 +269,25 @@ impl<'a> Importer<'a> {
                     let w = self.matmul_weight(n)?;
                     let out = n.output[0].as_str();
                     let mut bias = None;
-                    if let Some(next) = self.nodes.get(i + 1) {
-                        if next.op_type == "Add"
-                            && next.input.iter().any(|x| x == out)
-                            && self.uses.get(out) == Some(&1)
-                        {
-                            let other = next
-                                .input
-                                .iter()
-                                .find(|x| *x != out)
-                                .ok_or_else(|| self.node_err(next, "expected a bias input"))?;
-                            let b = self.konst(next, other)?;
-                            let expand = broadcast_bias(b, w.1).ok_or_else(|| {
-                                self.node_err(
-                                    next,
-                                    format!(
-                                        "expected a bias of {} values, got dims {:?}",
-                                        w.1, b.dims
-                                    ),
-                                )
-                            })?;
-                            bias = Some(expand);
-                            consumed = 2;
-                        }
+                    if let Some(next) = self.nodes.get(i + 1)
+                        && next.op_type == "Add"
+                        && next.input.iter().any(|x| x == out)
+                        && self.uses.get(out) == Some(&1)
+                    {
+                        let other = next
+                            .input
+                            .iter()
+                            .find(|x| *x != out)
+                            .ok_or_else(|| self.node_err(next, "expected a bias input"))?;
+                        let b = self.konst(next, other)?;
+                        let expand = broadcast_bias(b, w.1).ok_or_else(|| {
+                            self.node_err(
+                                next,
+                                format!("expected a bias of {} values, got dims {:?}", w.1, b.dims),
+                            )
+                        })?;
+                        bias = Some(expand);
+                        consumed = 2;
                     }
                     let (k, m, wt) = w;
                     layers.push(Layer::Dense(
@@ -456,16 +452,16 @@ impl<'a> Importer<'a> {
                     "expected at least one Gemm/MatMul layer, got none",
                 )
             })?;
-        if let Some(w) = self.input_width {
-            if w != input_dim {
-                return Err(Error::model(
-                    self.path,
-                    format!(
-                        "graph input '{}' has width {w} but the first layer expects {input_dim}",
-                        self.input
-                    ),
-                ));
-            }
+        if let Some(w) = self.input_width
+            && w != input_dim
+        {
+            return Err(Error::model(
+                self.path,
+                format!(
+                    "graph input '{}' has width {w} but the first layer expects {input_dim}",
+                    self.input
+                ),
+            ));
         }
         Network::new(input_dim, layers, head, None, None).map_err(|e| e.with_path(self.path))
     }

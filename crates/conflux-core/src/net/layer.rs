@@ -35,13 +35,13 @@ impl Dense {
                 weight.len()
             ));
         }
-        if let Some(b) = &bias {
-            if b.len() != out_dim {
-                return Err(format!(
-                    "expected bias of length {out_dim} (the weight's rows), got {}",
-                    b.len()
-                ));
-            }
+        if let Some(b) = &bias
+            && b.len() != out_dim
+        {
+            return Err(format!(
+                "expected bias of length {out_dim} (the weight's rows), got {}",
+                b.len()
+            ));
         }
         check_finite("weight", &weight)?;
         if let Some(b) = &bias {

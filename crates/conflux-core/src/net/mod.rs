@@ -79,13 +79,13 @@ impl Preprocess {
         if a.iter().chain(b).any(|v| !v.is_finite()) {
             return Err("preprocess: expected finite values, got NaN or infinity".into());
         }
-        if let Preprocess::Standardize { std, .. } = self {
-            if let Some(i) = std.iter().position(|&s| s < 0.0) {
-                return Err(format!(
-                    "preprocess: expected std ≥ 0, got {} at feature {i}",
-                    std[i]
-                ));
-            }
+        if let Preprocess::Standardize { std, .. } = self
+            && let Some(i) = std.iter().position(|&s| s < 0.0)
+        {
+            return Err(format!(
+                "preprocess: expected std ≥ 0, got {} at feature {i}",
+                std[i]
+            ));
         }
         Ok(())
     }
@@ -169,16 +169,16 @@ impl Network {
                 Layer::Flatten => {}
             }
         }
-        if let Some(names) = &feature_names {
-            if names.len() != input_dim {
-                return Err(Error::model(
-                    "",
-                    format!(
-                        "expected {input_dim} feature_names (input_dim), got {}",
-                        names.len()
-                    ),
-                ));
-            }
+        if let Some(names) = &feature_names
+            && names.len() != input_dim
+        {
+            return Err(Error::model(
+                "",
+                format!(
+                    "expected {input_dim} feature_names (input_dim), got {}",
+                    names.len()
+                ),
+            ));
         }
         if let Some(p) = &preprocess {
             p.validate(input_dim).map_err(|r| Error::model("", r))?;

@@ -26,9 +26,12 @@ fn golden_vectors_through_the_cli_f64_and_f32() {
             "m.json",
             serde_json::to_string(&g.model).unwrap(),
         );
-        for (ci, case) in g.cases.iter().enumerate() {
-            // f32 on every other case keeps the test quick while covering both precisions.
-            let precision = if ci % 2 == 0 { "f64" } else { "f32" };
+        let runs_of_case = g
+            .cases
+            .iter()
+            .enumerate()
+            .flat_map(|(ci, case)| ["f64", "f32"].map(|p| (ci, case, p)));
+        for (ci, case, precision) in runs_of_case {
             let data = write(dir.path(), "x.csv", csv(&case.inputs));
             let reference = write(
                 dir.path(),
@@ -124,7 +127,7 @@ fn golden_vectors_through_the_cli_f64_and_f32() {
             runs += 1;
         }
     }
-    assert!(runs >= 200, "ran {runs} CLI cases");
+    assert_eq!(runs, 2 * 269, "every golden case in f64 and f32");
 }
 
 const NET: &str = r#"{"format": "conflux-model", "format_version": 1, "input_dim": 3, "feature_names": ["a", "b", "c"],

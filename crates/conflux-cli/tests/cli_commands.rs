@@ -235,3 +235,61 @@ fn help_lists_every_subcommand_and_flag() {
         assert!(text.contains(flag), "{flag} in explain --help");
     }
 }
+
+#[test]
+fn explain_probabilities_through_a_sigmoid_head() {
+    let model = assets().join("adult_mlp.json");
+    let dir = tempfile::tempdir().unwrap();
+    let five: String = std::fs::read_to_string(assets().join("adult_sample.csv"))
+        .unwrap()
+        .lines()
+        .take(6)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let data = write(dir.path(), "five.csv", five);
+    let run = |extra: &[&str]| {
+        conflux()
+            .args([
+                "explain",
+                "--quiet",
+                "--precision",
+                "f64",
+                "--label",
+                "income",
+            ])
+            .args(extra)
+            .arg("--model")
+            .arg(&model)
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .unwrap()
+    };
+    let logits: Value = serde_json::from_slice(&run(&[]).stdout).unwrap();
+    // The head becomes a third activation layer: three c values are accepted, two are not.
+    let out = run(&["--explain-probabilities", "--c", "0.5,0.5,1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let probs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (l, p) in logits["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(probs["rows"].as_array().unwrap())
+    {
+        let z = l["output"].as_f64().unwrap();
+        assert!((p["output"].as_f64().unwrap() - 1.0 / (1.0 + (-z).exp())).abs() < 1e-12);
+        assert!(p["completeness_gap"].as_f64().unwrap().abs() < 1e-9);
+    }
+    let out = run(&["--explain-probabilities", "--c", "0.5,0.5"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--c: cafe: parameter c = [0.5, 0.5]: expected 1 value or 3"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

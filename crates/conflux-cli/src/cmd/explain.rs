@@ -32,14 +32,20 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
 
 /// The method from `--method` and `--c`.
 fn method(args: &ExplainArgs) -> Result<Cafe> {
-    let mut spec: MethodSpec = args.method.as_deref().unwrap_or("cafe").parse()?;
+    let mut spec: MethodSpec = args
+        .method
+        .as_deref()
+        .unwrap_or("cafe")
+        .parse()
+        .context("--method")?;
     if let Some(c) = &args.c {
         if spec.params.iter().any(|(k, _)| k == "c") {
             anyhow::bail!("--c and --method …:c=… both set c; give it once");
         }
         spec.params.push(("c".into(), c.clone()));
     }
-    Ok(spec.cafe()?)
+    let flag = if args.c.is_some() { "--c" } else { "--method" };
+    spec.cafe().with_context(|| flag.to_string())
 }
 
 /// What the streaming loop needs to know about the inputs.
@@ -93,8 +99,8 @@ pub fn stream<F: Float>(job: &Job, cafe: &Cafe, out: &mut dyn Consumer<F>) -> Re
     let d = net.input_dim();
     let plan = Plan::<F>::new(net, job.explain_probabilities)?;
     // Validate parameters against the network before reading any data.
-    cafe.c_per_layer(&plan)?;
-    job.target.validate(plan.output_dim())?;
+    cafe.c_per_layer(&plan).context("--c")?;
+    job.target.validate(plan.output_dim()).context("--target")?;
     let mut src = CsvSource::open(job.data, job.label, d, net.stored_feature_names())?;
     let preprocess = |x: &mut [f64]| {
         if let Some(p) = net.preprocess() {

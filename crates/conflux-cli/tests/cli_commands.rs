@@ -44,21 +44,11 @@ fn demo_runs_and_its_model_reproduces_scikit_learn() {
         .map(|l| format!("{l}\n"))
         .collect();
     let data = write(dir.path(), "ten.csv", ten);
-    let out = conflux()
-        .args([
-            "explain",
-            "--quiet",
-            "--precision",
-            "f64",
-            "--label",
-            "income",
-        ])
-        .arg("--model")
-        .arg(assets().join("adult_mlp.json"))
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
+    let out = common::explain(
+        &assets().join("adult_mlp.json"),
+        &data,
+        &["--precision", "f64", "--label", "income"],
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     for (row, p) in v["rows"]
         .as_array()
@@ -139,21 +129,11 @@ fn explain_onnx_models_end_to_end() {
             .collect();
         let data = write(dir.path(), "x.csv", common::csv(&rows));
         for file in side["files"].as_object().unwrap().keys() {
-            let out = conflux()
-                .args([
-                    "explain",
-                    "--quiet",
-                    "--precision",
-                    "f64",
-                    "--target",
-                    "all",
-                ])
-                .arg("--model")
-                .arg(models.join(file))
-                .arg("--data")
-                .arg(&data)
-                .output()
-                .unwrap();
+            let out = common::explain(
+                &models.join(file),
+                &data,
+                &["--precision", "f64", "--target", "all"],
+            );
             assert!(
                 out.status.success(),
                 "{file}: {}",

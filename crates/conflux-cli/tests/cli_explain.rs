@@ -142,23 +142,11 @@ fn schema_names_reference_and_targets() {
     let dir = tempfile::tempdir().unwrap();
     let model = write(dir.path(), "m.json", NET);
     let data = write(dir.path(), "d.csv", DATA);
-    let out = conflux()
-        .args([
-            "explain",
-            "--quiet",
-            "--target",
-            "all",
-            "--label",
-            "label",
-            "--precision",
-            "f64",
-        ])
-        .arg("--model")
-        .arg(&model)
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
+    let out = common::explain(
+        &model,
+        &data,
+        &["--target", "all", "--label", "label", "--precision", "f64"],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -188,23 +176,18 @@ fn schema_names_reference_and_targets() {
     assert_eq!(r2["feat_pos"][0], 0.0);
     assert_eq!(r2["feat_neg"][2], 0.0);
     // --reference mean: the reference is the data mean, standardised.
-    let out = conflux()
-        .args([
-            "explain",
-            "--quiet",
+    let out = common::explain(
+        &model,
+        &data,
+        &[
             "--reference",
             "mean",
             "--label",
             "label",
             "--precision",
             "f64",
-        ])
-        .arg("--model")
-        .arg(&model)
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
+        ],
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let want = [(1.0 - 1.0) / 2.0, 2.0 - 2.0, (11.0 / 3.0 - 3.0) / 1.0];
     assert_close(
@@ -215,21 +198,11 @@ fn schema_names_reference_and_targets() {
         1e-12,
     );
     // --reference median.
-    let out = conflux()
-        .args([
-            "explain",
-            "--quiet",
-            "--reference",
-            "median",
-            "--label",
-            "label",
-        ])
-        .arg("--model")
-        .arg(&model)
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
+    let out = common::explain(
+        &model,
+        &data,
+        &["--reference", "median", "--label", "label"],
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_close(
         "median reference",
@@ -311,32 +284,16 @@ fn probabilities_head_and_precision_agree() {
     let model = write(dir.path(), "m.json", NET);
     let data = write(dir.path(), "d.csv", DATA);
     // A softmax head cannot be explained element-wise.
-    let o = conflux()
-        .args([
-            "explain",
-            "--quiet",
-            "--explain-probabilities",
-            "--label",
-            "label",
-        ])
-        .arg("--model")
-        .arg(&model)
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
+    let o = common::explain(
+        &model,
+        &data,
+        &["--explain-probabilities", "--label", "label"],
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("softmax head is not element-wise"));
     // f32 and f64 agree to f32 precision.
     let run = |p: &str| -> Value {
-        let o = conflux()
-            .args(["explain", "--quiet", "--label", "label", "--precision", p])
-            .arg("--model")
-            .arg(&model)
-            .arg("--data")
-            .arg(&data)
-            .output()
-            .unwrap();
+        let o = common::explain(&model, &data, &["--label", "label", "--precision", p]);
         serde_json::from_slice(&o.stdout).unwrap()
     };
     let (a, b) = (run("f32"), run("f64"));

@@ -48,3 +48,27 @@ pub fn listing(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Runs `conflux explain --quiet --model MODEL --data DATA EXTRA…`.
+pub fn explain(model: &Path, data: &Path, extra: &[&str]) -> std::process::Output {
+    conflux()
+        .args(["explain", "--quiet"])
+        .arg("--model")
+        .arg(model)
+        .arg("--data")
+        .arg(data)
+        .args(extra)
+        .output()
+        .expect("conflux runs")
+}
+
+/// As [`explain`], asserting success and parsing the JSON document on stdout.
+pub fn explain_json(model: &Path, data: &Path, extra: &[&str]) -> serde_json::Value {
+    let out = explain(model, data, extra);
+    assert!(
+        out.status.success(),
+        "{extra:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}

@@ -56,7 +56,7 @@ use rayon::prelude::*;
 pub use params::{CafeParams, Mode};
 
 use crate::method::{Attributor, Axiom, MethodId};
-use crate::propagate::walk::{ReferenceTrace, Workspace};
+use crate::propagate::walk::{ReferenceTrace, Split, Workspace};
 use rule::CafeRule;
 
 /// Forward-mode chunks hold at most this many (row, source) pairs.
@@ -82,6 +82,42 @@ pub(crate) struct ChunkScores<'a, F> {
     feat_neg: &'a mut [F],
     bias_pos: &'a mut [F],
     bias_neg: &'a mut [F],
+}
+
+/// The inputs of one chunk of rows.
+pub(crate) struct Chunk<'a, F> {
+    plan: &'a Plan<F>,
+    /// `[rows, d]`, the network's input space.
+    x: &'a [F],
+    /// The reference rows: 1 (shared) or `rows`.
+    r: &'a [F],
+    rows: usize,
+    trace: &'a ReferenceTrace<F>,
+    rule: &'a CafeRule<F>,
+    target: Target,
+}
+
+impl<F: Float> Chunk<'_, F> {
+    /// cafe.md §Input rule, per row: `(x − r)₊` and `(r − x)₊`, `[rows, d]`.
+    fn input_split(&self) -> Split<F> {
+        let d = self.plan.input_dim();
+        let mut pos = vec![F::zero(); self.rows * d];
+        let mut neg = vec![F::zero(); self.rows * d];
+        for b in 0..self.rows {
+            let rb = self.trace.row_of(b);
+            for f in 0..d {
+                let delta = self.x[b * d + f] - self.r[rb * d + f];
+                pos[b * d + f] = delta.max(F::zero());
+                neg[b * d + f] = (-delta).max(F::zero());
+            }
+        }
+        Split {
+            pos,
+            neg,
+            rows: self.rows,
+            width: d,
+        }
+    }
 }
 
 /// Splits the first `n` elements off `s`.
@@ -168,9 +204,18 @@ impl Cafe {
             local = ReferenceTrace::new(plan, r, rows);
             &local
         };
+        let c = Chunk {
+            plan,
+            x,
+            r,
+            rows,
+            trace,
+            rule,
+            target,
+        };
         match self.resolved_mode(d, target.per_row(n)) {
-            Mode::Forward => forward::run(plan, x, r, rows, trace, rule, target, ws, s),
-            _ => reverse::run(plan, x, r, rows, trace, rule, target, ws, s),
+            Mode::Forward => forward::run(&c, ws, s),
+            _ => reverse::run(&c, ws, s),
         }
         for e in 0..s.len() {
             s.baseline[e] = trace.output[trace.row_of(s.rows[e]) * n + s.targets[e]];

@@ -3,52 +3,26 @@
 //! rules (cafe.md §Computing it fast, 2). Cost ≈ one forward + two backward passes per
 //! target, independent of the number of features.
 
-use conflux_core::{Float, Plan, Target};
+use conflux_core::Float;
 
-use super::{ChunkScores, rule::CafeRule};
-use crate::propagate::walk::{
-    BiasRows, ReferenceTrace, Split, Workspace, walk_backward, walk_forward,
-};
+use super::{Chunk, ChunkScores};
+use crate::propagate::walk::{BiasRows, Split, Workspace, walk_backward, walk_forward};
 
-/// As [`super::forward::run`].
-#[allow(clippy::too_many_arguments)]
-pub(super) fn run<F: Float>(
-    plan: &Plan<F>,
-    x: &[F],
-    r: &[F],
-    rows: usize,
-    trace: &ReferenceTrace<F>,
-    rule: &CafeRule<F>,
-    target: Target,
-    ws: &mut Workspace<F>,
-    s: &mut ChunkScores<F>,
-) {
+/// Scores for the chunk's rows at its target, into `s`.
+pub(super) fn run<F: Float>(c: &Chunk<F>, ws: &mut Workspace<F>, s: &mut ChunkScores<F>) {
+    let (plan, rows) = (c.plan, c.rows);
     let d = plan.input_dim();
-    let mut dx_pos = vec![F::zero(); rows * d];
-    let mut dx_neg = vec![F::zero(); rows * d];
-    for b in 0..rows {
-        let rb = trace.row_of(b);
-        for f in 0..d {
-            let delta = x[b * d + f] - r[rb * d + f];
-            dx_pos[b * d + f] = delta.max(F::zero());
-            dx_neg[b * d + f] = (-delta).max(F::zero());
-        }
-    }
-    let mut state = Split {
-        pos: dx_pos.clone(),
-        neg: dx_neg.clone(),
-        rows,
-        width: d,
-    };
-    walk_forward(plan, &mut state, 1, BiasRows::All, trace, rule, ws);
+    let input = c.input_split();
+    let mut state = input.clone();
+    walk_forward(plan, &mut state, 1, BiasRows::All, c.trace, c.rule, ws);
     let n = plan.output_dim();
     // The explained outputs come from a plain forward pass (the propagated sums carry the
     // rule's ε and would differ from F(x) in the last digits).
-    let logits = plan.forward(x, rows);
-    s.resolve(&logits, n, target);
+    let logits = plan.forward(c.x, rows);
+    s.resolve(&logits, n, c.target);
     // Adjoint rows: entry e owns rows 2e (for S+ at its target) and 2e + 1 (for S−).
     let entries = s.len();
-    let per_row = target.per_row(n);
+    let per_row = c.target.per_row(n);
     let mut g = Split {
         pos: vec![F::zero(); 2 * entries * n],
         neg: vec![F::zero(); 2 * entries * n],
@@ -63,7 +37,10 @@ pub(super) fn run<F: Float>(
     let (gin, bias) = (&g, &ws.bias);
     for e in 0..entries {
         let b = s.rows[e];
-        let (dp, dn) = (&dx_pos[b * d..(b + 1) * d], &dx_neg[b * d..(b + 1) * d]);
+        let (dp, dn) = (
+            &input.pos[b * d..(b + 1) * d],
+            &input.neg[b * d..(b + 1) * d],
+        );
         for (k, dst) in [(2 * e, &mut *s.feat_pos), (2 * e + 1, &mut *s.feat_neg)] {
             let (gp, gn) = (&gin.pos[k * d..(k + 1) * d], &gin.neg[k * d..(k + 1) * d]);
             for f in 0..d {

@@ -9,6 +9,30 @@ use ndarray::ArrayView2;
 pub enum MethodId {
     /// Conflict-Aware Feature-wise Explanations.
     Cafe,
+    /// Plain gradient.
+    Saliency,
+    /// Input times gradient.
+    GradientXInput,
+    /// Layer-wise relevance propagation, ε-rule.
+    Lrp,
+    /// DeepLIFT, Rescale rule.
+    DeepLift,
+    /// DeepLIFT, RevealCancel rule.
+    DeepLiftRevealCancel,
+    /// Integrated Gradients.
+    IntegratedGradients,
+    /// SmoothGrad.
+    SmoothGrad,
+    /// Gradient SHAP (expected gradients).
+    GradientShap,
+    /// Kernel SHAP (and exact Shapley values).
+    KernelShap,
+    /// Shapley value sampling.
+    ShapleySampling,
+    /// LIME.
+    Lime,
+    /// Feature ablation (occlusion).
+    Ablation,
 }
 
 impl MethodId {
@@ -16,6 +40,18 @@ impl MethodId {
     pub fn as_str(self) -> &'static str {
         match self {
             MethodId::Cafe => "cafe",
+            MethodId::Saliency => "saliency",
+            MethodId::GradientXInput => "gradient-x-input",
+            MethodId::Lrp => "lrp",
+            MethodId::DeepLift => "deeplift",
+            MethodId::DeepLiftRevealCancel => "deeplift-reveal-cancel",
+            MethodId::IntegratedGradients => "integrated-gradients",
+            MethodId::SmoothGrad => "smoothgrad",
+            MethodId::GradientShap => "gradient-shap",
+            MethodId::KernelShap => "kernel-shap",
+            MethodId::ShapleySampling => "shapley-sampling",
+            MethodId::Lime => "lime",
+            MethodId::Ablation => "ablation",
         }
     }
 }

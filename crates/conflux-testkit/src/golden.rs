@@ -110,3 +110,69 @@ pub fn cafe_files() -> Vec<(PathBuf, CafeGolden)> {
         })
         .collect()
 }
+
+/// One baselines golden file (`tests/golden/baselines/`).
+#[derive(Debug, Deserialize)]
+pub struct BaselineGolden {
+    /// Case name.
+    pub name: String,
+    /// The network, as a conflux model file.
+    pub model: serde_json::Value,
+    /// Test cases.
+    pub cases: Vec<BaselineCase>,
+}
+
+/// One method on one batch of inputs.
+#[derive(Debug, Deserialize)]
+pub struct BaselineCase {
+    /// Captum's class name (`InputXGradient`, `Saliency`, `DeepLift`, `IntegratedGradients`,
+    /// `LRP`) or `ExactShapley`.
+    pub method: String,
+    /// The method's parameters as recorded.
+    pub params: serde_json::Value,
+    /// `[rows][features]`.
+    pub inputs: Vec<Vec<f64>>,
+    /// Shared reference.
+    pub reference: Vec<f64>,
+    /// Explained output.
+    pub target: usize,
+    /// `[rows][features]`.
+    pub expected: Vec<Vec<f64>>,
+}
+
+impl BaselineGolden {
+    /// The network.
+    ///
+    /// # Panics
+    /// When the model block is not a valid model (a test failure).
+    pub fn network(&self) -> Network {
+        conflux_core::io::json::from_value(&self.model)
+            .unwrap_or_else(|e| panic!("{}: {e}", self.name))
+    }
+}
+
+/// Every baselines golden file; panics when the folder is missing or incomplete.
+pub fn baseline_files() -> Vec<(PathBuf, BaselineGolden)> {
+    let d = dir().join("baselines");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&d)
+        .unwrap_or_else(|e| panic!("golden folder {} missing: {e}", d.display()))
+        .map(|e| e.expect("readable dir entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    assert!(
+        paths.len() >= 12,
+        "expected the 12 baseline golden files in {}, found {}",
+        d.display(),
+        paths.len()
+    );
+    paths
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).expect("golden file readable");
+            let g: BaselineGolden =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            (p, g)
+        })
+        .collect()
+}

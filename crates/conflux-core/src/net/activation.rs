@@ -123,6 +123,80 @@ impl Activation {
         }
     }
 
+    /// The derivative `φ'(x)` in precision `F`. At kinks PyTorch's convention: the `x ≤ 0`
+    /// branch (ReLU'(0) = 0, LeakyReLU'(0) = slope, ELU'(0) = α).
+    #[inline]
+    pub fn derivative<F: Float>(&self, x: F) -> F {
+        let zero = F::zero();
+        let one = F::one();
+        match *self {
+            Activation::Relu => {
+                if x > zero {
+                    one
+                } else {
+                    zero
+                }
+            }
+            Activation::LeakyRelu { slope } => {
+                if x > zero {
+                    one
+                } else {
+                    F::of(slope)
+                }
+            }
+            Activation::Elu { alpha } => {
+                if x > zero {
+                    one
+                } else {
+                    F::of(alpha) * x.exp()
+                }
+            }
+            Activation::Selu => {
+                let d = if x > zero {
+                    one
+                } else {
+                    F::of(SELU_ALPHA) * x.exp()
+                };
+                F::of(SELU_SCALE) * d
+            }
+            Activation::Gelu => {
+                // Φ(x) + x·φ(x), φ the standard normal density.
+                let half = F::of(0.5);
+                let cdf = half * (one + (x * F::FRAC_1_SQRT_2()).erf());
+                let pdf = (-half * x * x).exp() * F::of(1.0 / (2.0 * std::f64::consts::PI).sqrt());
+                cdf + x * pdf
+            }
+            Activation::GeluTanh => {
+                let k = F::of((2.0 / std::f64::consts::PI).sqrt());
+                let c = F::of(0.044_715);
+                let half = F::of(0.5);
+                let u = k * (x + c * x * x * x);
+                let t = u.tanh();
+                half * (one + t) + half * x * (one - t * t) * k * (one + F::of(3.0) * c * x * x)
+            }
+            Activation::Silu => {
+                let s = sigmoid(x);
+                s * (one + x * (one - s))
+            }
+            Activation::Softplus { beta, threshold } => {
+                if F::of(beta) * x > F::of(threshold) {
+                    one
+                } else {
+                    sigmoid(F::of(beta) * x)
+                }
+            }
+            Activation::Sigmoid => {
+                let s = sigmoid(x);
+                s * (one - s)
+            }
+            Activation::Tanh => {
+                let t = x.tanh();
+                one - t * t
+            }
+            Activation::Identity => one,
+        }
+    }
+
     /// All activations with their default parameters (for tests and random networks).
     pub fn all() -> [Activation; 11] {
         [
@@ -193,6 +267,19 @@ mod tests {
             let got32 = act.apply(x as f32);
             assert!((f64::from(got32) - want).abs() < 1e-6, "{act:?} f32");
         }
+    }
+
+    #[test]
+    fn derivatives_match_central_differences() {
+        for act in Activation::all() {
+            for &x in &[-2.3, -0.7, 0.4, 1.9] {
+                let h = 1e-6;
+                let fd = (act.apply(x + h) - act.apply(x - h)) / (2.0 * h);
+                let d: f64 = act.derivative(x);
+                assert!((d - fd).abs() < 1e-6, "{act:?} at {x}: {d} vs {fd}");
+            }
+        }
+        assert_eq!(Activation::Relu.derivative(0.0_f64), 0.0);
     }
 
     #[test]

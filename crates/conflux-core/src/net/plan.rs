@@ -185,6 +185,43 @@ impl<F: Float> Plan<F> {
         self.run(x, rows, false)
     }
 
+    /// Forward pass keeping every op's input: `values[k]` enters op `k`, `values[ops]` is the
+    /// output (`[rows, width]` each). For backward passes of gradient-based methods.
+    pub fn trace(&self, x: &[F], rows: usize) -> Vec<Vec<F>> {
+        let mut values = Vec::with_capacity(self.ops.len() + 1);
+        values.push(x.to_vec());
+        for op in &self.ops {
+            let cur = values.last().expect("non-empty");
+            let next = match op {
+                Op::Dense(d) => {
+                    let mut next = vec![F::zero(); rows * d.n_out];
+                    linalg::mul_wt(cur, rows, d.n_in, &d.w, d.n_out, &mut next);
+                    if let Some(b) = &d.bias {
+                        for row in next.chunks_exact_mut(d.n_out) {
+                            for (v, &bj) in row.iter_mut().zip(b) {
+                                *v += bj;
+                            }
+                        }
+                    }
+                    next
+                }
+                Op::Affine(a) => {
+                    let n = a.scale.len();
+                    let mut next = cur.clone();
+                    for row in next.chunks_exact_mut(n) {
+                        for ((v, &s), &t) in row.iter_mut().zip(&a.scale).zip(&a.shift) {
+                            *v = *v * s + t;
+                        }
+                    }
+                    next
+                }
+                Op::Act { act, .. } => cur.iter().map(|&v| act.apply(v)).collect(),
+            };
+            values.push(next);
+        }
+        values
+    }
+
     fn run(&self, x: &[F], rows: usize, with_bias: bool) -> Vec<F> {
         debug_assert_eq!(x.len(), rows * self.input_dim);
         let mut cur = x.to_vec();

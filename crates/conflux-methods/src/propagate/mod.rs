@@ -1,6 +1,8 @@
-//! The one layer walk shared by propagation methods, and the trait their rules implement.
+//! The layer walks shared by propagation methods — sign-split ([`walk`], CAFE) and
+//! single-score ([`scalar`], DeepLIFT, LRP) — and the traits their rules implement.
 
 pub mod rule;
+pub mod scalar;
 pub mod walk;
 
 pub use rule::{ActivationRule, Multipliers};

@@ -21,6 +21,7 @@ pub mod reference;
 pub mod target;
 
 pub use attribution::{Attribution, SplitScores};
+pub use data::groups::FeatureGroups;
 pub use error::{DataLocation, Error, Result};
 pub use float::Float;
 pub use model::{Gradient, Predict};

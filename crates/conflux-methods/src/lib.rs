@@ -4,15 +4,22 @@
 //! methods supply only their activation rule ([`propagate::ActivationRule`]); the walk over
 //! the layers is [`propagate::walk`], the only one.
 
+pub mod ablation;
 mod batch;
 pub mod cafe;
 pub mod deeplift;
 pub mod gradient;
+pub mod gradient_shap;
 pub mod ig;
+pub mod kernel_shap;
+pub mod lime;
 pub mod lrp;
 pub mod method;
 pub mod propagate;
 pub mod rng;
+pub mod shapley_sampling;
+pub mod smoothgrad;
 pub mod spec;
+mod surrogate;
 
 pub use method::{Attributor, Axiom, MethodId};

@@ -1,3 +1,4 @@
 //! Tabular data loading.
 
 pub mod csv;
+pub mod groups;

@@ -21,7 +21,7 @@ pub enum Command {
     /// Explain every row of a CSV with an attribution method (default: CAFE, c = 0.5).
     ///
     /// Example: conflux explain --model model.json --data rows.csv --label income --out scores.json
-    Explain(ExplainArgs),
+    Explain(Box<ExplainArgs>),
     /// Show a model's layers, shapes, parameter count, preprocessing and output head.
     Inspect(InspectArgs),
     /// Explain a bundled Adult-income model on bundled rows and print a readable summary.
@@ -54,7 +54,10 @@ pub struct ExplainArgs {
     /// Column to exclude from the features (the label).
     #[arg(long, value_name = "COL")]
     pub label: Option<String>,
-    /// Method with parameters, e.g. cafe:c=0.2,0.5 [default: cafe].
+    /// Method with parameters, e.g. cafe:c=0.2,0.5, ig:steps=64, kernel-shap:n=2000,
+    /// lime:surrogate=lasso [default: cafe]. Methods: cafe, saliency, gradient-x-input, lrp,
+    /// deeplift, deeplift-reveal-cancel, integrated-gradients (ig), smoothgrad, gradient-shap,
+    /// kernel-shap, shapley-sampling, lime, ablation.
     #[arg(long, value_name = "NAME[:key=value…]")]
     pub method: Option<String>,
     /// CAFE's conflict sensitivity: one value in [0, 1] or one per activation layer
@@ -83,6 +86,13 @@ pub struct ExplainArgs {
     /// Explain after a trailing sigmoid head (probabilities) instead of the logits.
     #[arg(long)]
     pub explain_probabilities: bool,
+    /// Feature groups for sampling methods: {"group": ["column", …], …}, every feature in
+    /// exactly one group.
+    #[arg(long, value_name = "FILE.json")]
+    pub groups: Option<PathBuf>,
+    /// Seed for sampling methods (same seed ⇒ same output, whatever the thread count).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
     /// Worker threads [default: all cores].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,

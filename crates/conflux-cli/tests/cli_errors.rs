@@ -281,7 +281,36 @@ fn bad_parameters() {
         &["target = 3", "expected an output index in 0..1"],
         1,
     );
-    fails(d, &with(&["--method", "lime"]), &["unknown method"], 1);
+    fails(
+        d,
+        &with(&["--method", "shap"]),
+        &["--method", "unknown method"],
+        1,
+    );
+    fails(
+        d,
+        &with(&["--method", "lime:n=zero"]),
+        &["lime: parameter n = zero: expected a positive integer"],
+        1,
+    );
+    fails(
+        d,
+        &with(&["--method", "ig:steps=0"]),
+        &["parameter steps = 0"],
+        1,
+    );
+    fails(
+        d,
+        &with(&["--method", "ig:bogus=1"]),
+        &["unknown parameter; expected one of steps, rule"],
+        1,
+    );
+    fails(
+        d,
+        &with(&["--method", "lime", "--c", "0.5"]),
+        &["--c sets CAFE's c, but --method is lime"],
+        1,
+    );
     fails(
         d,
         &with(&["--method", "cafe:c"]),
@@ -289,6 +318,35 @@ fn bad_parameters() {
         1,
     );
     fails(d, &with(&["--threads", "0"]), &["--threads"], 1);
+    // Groups: overlapping, incomplete, unknown columns, not JSON.
+    write(d, "overlap.json", r#"{"g1": ["a", "b"], "g2": ["b"]}"#);
+    fails(
+        d,
+        &with(&["--method", "kernel-shap", "--groups", "overlap.json"]),
+        &["--groups", "overlap.json", "feature 1 is in two groups"],
+        1,
+    );
+    write(d, "partial.json", r#"{"g1": ["a"]}"#);
+    fails(
+        d,
+        &with(&["--method", "lime", "--groups", "partial.json"]),
+        &["partial.json", "feature 1 is in no group"],
+        1,
+    );
+    write(d, "unknown.json", r#"{"g1": ["a", "zz"], "g2": ["b"]}"#);
+    fails(
+        d,
+        &with(&["--method", "ablation", "--groups", "unknown.json"]),
+        &["unknown.json", "unknown column 'zz'"],
+        1,
+    );
+    write(d, "broken.json", "[1,");
+    fails(
+        d,
+        &with(&["--method", "ablation", "--groups", "broken.json"]),
+        &["broken.json", "invalid JSON"],
+        1,
+    );
     // Usage errors (clap) exit 2.
     fails(d, &with(&["--target", "most"]), &["--target"], 2);
     fails(d, &with(&["--precision", "f16"]), &["--precision"], 2);

@@ -312,3 +312,118 @@ fn probabilities_head_and_precision_agree() {
         );
     }
 }
+
+#[test]
+fn every_method_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = write(dir.path(), "m.json", NET);
+    let data = write(dir.path(), "d.csv", DATA);
+    let methods = [
+        ("cafe", Some("bias_ablated_reference")),
+        ("saliency", None),
+        ("gradient-x-input", None),
+        ("lrp", None),
+        ("deeplift", Some("reference")),
+        ("deeplift-reveal-cancel", Some("reference")),
+        ("ig:steps=16:rule=riemann-middle", Some("reference")),
+        ("smoothgrad:n=4", None),
+        ("gradient-shap", None),
+        ("kernel-shap:exact=true", Some("reference")),
+        ("kernel-shap:n=64", Some("reference")),
+        ("shapley-sampling:n=8", Some("reference")),
+        ("lime:n=64", None),
+        ("lime:surrogate=lasso:alpha=0.001", None),
+        ("ablation", None),
+    ];
+    for (m, kind) in methods {
+        let v = common::explain_json(
+            &model,
+            &data,
+            &[
+                "--method",
+                m,
+                "--label",
+                "label",
+                "--precision",
+                "f64",
+                "--seed",
+                "5",
+            ],
+        );
+        let name = m.split(':').next().unwrap();
+        assert_eq!(
+            v["method"],
+            if name == "ig" {
+                "integrated-gradients"
+            } else {
+                name
+            },
+            "{m}"
+        );
+        assert_eq!(v["baseline_kind"], serde_json::json!(kind), "{m}");
+        for r in v["rows"].as_array().unwrap() {
+            assert_eq!(r["scores"].as_array().unwrap().len(), 3, "{m}");
+            assert_eq!(
+                r.get("feat_pos").is_some(),
+                name == "cafe",
+                "{m}: split fields only for CAFE"
+            );
+            if kind.is_some() && !m.starts_with("ig") {
+                assert!(
+                    r["completeness_gap"].as_f64().unwrap().abs() < 1e-7,
+                    "{m}: {}",
+                    r["completeness_gap"]
+                );
+            }
+        }
+    }
+    // Seeded methods: the same seed gives the same output on 1 and 2 threads; CSV without split
+    // columns for methods that have none.
+    let run = |threads: &str, seed: &str| {
+        common::explain(
+            &model,
+            &data,
+            &[
+                "--method",
+                "kernel-shap:n=32",
+                "--label",
+                "label",
+                "--seed",
+                seed,
+                "--threads",
+                threads,
+                "--format",
+                "csv",
+            ],
+        )
+        .stdout
+    };
+    assert_eq!(run("1", "4"), run("2", "4"));
+    assert_ne!(run("1", "4"), run("1", "5"));
+    let text = String::from_utf8(run("1", "4")).unwrap();
+    assert_eq!(
+        text.lines().next().unwrap(),
+        "row,target,output,baseline_output,score:a,score:b,score:c,completeness_gap"
+    );
+    // Groups: both members of a group report the group's score.
+    let groups = write(dir.path(), "g.json", r#"{"ab": ["a", "b"], "c": ["c"]}"#);
+    let v = common::explain_json(
+        &model,
+        &data,
+        &[
+            "--method",
+            "kernel-shap:exact=true",
+            "--label",
+            "label",
+            "--groups",
+            groups.to_str().unwrap(),
+        ],
+    );
+    for r in v["rows"].as_array().unwrap() {
+        assert_eq!(r["scores"][0], r["scores"][1]);
+        assert!(
+            r["completeness_gap"].is_null(),
+            "no per-feature completeness with groups"
+        );
+    }
+}

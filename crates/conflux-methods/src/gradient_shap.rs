@@ -49,7 +49,7 @@ impl<F: Float, M: Gradient<F>> Attributor<M, F> for GradientShap {
         reference: ArrayView2<F>,
         target: Target,
     ) -> Result<Attribution<F>> {
-        if self.samples == 0 || !(self.sd >= 0.0) {
+        if self.samples == 0 || self.sd.is_nan() || self.sd < 0.0 {
             return Err(Error::param(
                 "gradient-shap",
                 "n",

@@ -117,7 +117,7 @@ impl<F: Float, M: Predict<F>> Attributor<M, F> for Lime {
         if self.samples == 0 {
             return Err(Error::param("lime", "n", 0, "expected at least 1 sample"));
         }
-        if !(self.kernel_width > 0.0) {
+        if self.kernel_width.is_nan() || self.kernel_width <= 0.0 {
             return Err(Error::param(
                 "lime",
                 "kernel_width",

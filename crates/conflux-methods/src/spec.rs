@@ -1,9 +1,21 @@
 //! `--method NAME[:key=value[:key=value…]]` parsing and method construction
 //! (interface.md §CLI conventions).
 
-use conflux_core::{Error, Result};
+use conflux_core::{Attribution, Error, FeatureGroups, Float, Plan, Result, Target};
+use ndarray::ArrayView2;
 
+use crate::ablation::Ablation;
 use crate::cafe::{Cafe, CafeParams, Mode};
+use crate::deeplift::{DeepLift, RevealCancel};
+use crate::gradient::{GradientXInput, Saliency};
+use crate::gradient_shap::GradientShap;
+use crate::ig::{IntegratedGradients, Rule};
+use crate::kernel_shap::KernelShap;
+use crate::lime::{Lime, Surrogate};
+use crate::lrp::Lrp;
+use crate::method::{Attributor, MethodId};
+use crate::shapley_sampling::ShapleySampling;
+use crate::smoothgrad::SmoothGrad;
 
 /// A parsed method spec: kebab-case name and `key=value` parameters in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,8 +26,22 @@ pub struct MethodSpec {
     pub params: Vec<(String, String)>,
 }
 
-/// Method ids this build knows.
-pub const KNOWN_METHODS: &[&str] = &["cafe"];
+/// Method ids this build knows (and `ig`, an alias of `integrated-gradients`).
+pub const KNOWN_METHODS: &[&str] = &[
+    "cafe",
+    "saliency",
+    "gradient-x-input",
+    "lrp",
+    "deeplift",
+    "deeplift-reveal-cancel",
+    "integrated-gradients",
+    "smoothgrad",
+    "gradient-shap",
+    "kernel-shap",
+    "shapley-sampling",
+    "lime",
+    "ablation",
+];
 
 impl std::str::FromStr for MethodSpec {
     type Err = Error;
@@ -68,7 +94,374 @@ pub fn parse_list(method: &'static str, name: &'static str, v: &str) -> Result<V
         .collect()
 }
 
+/// A configured method, ready to explain a compiled network.
+#[derive(Debug, Clone)]
+pub enum Method {
+    /// CAFE.
+    Cafe(Cafe),
+    /// Saliency.
+    Saliency(Saliency),
+    /// Gradient × Input.
+    GradientXInput(GradientXInput),
+    /// LRP-ε.
+    Lrp(Lrp),
+    /// DeepLIFT Rescale.
+    DeepLift(DeepLift),
+    /// DeepLIFT RevealCancel.
+    RevealCancel(RevealCancel),
+    /// Integrated Gradients.
+    IntegratedGradients(IntegratedGradients),
+    /// SmoothGrad.
+    SmoothGrad(SmoothGrad),
+    /// Gradient SHAP.
+    GradientShap(GradientShap),
+    /// Kernel SHAP / exact Shapley.
+    KernelShap(KernelShap),
+    /// Shapley value sampling.
+    ShapleySampling(ShapleySampling),
+    /// LIME.
+    Lime(Lime),
+    /// Feature ablation.
+    Ablation(Ablation),
+}
+
+impl Method {
+    /// The method's id.
+    pub fn id(&self) -> MethodId {
+        match self {
+            Method::Cafe(_) => MethodId::Cafe,
+            Method::Saliency(_) => MethodId::Saliency,
+            Method::GradientXInput(_) => MethodId::GradientXInput,
+            Method::Lrp(_) => MethodId::Lrp,
+            Method::DeepLift(_) => MethodId::DeepLift,
+            Method::RevealCancel(_) => MethodId::DeepLiftRevealCancel,
+            Method::IntegratedGradients(_) => MethodId::IntegratedGradients,
+            Method::SmoothGrad(_) => MethodId::SmoothGrad,
+            Method::GradientShap(_) => MethodId::GradientShap,
+            Method::KernelShap(_) => MethodId::KernelShap,
+            Method::ShapleySampling(_) => MethodId::ShapleySampling,
+            Method::Lime(_) => MethodId::Lime,
+            Method::Ablation(_) => MethodId::Ablation,
+        }
+    }
+
+    /// What `baseline_output` means in results: `bias_ablated_reference` (CAFE, F₀(r)),
+    /// `reference` (F(r)), or `None` when the method has no baseline.
+    pub fn baseline_kind(&self) -> Option<&'static str> {
+        match self {
+            Method::Cafe(_) => Some("bias_ablated_reference"),
+            Method::DeepLift(_)
+            | Method::RevealCancel(_)
+            | Method::IntegratedGradients(_)
+            | Method::KernelShap(_)
+            | Method::ShapleySampling(_) => Some("reference"),
+            _ => None,
+        }
+    }
+
+    /// The parameters actually used, as `(name, value)` pairs (for the output's `params`).
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        let list = |v: &[f64]| {
+            v.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        match self {
+            Method::Cafe(c) => vec![("c", list(c.c()))],
+            Method::Saliency(m) => vec![("abs", m.abs.to_string())],
+            Method::GradientXInput(_) | Method::RevealCancel(_) | Method::Ablation(_) => vec![],
+            Method::Lrp(m) => vec![("epsilon", m.epsilon.to_string())],
+            Method::DeepLift(m) => vec![("eps", m.eps.to_string())],
+            Method::IntegratedGradients(m) => vec![
+                ("steps", m.steps().to_string()),
+                ("rule", m.rule().name().to_string()),
+            ],
+            Method::SmoothGrad(m) => vec![
+                ("n", m.samples.to_string()),
+                ("sd", m.sd.to_string()),
+                ("multiply", m.multiply_by_inputs.to_string()),
+                ("seed", m.seed.to_string()),
+            ],
+            Method::GradientShap(m) => vec![
+                ("n", m.samples.to_string()),
+                ("sd", m.sd.to_string()),
+                ("seed", m.seed.to_string()),
+            ],
+            Method::KernelShap(m) => vec![
+                ("n", m.samples.to_string()),
+                ("exact", m.exact.to_string()),
+                ("seed", m.seed.to_string()),
+            ],
+            Method::ShapleySampling(m) => {
+                vec![("n", m.samples.to_string()), ("seed", m.seed.to_string())]
+            }
+            Method::Lime(m) => {
+                let mut v = vec![
+                    ("n", m.samples.to_string()),
+                    ("width", m.kernel_width.to_string()),
+                ];
+                match m.surrogate {
+                    Surrogate::LeastSquares => v.push(("surrogate", "wls".into())),
+                    Surrogate::Lasso { alpha } => {
+                        v.extend([("surrogate", "lasso".into()), ("alpha", alpha.to_string())])
+                    }
+                }
+                v.push(("seed", m.seed.to_string()));
+                v
+            }
+        }
+    }
+
+    /// Checks the configuration against the network before any data is read (CAFE's
+    /// per-layer `c`).
+    ///
+    /// # Errors
+    /// [`Error::Param`].
+    pub fn validate<F: Float>(&self, plan: &Plan<F>) -> Result<()> {
+        if let Method::Cafe(c) = self {
+            c.c_per_layer(plan)?;
+        }
+        Ok(())
+    }
+
+    /// Explains `x` against `reference` (see [`Attributor::attribute`]).
+    ///
+    /// # Errors
+    /// As the method's own `attribute`.
+    pub fn attribute<F: Float>(
+        &self,
+        plan: &Plan<F>,
+        x: ArrayView2<F>,
+        reference: ArrayView2<F>,
+        target: Target,
+    ) -> Result<Attribution<F>> {
+        match self {
+            Method::Cafe(m) => m.attribute(plan, x, reference, target),
+            Method::Saliency(m) => m.attribute(plan, x, reference, target),
+            Method::GradientXInput(m) => m.attribute(plan, x, reference, target),
+            Method::Lrp(m) => m.attribute(plan, x, reference, target),
+            Method::DeepLift(m) => m.attribute(plan, x, reference, target),
+            Method::RevealCancel(m) => m.attribute(plan, x, reference, target),
+            Method::IntegratedGradients(m) => m.attribute(plan, x, reference, target),
+            Method::SmoothGrad(m) => m.attribute(plan, x, reference, target),
+            Method::GradientShap(m) => m.attribute(plan, x, reference, target),
+            Method::KernelShap(m) => m.attribute(plan, x, reference, target),
+            Method::ShapleySampling(m) => m.attribute(plan, x, reference, target),
+            Method::Lime(m) => m.attribute(plan, x, reference, target),
+            Method::Ablation(m) => m.attribute(plan, x, reference, target),
+        }
+    }
+}
+
+/// Reads `key=value` parameters with typed getters, rejecting unknown keys.
+struct Params<'a> {
+    method: &'static str,
+    given: &'a [(String, String)],
+}
+
+impl Params<'_> {
+    fn check(&self, allowed: &[&str]) -> Result<()> {
+        for (k, _) in self.given {
+            if !allowed.contains(&k.as_str()) {
+                let expected = if allowed.is_empty() {
+                    "this method takes no parameters".to_string()
+                } else {
+                    format!("expected one of {}", allowed.join(", "))
+                };
+                return Err(Error::param(
+                    self.method,
+                    "key",
+                    k,
+                    format!("unknown parameter; {expected}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+    fn raw(&self, key: &str) -> Option<&str> {
+        self.given
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+    fn parse<T: std::str::FromStr>(&self, key: &'static str, default: T, what: &str) -> Result<T> {
+        match self.raw(key) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .map_err(|_| Error::param(self.method, key, v, format!("expected {what}"))),
+        }
+    }
+    fn count(&self, key: &'static str, default: usize) -> Result<usize> {
+        let n = self.parse(key, default, "a positive integer")?;
+        if n == 0 {
+            return Err(Error::param(
+                self.method,
+                key,
+                0,
+                "expected a positive integer",
+            ));
+        }
+        Ok(n)
+    }
+    fn non_negative(&self, key: &'static str, default: f64) -> Result<f64> {
+        let v: f64 = self.parse(key, default, "a number")?;
+        if !(v >= 0.0 && v.is_finite()) {
+            return Err(Error::param(
+                self.method,
+                key,
+                v,
+                "expected a finite number ≥ 0",
+            ));
+        }
+        Ok(v)
+    }
+}
+
 impl MethodSpec {
+    /// Builds the method; sampling methods get `groups` (feature groups, if any) and `seed`.
+    ///
+    /// # Errors
+    /// [`Error::Param`] for an unknown method, an unknown key or a bad value.
+    pub fn build(&self, groups: Option<&FeatureGroups>, seed: u64) -> Result<Method> {
+        let name: &'static str = match self.name.as_str() {
+            "ig" => "integrated-gradients",
+            n => KNOWN_METHODS
+                .iter()
+                .copied()
+                .find(|k| *k == n)
+                .ok_or_else(|| {
+                    Error::param(
+                        "method",
+                        "method",
+                        &self.name,
+                        format!(
+                            "unknown method; expected one of {} (or ig)",
+                            KNOWN_METHODS.join(", ")
+                        ),
+                    )
+                })?,
+        };
+        let p = Params {
+            method: name,
+            given: &self.params,
+        };
+        let groups = groups.cloned();
+        Ok(match name {
+            "cafe" => Method::Cafe(self.cafe()?),
+            "saliency" => {
+                p.check(&["abs"])?;
+                Method::Saliency(Saliency {
+                    abs: p.parse("abs", false, "true or false")?,
+                })
+            }
+            "gradient-x-input" => {
+                p.check(&[])?;
+                Method::GradientXInput(GradientXInput)
+            }
+            "lrp" => {
+                p.check(&["epsilon"])?;
+                Method::Lrp(Lrp {
+                    epsilon: p.non_negative("epsilon", 1e-9)?,
+                })
+            }
+            "deeplift" => {
+                p.check(&["eps"])?;
+                Method::DeepLift(DeepLift {
+                    eps: p.non_negative("eps", 1e-10)?,
+                })
+            }
+            "deeplift-reveal-cancel" => {
+                p.check(&[])?;
+                Method::RevealCancel(RevealCancel)
+            }
+            "integrated-gradients" => {
+                p.check(&["steps", "rule"])?;
+                let rule: Rule = match p.raw("rule") {
+                    None => Rule::GaussLegendre,
+                    Some(r) => r
+                        .parse()
+                        .map_err(|e: String| Error::param(name, "rule", r, e))?,
+                };
+                Method::IntegratedGradients(IntegratedGradients::new(p.count("steps", 50)?, rule)?)
+            }
+            "smoothgrad" => {
+                p.check(&["n", "sd", "multiply"])?;
+                Method::SmoothGrad(SmoothGrad {
+                    samples: p.count("n", 5)?,
+                    sd: p.non_negative("sd", 1.0)?,
+                    multiply_by_inputs: p.parse("multiply", false, "true or false")?,
+                    seed,
+                })
+            }
+            "gradient-shap" => {
+                p.check(&["n", "sd"])?;
+                Method::GradientShap(GradientShap {
+                    samples: p.count("n", 5)?,
+                    sd: p.non_negative("sd", 0.0)?,
+                    seed,
+                })
+            }
+            "kernel-shap" => {
+                p.check(&["n", "exact"])?;
+                Method::KernelShap(KernelShap {
+                    samples: p.count("n", 25)?,
+                    exact: p.parse("exact", false, "true or false")?,
+                    seed,
+                    groups,
+                })
+            }
+            "shapley-sampling" => {
+                p.check(&["n"])?;
+                Method::ShapleySampling(ShapleySampling {
+                    samples: p.count("n", 25)?,
+                    seed,
+                    groups,
+                })
+            }
+            "lime" => {
+                p.check(&["n", "width", "surrogate", "alpha"])?;
+                let surrogate = match p.raw("surrogate").unwrap_or("wls") {
+                    "wls" => Surrogate::LeastSquares,
+                    "lasso" => Surrogate::Lasso {
+                        alpha: p.non_negative("alpha", 0.01)?,
+                    },
+                    other => {
+                        return Err(Error::param(
+                            name,
+                            "surrogate",
+                            other,
+                            "expected wls or lasso",
+                        ));
+                    }
+                };
+                let width = p.non_negative("width", 1.0)?;
+                if width == 0.0 {
+                    return Err(Error::param(
+                        name,
+                        "width",
+                        0,
+                        "expected a positive kernel width",
+                    ));
+                }
+                Method::Lime(Lime {
+                    samples: p.count("n", 50)?,
+                    kernel_width: width,
+                    surrogate,
+                    seed,
+                    groups,
+                })
+            }
+            "ablation" => {
+                p.check(&[])?;
+                Method::Ablation(Ablation { groups })
+            }
+            _ => unreachable!("every known method is matched"),
+        })
+    }
+
     /// Builds CAFE from this spec (`c=LIST`, `mode=auto|forward|reverse`).
     ///
     /// # Errors

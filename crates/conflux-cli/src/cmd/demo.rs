@@ -32,7 +32,7 @@ struct Collect {
 }
 
 impl Consumer<f64> for Collect {
-    fn begin(&mut self, p: &Prepared) -> Result<()> {
+    fn begin(&mut self, p: &Prepared<'_>) -> Result<()> {
         self.features.clone_from(&p.features);
         Ok(())
     }
@@ -88,11 +88,11 @@ fn top(scores: &[f64], k: usize) -> Vec<usize> {
 /// Runs the demo.
 pub fn run(args: &DemoArgs) -> Result<()> {
     let net = conflux_core::io::json::from_str(MODEL_JSON).context("bundled demo model")?;
-    let cafe = MethodSpec {
+    let spec = MethodSpec {
         name: "cafe".into(),
         params: vec![("c".into(), args.c.clone())],
-    }
-    .cafe()?;
+    };
+    spec.cafe().context("--c")?;
     let dir = tempfile::tempdir().context("creating a temporary folder")?;
     let data = dir.path().join("adult_sample.csv");
     std::fs::write(&data, DATA_CSV).with_context(|| format!("writing {}", data.display()))?;
@@ -106,9 +106,12 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         explain_probabilities: false,
         quiet: true,
         max_rows: None,
+        spec: &spec,
+        groups: None,
+        seed: 0,
     };
     let mut c = Collect::default();
-    stream::<f64>(&job, &cafe, &mut c)?;
+    stream::<f64>(&job, &mut c)?;
     let mut o = String::new();
     let f = &c.features;
     writeln!(

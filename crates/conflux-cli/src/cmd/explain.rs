@@ -5,10 +5,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use conflux_core::data::csv::CsvSource;
 use conflux_core::reference::column_stat;
-use conflux_core::{Attribution, Float, Network, Plan, Reference, Target};
-use conflux_methods::Attributor;
-use conflux_methods::cafe::Cafe;
-use conflux_methods::spec::MethodSpec;
+use conflux_core::{Attribution, FeatureGroups, Float, Network, Plan, Reference, Target};
+use conflux_methods::spec::{Method, MethodSpec};
 use ndarray::ArrayView2;
 use serde_json::json;
 
@@ -22,16 +20,16 @@ const BATCH_ROWS: usize = 4096;
 /// Runs `explain`.
 pub fn run(args: &ExplainArgs) -> Result<()> {
     let net = super::load_model(&args.model)?;
-    let cafe = method(args)?;
+    let spec = method_spec(args)?;
     let pool = super::thread_pool(args.threads)?;
     pool.install(|| match args.precision {
-        Precision::F32 => write_all::<f32>(args, &net, &cafe),
-        Precision::F64 => write_all::<f64>(args, &net, &cafe),
+        Precision::F32 => write_all::<f32>(args, &net, &spec),
+        Precision::F64 => write_all::<f64>(args, &net, &spec),
     })
 }
 
-/// The method from `--method` and `--c`.
-fn method(args: &ExplainArgs) -> Result<Cafe> {
+/// The method from `--method` and `--c` (c is CAFE's shorthand).
+fn method_spec(args: &ExplainArgs) -> Result<MethodSpec> {
     let mut spec: MethodSpec = args
         .method
         .as_deref()
@@ -39,13 +37,23 @@ fn method(args: &ExplainArgs) -> Result<Cafe> {
         .parse()
         .context("--method")?;
     if let Some(c) = &args.c {
+        if spec.name != "cafe" {
+            anyhow::bail!("--c sets CAFE's c, but --method is {}", spec.name);
+        }
         if spec.params.iter().any(|(k, _)| k == "c") {
             anyhow::bail!("--c and --method …:c=… both set c; give it once");
         }
         spec.params.push(("c".into(), c.clone()));
     }
-    let flag = if args.c.is_some() { "--c" } else { "--method" };
-    spec.cafe().with_context(|| flag.to_string())
+    // Reject unknown methods and bad parameters before touching any file.
+    spec.build(None, 0).with_context(|| {
+        if args.c.is_some() {
+            "--c".to_string()
+        } else {
+            "--method".to_string()
+        }
+    })?;
+    Ok(spec)
 }
 
 /// What the streaming loop needs to know about the inputs.
@@ -68,12 +76,18 @@ pub struct Job<'a> {
     pub quiet: bool,
     /// Stop after this many rows (demo).
     pub max_rows: Option<usize>,
+    /// The method to run.
+    pub spec: &'a MethodSpec,
+    /// `--groups FILE.json` (sampling methods).
+    pub groups: Option<&'a Path>,
+    /// `--seed` (sampling methods).
+    pub seed: u64,
 }
 
 /// Receives the streamed results.
 pub trait Consumer<F> {
     /// Called once, before the first batch.
-    fn begin(&mut self, prepared: &Prepared) -> Result<()>;
+    fn begin(&mut self, prepared: &Prepared<'_>) -> Result<()>;
     /// Called per batch: first data row of the batch, raw rows (`[rows, d]`, raw units), the
     /// attribution, per-row references (input space) if any.
     fn batch(
@@ -85,23 +99,39 @@ pub trait Consumer<F> {
     ) -> Result<()>;
 }
 
-/// Header information once references and columns are resolved.
-pub struct Prepared {
+/// Header information once references, columns and the method are resolved.
+pub struct Prepared<'a> {
+    /// The configured method.
+    pub method: &'a Method,
     /// Feature names (from the CSV header, in model-input order).
     pub features: Vec<String>,
     /// The shared reference in input space, if shared.
     pub reference: Option<Vec<f64>>,
 }
 
-/// Streams `job.data` through `cafe` into `out`. Returns the number of rows explained.
-pub fn stream<F: Float>(job: &Job, cafe: &Cafe, out: &mut dyn Consumer<F>) -> Result<usize> {
+/// Streams `job.data` through the job's method into `out`. Returns the number of rows
+/// explained.
+pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
     let net = job.net;
     let d = net.input_dim();
     let plan = Plan::<F>::new(net, job.explain_probabilities)?;
-    // Validate parameters against the network before reading any data.
-    cafe.c_per_layer(&plan).context("--c")?;
-    job.target.validate(plan.output_dim()).context("--target")?;
     let mut src = CsvSource::open(job.data, job.label, d, net.stored_feature_names())?;
+    // The method, with groups resolved against the data's feature names, checked against the
+    // network before any data row is read.
+    let groups = match job.groups {
+        Some(p) => {
+            Some(FeatureGroups::load(p, &src.columns().feature_names()).context("--groups")?)
+        }
+        None => None,
+    };
+    let flag = if job.spec.name == "cafe" {
+        "--c"
+    } else {
+        "--method"
+    };
+    let method = job.spec.build(groups.as_ref(), job.seed).context(flag)?;
+    method.validate(&plan).context(flag)?;
+    job.target.validate(plan.output_dim()).context("--target")?;
     let preprocess = |x: &mut [f64]| {
         if let Some(p) = net.preprocess() {
             p.apply(x);
@@ -143,6 +173,7 @@ pub fn stream<F: Float>(job: &Job, cafe: &Cafe, out: &mut dyn Consumer<F>) -> Re
         }
     };
     out.begin(&Prepared {
+        method: &method,
         features: src.columns().feature_names(),
         reference: shared.clone(),
     })?;
@@ -189,13 +220,13 @@ pub fn stream<F: Float>(job: &Job, cafe: &Cafe, out: &mut dyn Consumer<F>) -> Re
         };
         let xv = ArrayView2::from_shape((rows, d), &xf[..]).expect("rows × d");
         let a = match (&refs, &shared_f) {
-            (Some(r), _) => cafe.attribute(
+            (Some(r), _) => method.attribute(
                 &plan,
                 xv,
                 ArrayView2::from_shape((rows, d), &r[..]).expect("rows × d"),
                 job.target,
             )?,
-            (None, Some(r)) => cafe.attribute(
+            (None, Some(r)) => method.attribute(
                 &plan,
                 xv,
                 ArrayView2::from_shape((1, d), &r[..]).expect("1 × d"),
@@ -231,24 +262,49 @@ fn reference_path(r: &Reference) -> String {
 /// Writes explain output to a sink.
 struct Output<'a> {
     sink: Sink,
-    writer: Writer,
-    params: serde_json::Value,
+    writer: Option<Writer>,
+    format: Format,
     target: &'a str,
 }
 
 impl<F: Float> Consumer<F> for Output<'_> {
-    fn begin(&mut self, p: &Prepared) -> Result<()> {
+    fn begin(&mut self, p: &Prepared<'_>) -> Result<()> {
+        let params: serde_json::Map<String, serde_json::Value> = p
+            .method
+            .params()
+            .into_iter()
+            .map(|(k, v)| {
+                // Numbers, booleans and lists of numbers as JSON values; anything else as text.
+                let value = if k == "c" {
+                    json!(
+                        v.split(',')
+                            .filter_map(|x| x.parse::<f64>().ok())
+                            .collect::<Vec<_>>()
+                    )
+                } else {
+                    serde_json::from_str(&v).unwrap_or(serde_json::Value::String(v))
+                };
+                (k.to_string(), value)
+            })
+            .collect();
+        let split = matches!(p.method, Method::Cafe(_));
+        let mut writer = match self.format {
+            Format::Json => Writer::Json(JsonWriter::default()),
+            Format::Csv => Writer::Csv(CsvWriter::new(split)),
+        };
         let meta = Meta {
-            method: "cafe",
-            params: self.params.clone(),
+            method: p.method.id().as_str(),
+            params: serde_json::Value::Object(params),
             features: &p.features,
             reference: p.reference.as_deref(),
-            baseline_kind: Some("bias_ablated_reference"),
+            baseline_kind: p.method.baseline_kind(),
             precision: F::NAME,
         };
-        self.writer
+        writer
             .begin(&mut self.sink, &meta)
-            .with_context(|| format!("writing {}", self.target))
+            .with_context(|| format!("writing {}", self.target))?;
+        self.writer = Some(writer);
+        Ok(())
     }
 
     fn batch(
@@ -258,13 +314,16 @@ impl<F: Float> Consumer<F> for Output<'_> {
         a: &Attribution<F>,
         refs: Option<&[F]>,
     ) -> Result<()> {
-        self.writer
-            .batch(&mut self.sink, first_row, a, refs)
+        let w = self
+            .writer
+            .as_mut()
+            .expect("begin runs before the first batch");
+        w.batch(&mut self.sink, first_row, a, refs)
             .with_context(|| format!("writing {}", self.target))
     }
 }
 
-fn write_all<F: Float>(args: &ExplainArgs, net: &Network, cafe: &Cafe) -> Result<()> {
+fn write_all<F: Float>(args: &ExplainArgs, net: &Network, spec: &MethodSpec) -> Result<()> {
     let job = Job {
         net,
         data: &args.data,
@@ -275,6 +334,9 @@ fn write_all<F: Float>(args: &ExplainArgs, net: &Network, cafe: &Cafe) -> Result
         explain_probabilities: args.explain_probabilities,
         quiet: args.quiet,
         max_rows: None,
+        spec,
+        groups: args.groups.as_deref(),
+        seed: args.seed,
     };
     let target = args
         .out
@@ -282,15 +344,13 @@ fn write_all<F: Float>(args: &ExplainArgs, net: &Network, cafe: &Cafe) -> Result
         .map_or("standard output".to_string(), |p| p.display().to_string());
     let mut out = Output {
         sink: Sink::open(args.out.as_deref())?,
-        writer: match args.format {
-            Format::Json => Writer::Json(JsonWriter::default()),
-            Format::Csv => Writer::Csv(CsvWriter::new(true)),
-        },
-        params: json!({"c": cafe.c()}),
+        writer: None,
+        format: args.format,
         target: &target,
     };
-    stream::<F>(&job, cafe, &mut out)?;
-    out.writer
+    stream::<F>(&job, &mut out)?;
+    let mut writer = out.writer.take().expect("begin ran");
+    writer
         .finish(&mut out.sink)
         .with_context(|| format!("writing {target}"))?;
     out.sink.commit()

@@ -22,6 +22,12 @@ pub enum Command {
     ///
     /// Example: conflux explain --model model.json --data rows.csv --label income --out scores.json
     Explain(Box<ExplainArgs>),
+    /// Score attribution methods with fidelity metrics (infidelity, sensitivity-max,
+    /// completeness) on the rows of a CSV.
+    ///
+    /// Example: conflux evaluate --model m.json --data test.csv --label y --method cafe:c=0.5
+    /// --method deeplift --method kernel-shap:n=200 --metric infidelity --seed 1
+    Evaluate(Box<EvaluateArgs>),
     /// Show a model's layers, shapes, parameter count, preprocessing and output head.
     Inspect(InspectArgs),
     /// Explain a bundled Adult-income model on bundled rows and print a readable summary.
@@ -99,6 +105,92 @@ pub struct ExplainArgs {
     /// No progress bar (it is also off when stderr is not a terminal).
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// `evaluate` flags.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// CSV with a header row, raw units.
+    #[arg(long, value_name = "FILE.csv")]
+    pub data: PathBuf,
+    /// Column to exclude from the features (the label).
+    #[arg(long, value_name = "COL")]
+    pub label: Option<String>,
+    /// A method to score (repeatable), e.g. cafe:c=0.5, deeplift, kernel-shap:n=200.
+    #[arg(long = "method", value_name = "NAME[:key=value…]", required = true)]
+    pub methods: Vec<String>,
+    /// A metric (repeatable): infidelity, sensitivity-max, completeness.
+    #[arg(long = "metric", value_enum, required = true)]
+    pub metrics: Vec<Metric>,
+    /// Infidelity: noise standard deviation on continuous features (input space).
+    #[arg(long, default_value_t = 0.5, value_name = "SD")]
+    pub perturb_sd: f64,
+    /// Infidelity: probability of resampling each categorical column (or group).
+    #[arg(long, default_value_t = 0.1, value_name = "P")]
+    pub categorical_prob: f64,
+    /// Categorical columns, comma-separated (resampled, not noised).
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub categorical: Vec<String>,
+    /// Perturbations per row (infidelity and sensitivity-max).
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub samples: usize,
+    /// Sensitivity-max: radius of the L∞ ball.
+    #[arg(long, default_value_t = 0.02, value_name = "R")]
+    pub radius: f64,
+    /// zeros (default), mean, median, or a one-row FILE.csv (raw units).
+    #[arg(long, default_value = "zeros", value_name = "REF")]
+    pub reference: Reference,
+    /// predicted, an output index N, or all.
+    #[arg(long, default_value = "predicted", value_name = "TARGET")]
+    pub target: Target,
+    /// Feature groups for sampling methods and categorical resampling.
+    #[arg(long, value_name = "FILE.json")]
+    pub groups: Option<PathBuf>,
+    /// Seed for perturbations and sampling methods.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
+    /// Use at most this many rows of --data.
+    #[arg(long, value_name = "N")]
+    pub max_rows: Option<usize>,
+    /// Computation precision.
+    #[arg(long, value_enum, default_value_t = Precision::F64)]
+    pub precision: Precision,
+    /// Machine-readable output format (with --out, or instead of the table on stdout).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Output file (written atomically); the table still goes to stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Worker threads [default: all cores].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Metrics of `evaluate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Metric {
+    /// Infidelity (Yeh et al., Captum's normalised, input-multiplied convention).
+    Infidelity,
+    /// Sensitivity-max (Yeh et al.).
+    SensitivityMax,
+    /// |Σ scores − (output − baseline output)| for methods that claim completeness.
+    Completeness,
+}
+
+impl Metric {
+    /// The name used in output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Infidelity => "infidelity",
+            Metric::SensitivityMax => "sensitivity-max",
+            Metric::Completeness => "completeness",
+        }
+    }
 }
 
 /// `inspect` flags.

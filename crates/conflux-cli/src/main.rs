@@ -17,6 +17,7 @@ use cli::{BenchCommand, Cli, Command};
 fn run(cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Explain(a) => cmd::explain::run(a),
+        Command::Evaluate(a) => cmd::evaluate::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Bench(BenchCommand::Cafe(a)) => cmd::bench::cafe(a),

@@ -273,3 +273,144 @@ fn explain_probabilities_through_a_sigmoid_head() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn evaluate_methods_and_metrics() {
+    let model = assets().join("adult_mlp.json");
+    let dir = tempfile::tempdir().unwrap();
+    let rows: String = std::fs::read_to_string(assets().join("adult_sample.csv"))
+        .unwrap()
+        .lines()
+        .take(21)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let data = write(dir.path(), "twenty.csv", rows);
+    let out_path = dir.path().join("eval.json");
+    let out = conflux()
+        .args([
+            "evaluate",
+            "--quiet",
+            "--label",
+            "income",
+            "--method",
+            "cafe:c=0.5",
+            "--method",
+            "deeplift",
+            "--method",
+            "lime:n=64",
+        ])
+        .args([
+            "--metric",
+            "infidelity",
+            "--metric",
+            "completeness",
+            "--metric",
+            "sensitivity-max",
+            "--categorical",
+            "sex_Male,race_White",
+            "--seed",
+            "3",
+        ])
+        .arg("--model")
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(&out_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        table.starts_with("| method | infidelity | completeness | sensitivity-max |"),
+        "{table}"
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
+    let methods = v["methods"].as_array().unwrap();
+    assert_eq!(methods.len(), 3);
+    assert_eq!(methods[0]["method"], "cafe:c=0.5");
+    for m in methods {
+        let inf = &m["infidelity"];
+        assert_eq!(inf["rows"], 20);
+        assert!(inf["mean"].as_f64().unwrap() >= 0.0 && inf["sd"].as_f64().unwrap() >= 0.0);
+        assert!(m["sensitivity-max"]["mean"].as_f64().unwrap() >= 0.0);
+    }
+    assert!(methods[0]["completeness"]["mean"].as_f64().unwrap() < 1e-9);
+    assert!(
+        methods[2]["completeness"].is_null(),
+        "LIME claims no completeness"
+    );
+    // The same seed reproduces the numbers.
+    let again = conflux()
+        .args([
+            "evaluate",
+            "--quiet",
+            "--label",
+            "income",
+            "--method",
+            "lime:n=64",
+            "--metric",
+            "infidelity",
+            "--categorical",
+            "sex_Male,race_White",
+            "--seed",
+            "3",
+            "--format",
+            "json",
+        ])
+        .arg("--model")
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    let w: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(w["methods"][0]["infidelity"], methods[2]["infidelity"]);
+    // Bad input: unknown categorical column, bad probability.
+    let bad = conflux()
+        .args([
+            "evaluate",
+            "--label",
+            "income",
+            "--method",
+            "cafe",
+            "--metric",
+            "infidelity",
+            "--categorical",
+            "nope",
+        ])
+        .arg("--model")
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--categorical: unknown column 'nope'"));
+    let bad = conflux()
+        .args([
+            "evaluate",
+            "--label",
+            "income",
+            "--method",
+            "cafe",
+            "--metric",
+            "infidelity",
+            "--categorical-prob",
+            "2",
+        ])
+        .arg("--model")
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&bad.stderr)
+            .contains("categorical-prob = 2: expected a probability in [0, 1]")
+    );
+}

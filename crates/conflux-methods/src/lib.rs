@@ -15,6 +15,7 @@ pub mod kernel_shap;
 pub mod lime;
 pub mod lrp;
 pub mod method;
+pub mod metrics;
 pub mod propagate;
 pub mod rng;
 pub mod shapley_sampling;

@@ -167,12 +167,19 @@ impl Method {
                 .collect::<Vec<_>>()
                 .join(",")
         };
+        let num = |v: f64| {
+            if v != 0.0 && v.abs() < 1e-4 {
+                format!("{v:e}")
+            } else {
+                v.to_string()
+            }
+        };
         match self {
             Method::Cafe(c) => vec![("c", list(c.c()))],
             Method::Saliency(m) => vec![("abs", m.abs.to_string())],
             Method::GradientXInput(_) | Method::RevealCancel(_) | Method::Ablation(_) => vec![],
-            Method::Lrp(m) => vec![("epsilon", m.epsilon.to_string())],
-            Method::DeepLift(m) => vec![("eps", m.eps.to_string())],
+            Method::Lrp(m) => vec![("epsilon", num(m.epsilon))],
+            Method::DeepLift(m) => vec![("eps", num(m.eps))],
             Method::IntegratedGradients(m) => vec![
                 ("steps", m.steps().to_string()),
                 ("rule", m.rule().name().to_string()),

@@ -139,28 +139,13 @@ pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
     };
     // Resolve the reference: shared (one row) or a second source read in lockstep.
     let mut per_row: Option<CsvSource> = None;
-    let shared: Option<Vec<f64>> = match job.reference {
-        Reference::Zeros => Some(vec![0.0; d]),
-        Reference::Mean | Reference::Median => {
-            let path = job.reference_data.unwrap_or(job.data);
-            let mut s =
-                CsvSource::open_with(path, job.label, false, d, net.stored_feature_names())?;
-            let (x, _) = s.read_all()?;
-            let mut r = column_stat(&x, d, *job.reference == Reference::Median);
-            preprocess(&mut r);
-            Some(r)
-        }
-        Reference::File(path) => {
-            let mut s =
-                CsvSource::open_with(path, job.label, false, d, net.stored_feature_names())?;
-            let (mut first, mut lab) = (Vec::new(), Vec::new());
-            s.read_block(2, &mut first, &mut lab)?;
-            s.ensure_rows()?;
-            if s.rows_read() == 1 {
-                preprocess(&mut first);
-                Some(first)
-            } else {
-                // Row-wise: reopen and read alongside the data.
+    let shared =
+        match shared_reference(net, job.data, job.label, job.reference, job.reference_data)? {
+            Some(r) => Some(r),
+            None => {
+                let Reference::File(path) = job.reference else {
+                    unreachable!("only files can be per row")
+                };
                 per_row = Some(CsvSource::open_with(
                     path,
                     job.label,
@@ -170,8 +155,7 @@ pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
                 )?);
                 None
             }
-        }
-    };
+        };
     out.begin(&Prepared {
         method: &method,
         features: src.columns().feature_names(),
@@ -250,6 +234,49 @@ pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
         }
     }
     Ok(done)
+}
+
+/// The reference in the network's input space when it is one row shared by all inputs;
+/// `None` for a reference file with more than one row (one per data row).
+///
+/// # Errors
+/// Unreadable or malformed reference data.
+pub fn shared_reference(
+    net: &Network,
+    data: &Path,
+    label: Option<&str>,
+    reference: &Reference,
+    reference_data: Option<&Path>,
+) -> Result<Option<Vec<f64>>> {
+    let d = net.input_dim();
+    let mut r = match reference {
+        Reference::Zeros => return Ok(Some(vec![0.0; d])),
+        Reference::Mean | Reference::Median => {
+            let mut s = CsvSource::open_with(
+                reference_data.unwrap_or(data),
+                label,
+                false,
+                d,
+                net.stored_feature_names(),
+            )?;
+            let (x, _) = s.read_all()?;
+            column_stat(&x, d, *reference == Reference::Median)
+        }
+        Reference::File(path) => {
+            let mut s = CsvSource::open_with(path, label, false, d, net.stored_feature_names())?;
+            let (mut first, mut lab) = (Vec::new(), Vec::new());
+            s.read_block(2, &mut first, &mut lab)?;
+            s.ensure_rows()?;
+            if s.rows_read() > 1 {
+                return Ok(None);
+            }
+            first
+        }
+    };
+    if let Some(p) = net.preprocess() {
+        p.apply(&mut r);
+    }
+    Ok(Some(r))
 }
 
 fn reference_path(r: &Reference) -> String {

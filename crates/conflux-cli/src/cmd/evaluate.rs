@@ -1,0 +1,215 @@
+//! `conflux evaluate`: methods × metrics on the rows of a CSV, as a table (mean ± sd over
+//! rows) and as JSON/CSV: per method `{"method": "id:params", "<metric>": {"mean", "sd",
+//! "rows"}}`.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use anyhow::{Context, Result};
+use conflux_core::data::csv::CsvSource;
+use conflux_core::{FeatureGroups, Float, Network, Plan};
+use conflux_methods::metrics::{self, Perturbation};
+use conflux_methods::spec::{Method, MethodSpec};
+use ndarray::ArrayView2;
+use serde_json::{Value, json};
+
+use crate::cli::{EvaluateArgs, Format, Metric, Precision};
+use crate::output::Sink;
+use crate::report::Reporter;
+
+/// One method's scores: metric name → (mean, sd, rows).
+struct Row {
+    method: String,
+    scores: Vec<(Metric, Option<(f64, f64, usize)>)>,
+}
+
+/// `id:key=value:…` for a configured method.
+fn label(m: &Method) -> String {
+    let mut s = m.id().as_str().to_string();
+    for (k, v) in m.params() {
+        write!(s, ":{k}={v}").expect("writing to a String");
+    }
+    s
+}
+
+/// Runs `evaluate`.
+pub fn run(args: &EvaluateArgs) -> Result<()> {
+    let net = super::load_model(&args.model)?;
+    let specs: Vec<MethodSpec> = args
+        .methods
+        .iter()
+        .map(|m| m.parse().context("--method"))
+        .collect::<Result<_>>()?;
+    for s in &specs {
+        s.build(None, 0).context("--method")?;
+    }
+    let pool = super::thread_pool(args.threads)?;
+    let rows = pool.install(|| match args.precision {
+        Precision::F32 => evaluate::<f32>(args, &net, &specs),
+        Precision::F64 => evaluate::<f64>(args, &net, &specs),
+    })?;
+    // The table.
+    let mut table = String::new();
+    let header: Vec<&str> = args.metrics.iter().map(|m| m.name()).collect();
+    writeln!(table, "| method | {} |", header.join(" | "))?;
+    writeln!(table, "|---|{}", "---:|".repeat(header.len()))?;
+    for r in &rows {
+        let cells: Vec<String> = r
+            .scores
+            .iter()
+            .map(|(_, s)| match s {
+                Some((m, sd, _)) => format!("{m:.4} ± {sd:.4}"),
+                None => "n/a".into(),
+            })
+            .collect();
+        writeln!(table, "| {} | {} |", r.method, cells.join(" | "))?;
+    }
+    let machine = |format: Format| -> String {
+        match format {
+            Format::Json => {
+                let v: Vec<Value> = rows
+                    .iter()
+                    .map(|r| {
+                        let mut o = json!({"method": r.method});
+                        for (m, s) in &r.scores {
+                            o[m.name()] = s.map_or(
+                                Value::Null,
+                                |(mean, sd, n)| json!({"mean": mean, "sd": sd, "rows": n}),
+                            );
+                        }
+                        o
+                    })
+                    .collect();
+                serde_json::to_string_pretty(&json!({"rows_evaluated": rows.first().map_or(0, |r| r.scores.iter().find_map(|s| s.1.map(|x| x.2)).unwrap_or(0)), "methods": v})).expect("serialisable") + "\n"
+            }
+            Format::Csv => {
+                let mut s = String::from("method");
+                for m in &args.metrics {
+                    write!(s, ",{0}_mean,{0}_sd,{0}_rows", m.name()).expect("String");
+                }
+                s.push('\n');
+                for r in &rows {
+                    s.push_str(&format!("\"{}\"", r.method));
+                    for (_, sc) in &r.scores {
+                        match sc {
+                            Some((m, sd, n)) => write!(s, ",{m},{sd},{n}").expect("String"),
+                            None => s.push_str(",,,"),
+                        }
+                    }
+                    s.push('\n');
+                }
+                s
+            }
+        }
+    };
+    match (&args.out, args.format) {
+        (Some(path), f) => {
+            let mut sink = Sink::open(Some(path))?;
+            sink.write_all(machine(f.unwrap_or(Format::Json)).as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+            sink.commit()?;
+            print!("{table}");
+        }
+        (None, Some(f)) => print!("{}", machine(f)),
+        (None, None) => print!("{table}"),
+    }
+    Ok(())
+}
+
+fn evaluate<F: Float>(
+    args: &EvaluateArgs,
+    net: &Network,
+    specs: &[MethodSpec],
+) -> Result<Vec<Row>> {
+    let d = net.input_dim();
+    let plan = Plan::<F>::new(net, false)?;
+    args.target
+        .validate(plan.output_dim())
+        .context("--target")?;
+    let mut src = CsvSource::open(
+        &args.data,
+        args.label.as_deref(),
+        d,
+        net.stored_feature_names(),
+    )?;
+    let features = src.columns().feature_names();
+    let (mut x, mut labels) = (Vec::new(), Vec::new());
+    src.read_block(args.max_rows.unwrap_or(usize::MAX), &mut x, &mut labels)?;
+    src.ensure_rows()?;
+    let rows = src.rows_read();
+    if let Some(p) = net.preprocess() {
+        p.apply(&mut x);
+    }
+    let reference = super::explain::shared_reference(net, &args.data, args.label.as_deref(), &args.reference, None)?
+        .context("--reference: evaluate takes one shared reference row (zeros, mean, median or a one-row file)")?;
+    let groups = match &args.groups {
+        Some(p) => Some(FeatureGroups::load(p, &features).context("--groups")?),
+        None => None,
+    };
+    let categorical = args
+        .categorical
+        .iter()
+        .map(|c| {
+            features.iter().position(|f| f == c).with_context(|| {
+                format!(
+                    "--categorical: unknown column '{c}'; features are {}",
+                    features.join(", ")
+                )
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let perturbation = Perturbation {
+        sd: args.perturb_sd,
+        categorical_prob: args.categorical_prob,
+        categorical: metrics::categorical_groups(&categorical, groups.as_ref()),
+        samples: args.samples,
+        seed: args.seed,
+    };
+    perturbation.validate()?;
+    let xf: Vec<F> = x.iter().map(|&v| F::of(v)).collect();
+    let rf: Vec<F> = reference.iter().map(|&v| F::of(v)).collect();
+    let xv = ArrayView2::from_shape((rows, d), &xf[..])?;
+    let rv = ArrayView2::from_shape((1, d), &rf[..])?;
+    let bar = Reporter::steps(
+        (specs.len() * args.metrics.len()) as u64,
+        "evaluating",
+        args.quiet,
+    );
+    let mut out = Vec::new();
+    for spec in specs {
+        let method = spec.build(groups.as_ref(), args.seed).context("--method")?;
+        method.validate(&plan).context("--method")?;
+        let a = method.attribute(&plan, xv, rv, args.target)?;
+        let mut scores = Vec::new();
+        for &m in &args.metrics {
+            let values = match m {
+                Metric::Infidelity => Some(metrics::infidelity(
+                    &plan,
+                    &a,
+                    &x,
+                    &reference,
+                    &perturbation,
+                )),
+                Metric::SensitivityMax => Some(metrics::sensitivity_max(
+                    &method,
+                    &plan,
+                    &a,
+                    &x,
+                    rv,
+                    args.radius,
+                    args.samples,
+                    args.seed,
+                )?),
+                Metric::Completeness => metrics::completeness(&a),
+            };
+            scores.push((m, values.map(|v| metrics::mean_sd(&v))));
+            bar.inc();
+        }
+        out.push(Row {
+            method: label(&method),
+            scores,
+        });
+    }
+    bar.finish();
+    Ok(out)
+}

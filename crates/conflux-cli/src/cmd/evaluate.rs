@@ -17,10 +17,13 @@ use crate::cli::{EvaluateArgs, Format, Metric, Precision};
 use crate::output::Sink;
 use crate::report::Reporter;
 
-/// One method's scores: metric name → (mean, sd, rows).
+/// Mean, standard deviation and row count of one metric (`None`: not applicable).
+type Summary = Option<(f64, f64, usize)>;
+
+/// One method's scores per metric.
 struct Row {
     method: String,
-    scores: Vec<(Metric, Option<(f64, f64, usize)>)>,
+    scores: Vec<(Metric, Summary)>,
 }
 
 /// `id:key=value:…` for a configured method.

@@ -35,6 +35,42 @@ pub enum Command {
     /// Benchmarks (rows/s).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Generate datasets.
+    #[command(subcommand)]
+    Data(DataCommand),
+}
+
+/// Dataset generators.
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// The CAFE paper's synthetic conflicts: columns z0…, k0… (features), y (label), gt_z0…,
+    /// gt_k0… (ground-truth attributions).
+    ///
+    /// Example: conflux data conflicts --dim 3 --likelihood 0.25 --rows 10000 --seed 1 --out c.csv
+    Conflicts(ConflictsArgs),
+}
+
+/// `data conflicts` flags.
+#[derive(Debug, Args)]
+pub struct ConflictsArgs {
+    /// Continuous features d (the data has 2d feature columns).
+    #[arg(long, value_name = "D")]
+    pub dim: usize,
+    /// Conflict likelihood q in [0, 1].
+    #[arg(long, value_name = "Q")]
+    pub likelihood: f64,
+    /// Rows.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub rows: usize,
+    /// Noise standard deviation of the continuous features.
+    #[arg(long, default_value_t = 10.0, value_name = "SIGMA")]
+    pub sigma: f64,
+    /// Seed.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
+    /// Output CSV (written atomically); default: standard output.
+    #[arg(long, value_name = "FILE.csv")]
+    pub out: Option<PathBuf>,
 }
 
 /// Model loading flags shared by subcommands.

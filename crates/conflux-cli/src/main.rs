@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{BenchCommand, Cli, Command};
+use cli::{BenchCommand, Cli, Command, DataCommand};
 
 fn run(cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
@@ -21,6 +21,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Bench(BenchCommand::Cafe(a)) => cmd::bench::cafe(a),
+        Command::Data(DataCommand::Conflicts(a)) => cmd::data::conflicts(a),
     }
 }
 

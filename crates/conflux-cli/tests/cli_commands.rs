@@ -414,3 +414,64 @@ fn evaluate_methods_and_metrics() {
             .contains("categorical-prob = 2: expected a probability in [0, 1]")
     );
 }
+
+#[test]
+fn data_conflicts_writes_the_synthetic_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("c.csv");
+    conflux()
+        .args([
+            "data",
+            "conflicts",
+            "--dim",
+            "3",
+            "--likelihood",
+            "0.25",
+            "--rows",
+            "200",
+            "--seed",
+            "7",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "z0,z1,z2,k0,k1,k2,y,gt_z0,gt_z1,gt_z2,gt_k0,gt_k1,gt_k2"
+    );
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 200);
+    for r in &rows {
+        // Ground truth sums to y; a cancelled feature's truth is undone by its flag.
+        assert!((r[7..13].iter().sum::<f64>() - r[6]).abs() < 1e-9);
+        for i in 0..3 {
+            assert_eq!(r[10 + i] != 0.0, r[3 + i] == 1.0 && r[i] != 0.0);
+        }
+    }
+    let again = conflux()
+        .args([
+            "data",
+            "conflicts",
+            "--dim",
+            "3",
+            "--likelihood",
+            "0.25",
+            "--rows",
+            "200",
+            "--seed",
+            "7",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(again.stdout, text.as_bytes(), "same seed, same data");
+    let bad = conflux()
+        .args(["data", "conflicts", "--dim", "0", "--likelihood", "0.2"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+}

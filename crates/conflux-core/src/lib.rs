@@ -18,6 +18,7 @@ pub mod linalg;
 pub mod model;
 pub mod net;
 pub mod reference;
+pub mod rng;
 pub mod target;
 
 pub use attribution::{Attribution, SplitScores};

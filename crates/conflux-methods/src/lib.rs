@@ -17,7 +17,7 @@ pub mod lrp;
 pub mod method;
 pub mod metrics;
 pub mod propagate;
-pub mod rng;
+pub use conflux_core::rng;
 pub mod shapley_sampling;
 pub mod smoothgrad;
 pub mod spec;

@@ -38,6 +38,86 @@ pub enum Command {
     /// Generate datasets.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Train models.
+    #[command(subcommand)]
+    Train(TrainCommand),
+}
+
+/// Trainers.
+#[derive(Debug, Subcommand)]
+pub enum TrainCommand {
+    /// Train an MLP (AdamW, early stopping on the validation loss, best weights kept) and save
+    /// it as a conflux JSON model (plus safetensors and an .arch.json sidecar).
+    ///
+    /// Example: conflux train mlp --data adult-train.csv --label income --task binary
+    /// --hidden 64,64 --epochs 20 --seed 1 --out adult.json
+    Mlp(Box<TrainMlpArgs>),
+}
+
+/// Learning tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TaskArg {
+    /// Real label, MSE loss, one output.
+    Regression,
+    /// 0/1 label, one logit (sigmoid head).
+    Binary,
+    /// Class labels 0..K, K logits (softmax head).
+    Multiclass,
+}
+
+/// `train mlp` flags.
+#[derive(Debug, Args)]
+pub struct TrainMlpArgs {
+    /// Training CSV with a header row.
+    #[arg(long, value_name = "FILE.csv")]
+    pub data: PathBuf,
+    /// The label column.
+    #[arg(long, value_name = "COL")]
+    pub label: String,
+    /// The task.
+    #[arg(long, value_enum)]
+    pub task: TaskArg,
+    /// Hidden layer widths, comma-separated.
+    #[arg(
+        long,
+        default_value = "64,64",
+        value_name = "LIST",
+        value_delimiter = ','
+    )]
+    pub hidden: Vec<usize>,
+    /// Hidden activation: relu, gelu, tanh, sigmoid, silu, selu, elu, leaky_relu, softplus.
+    #[arg(long, default_value = "relu", value_name = "NAME")]
+    pub activation: String,
+    /// Maximum epochs.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub epochs: usize,
+    /// Mini-batch size.
+    #[arg(long, default_value_t = 64, value_name = "B")]
+    pub batch_size: usize,
+    /// AdamW learning rate.
+    #[arg(long, default_value_t = 1e-3, value_name = "LR")]
+    pub lr: f64,
+    /// AdamW weight decay.
+    #[arg(long, default_value_t = 1e-2, value_name = "W")]
+    pub weight_decay: f64,
+    /// Epochs without validation improvement before stopping (0: never).
+    #[arg(long, default_value_t = 5, value_name = "P")]
+    pub patience: usize,
+    /// Fraction of rows held out for validation.
+    #[arg(long, default_value_t = 0.2, value_name = "F")]
+    pub val_split: f64,
+    /// Do not standardise the inputs.
+    #[arg(long)]
+    pub no_standardize: bool,
+    /// Seed (initialisation, split, shuffling).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
+    /// Output model (.json); STEM.safetensors and STEM.arch.json are written beside it.
+    #[arg(long, value_name = "FILE.json")]
+    pub out: PathBuf,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// Dataset generators.

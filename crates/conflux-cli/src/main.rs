@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{BenchCommand, Cli, Command, DataCommand};
+use cli::{BenchCommand, Cli, Command, DataCommand, TrainCommand};
 
 fn run(cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
@@ -22,6 +22,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Bench(BenchCommand::Cafe(a)) => cmd::bench::cafe(a),
         Command::Data(DataCommand::Conflicts(a)) => cmd::data::conflicts(a),
+        Command::Train(TrainCommand::Mlp(a)) => cmd::train::mlp(a),
     }
 }
 

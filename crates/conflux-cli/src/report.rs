@@ -48,6 +48,11 @@ impl Reporter {
         self.bar.set_position(pos);
     }
 
+    /// Replaces the label.
+    pub fn message(&self, msg: String) {
+        self.bar.set_message(msg);
+    }
+
     /// Advances by one step.
     pub fn inc(&self) {
         self.bar.inc(1);

@@ -475,3 +475,72 @@ fn data_conflicts_writes_the_synthetic_dataset() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(1));
 }
+
+#[test]
+fn train_mlp_is_deterministic_and_checks_its_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = assets().join("adult_sample.csv");
+    let train = |out: &str, seed: &str| {
+        conflux()
+            .args([
+                "train", "mlp", "--quiet", "--label", "income", "--task", "binary", "--hidden",
+                "8", "--epochs", "3", "--seed", seed, "--out",
+            ])
+            .arg(dir.path().join(out))
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .unwrap()
+    };
+    let first = train("a.json", "3");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(String::from_utf8_lossy(&first.stdout).contains("validation: accuracy"));
+    assert!(train("b.json", "3").status.success());
+    assert!(train("c.json", "4").status.success());
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
+    assert_eq!(read("a.json"), read("b.json"), "same seed, same model");
+    assert_ne!(read("a.json"), read("c.json"));
+    // The saved model loads, carries its scaler and head, and the safetensors twin agrees.
+    let net = conflux_core::io::json::load(&dir.path().join("a.json")).unwrap();
+    assert_eq!(net.head(), Some(conflux_core::Head::Sigmoid));
+    assert!(net.preprocess().is_some());
+    let twin = conflux_core::io::load_model(&dir.path().join("a.safetensors"), None).unwrap();
+    let x: Vec<f64> = (0..13).map(|i| i as f64 * 0.1).collect();
+    assert!((net.forward(&x, 1)[0] - twin.forward(&x, 1)[0]).abs() < 1e-6);
+    // Bad input.
+    let one_class = write(dir.path(), "one.csv", "a,b,y\n1,2,1\n3,4,1\n5,6,1\n");
+    let out = conflux()
+        .args(["train", "mlp", "--label", "y", "--task", "binary", "--out"])
+        .arg(dir.path().join("x.json"))
+        .arg("--data")
+        .arg(&one_class)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("needs at least two classes"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = conflux()
+        .args([
+            "train",
+            "mlp",
+            "--label",
+            "nope",
+            "--task",
+            "regression",
+            "--out",
+        ])
+        .arg(dir.path().join("x.json"))
+        .arg("--data")
+        .arg(&one_class)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("label column 'nope'"));
+    assert!(!dir.path().join("x.json").exists());
+}

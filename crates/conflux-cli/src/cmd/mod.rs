@@ -6,6 +6,7 @@ pub mod demo;
 pub mod evaluate;
 pub mod explain;
 pub mod inspect;
+pub mod train;
 
 use anyhow::{Context, Result};
 use conflux_core::Network;

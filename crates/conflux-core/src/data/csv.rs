@@ -189,6 +189,33 @@ impl CsvSource {
         })
     }
 
+    /// The header of `path` (column names), reading nothing else.
+    ///
+    /// # Errors
+    /// As [`CsvSource::open`] for a missing or empty file.
+    pub fn header(path: &Path) -> Result<Vec<String>> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut reader = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .trim(::csv::Trim::All)
+            .from_reader(file);
+        let mut record = ::csv::StringRecord::new();
+        if !reader
+            .read_record(&mut record)
+            .map_err(|e| csv_err(path, &e))?
+            || record.iter().all(str::is_empty)
+        {
+            return Err(data_err(
+                path,
+                1,
+                None,
+                "expected a header row, got an empty file",
+            ));
+        }
+        Ok(record.iter().map(str::to_owned).collect())
+    }
+
     /// The column mapping.
     pub fn columns(&self) -> &Columns {
         &self.columns

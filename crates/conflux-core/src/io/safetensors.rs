@@ -274,3 +274,90 @@ pub fn load(path: &Path, arch: Option<&str>) -> Result<Network> {
     }
     Ok(net)
 }
+
+/// The `--arch` string of `net` (dense and batchnorm layers carry their tensors).
+pub fn arch_string(net: &Network) -> String {
+    let mut parts: Vec<String> = net
+        .layers()
+        .iter()
+        .map(|l| match l {
+            Layer::Dense(_) => "linear".to_string(),
+            Layer::BatchNorm(b) => format!("batchnorm:{}", b.eps),
+            Layer::Act(Activation::LeakyRelu { slope }) => format!("leaky_relu:{slope}"),
+            Layer::Act(Activation::Elu { alpha }) => format!("elu:{alpha}"),
+            Layer::Act(Activation::GeluTanh) => "gelu:tanh".to_string(),
+            Layer::Act(Activation::Softplus { beta, threshold }) => {
+                format!("softplus:{beta}:{threshold}")
+            }
+            Layer::Dropout { p } => format!("dropout:{p}"),
+            other => other.type_name().to_string(),
+        })
+        .collect();
+    if let Some(h) = net.head() {
+        parts.push(h.type_name().to_string());
+    }
+    parts.join(",")
+}
+
+/// Writes `net`'s weights as safetensors with `nn.Sequential` names (`0.weight`, …, f32 as
+/// PyTorch would) and its architecture, feature names and scaler to the sidecar
+/// `<stem>.arch.json`. Both files are written atomically.
+///
+/// # Errors
+/// [`Error::Io`] when a file cannot be written.
+pub fn save(net: &Network, path: &Path) -> Result<()> {
+    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    let bytes = |v: &[f64]| {
+        v.iter()
+            .flat_map(|&x| (x as f32).to_le_bytes())
+            .collect::<Vec<u8>>()
+    };
+    for (i, l) in net.layers().iter().enumerate() {
+        match l {
+            Layer::Dense(d) => {
+                tensors.push((
+                    format!("{i}.weight"),
+                    vec![d.out_dim(), d.in_dim()],
+                    bytes(d.weight()),
+                ));
+                if let Some(b) = d.bias() {
+                    tensors.push((format!("{i}.bias"), vec![d.out_dim()], bytes(b)));
+                }
+            }
+            Layer::BatchNorm(b) => {
+                for (name, v) in [
+                    ("weight", &b.weight),
+                    ("bias", &b.bias),
+                    ("running_mean", &b.mean),
+                    ("running_var", &b.var),
+                ] {
+                    tensors.push((format!("{i}.{name}"), vec![v.len()], bytes(v)));
+                }
+            }
+            _ => {}
+        }
+    }
+    let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+        .iter()
+        .map(|(n, s, b)| {
+            (
+                n.clone(),
+                safetensors::tensor::TensorView::new(Dtype::F32, s.clone(), b)
+                    .expect("shape matches the bytes"),
+            )
+        })
+        .collect();
+    let data = safetensors::serialize(views, None)
+        .map_err(|e| Error::model(path, format!("cannot serialise safetensors ({e})")))?;
+    crate::io::write_atomic(path, &data)?;
+    let mut side = serde_json::json!({"arch": arch_string(net)});
+    let full = crate::io::json::to_value(net);
+    if let Some(names) = full.get("feature_names") {
+        side["feature_names"] = names.clone();
+    }
+    if let Some(p) = full.get("preprocess") {
+        side["preprocess"] = p.clone();
+    }
+    let text = serde_json::to_string_pretty(&side).expect("a JSON value always serialises");
+    crate::io::write_atomic(&sidecar_path(path), text.as_bytes())
+}

@@ -1,0 +1,118 @@
+//! `conflux train mlp`.
+
+use anyhow::{Context, Result};
+use conflux_core::Activation;
+use conflux_core::data::csv::CsvSource;
+use conflux_train::{Task, TrainConfig, train_mlp};
+
+use crate::cli::{TaskArg, TrainMlpArgs};
+use crate::report::Reporter;
+
+fn activation(name: &str) -> Result<Activation> {
+    Ok(match name {
+        "relu" => Activation::Relu,
+        "gelu" => Activation::Gelu,
+        "gelu_tanh" | "gelu-tanh" => Activation::GeluTanh,
+        "tanh" => Activation::Tanh,
+        "sigmoid" => Activation::Sigmoid,
+        "silu" => Activation::Silu,
+        "selu" => Activation::Selu,
+        "elu" => Activation::Elu { alpha: 1.0 },
+        "leaky_relu" | "leaky-relu" => Activation::LeakyRelu { slope: 0.01 },
+        "softplus" => Activation::Softplus {
+            beta: 1.0,
+            threshold: 20.0,
+        },
+        other => anyhow::bail!(
+            "--activation: unknown activation '{other}'; expected relu, gelu, gelu_tanh, tanh, sigmoid, silu, selu, elu, leaky_relu or softplus"
+        ),
+    })
+}
+
+/// Runs `train mlp`.
+pub fn mlp(a: &TrainMlpArgs) -> Result<()> {
+    if a.out.extension().and_then(|e| e.to_str()) != Some("json") {
+        anyhow::bail!(
+            "--out: expected a .json model path, got {}",
+            a.out.display()
+        );
+    }
+    let act = activation(&a.activation)?;
+    // The features are every column but the label.
+    let d = CsvSource::header(&a.data)?.len().saturating_sub(1);
+    let mut src = CsvSource::open(&a.data, Some(&a.label), d, None)?;
+    let names = src.columns().feature_names();
+    let (x, y) = src.read_all()?;
+    let task = match a.task {
+        TaskArg::Regression => Task::Regression,
+        TaskArg::Binary => Task::Binary,
+        TaskArg::Multiclass => {
+            let classes = y.iter().fold(0.0f64, |m, &v| m.max(v)) as usize + 1;
+            Task::Multiclass { classes }
+        }
+    };
+    if !matches!(task, Task::Regression) {
+        let mut distinct: Vec<f64> = y.clone();
+        distinct.sort_by(f64::total_cmp);
+        distinct.dedup();
+        if distinct.len() < 2 {
+            anyhow::bail!(
+                "{}: label column '{}' has {} distinct value(s); classification needs at least two classes",
+                a.data.display(),
+                a.label,
+                distinct.len()
+            );
+        }
+    }
+    let cfg = TrainConfig {
+        task,
+        hidden: a.hidden.clone(),
+        activation: act,
+        epochs: a.epochs,
+        batch_size: a.batch_size,
+        lr: a.lr,
+        weight_decay: a.weight_decay,
+        patience: a.patience,
+        val_split: a.val_split,
+        standardize: !a.no_standardize,
+        seed: a.seed,
+    };
+    let bar = Reporter::steps(a.epochs as u64, "training", a.quiet);
+    let (net, report) = train_mlp(&x, &y, d, names, &cfg, |e| {
+        bar.message(format!(
+            "epoch {} · train loss {:.4} · val loss {:.4}",
+            e.epoch, e.train_loss, e.val_loss
+        ));
+        bar.inc();
+    })?;
+    bar.finish();
+    conflux_core::io::json::save(&net, &a.out)
+        .with_context(|| format!("--out {}", a.out.display()))?;
+    let st = a.out.with_extension("safetensors");
+    conflux_core::io::safetensors::save(&net, &st)
+        .with_context(|| format!("writing {}", st.display()))?;
+    let metrics: Vec<String> = report
+        .val_metrics
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.4}"))
+        .collect();
+    println!(
+        "trained {} rows × {d} features; best epoch {} of {}{}; validation: {}; saved {} (+ {})",
+        y.len(),
+        report.best_epoch,
+        report.epochs.len(),
+        if report.stopped_early {
+            " (stopped early)"
+        } else {
+            ""
+        },
+        if metrics.is_empty() {
+            "none (val-split 0)".to_string()
+        } else {
+            metrics.join(", ")
+        },
+        a.out.display(),
+        st.display()
+    );
+    Ok(())
+}

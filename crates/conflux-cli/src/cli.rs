@@ -337,6 +337,61 @@ pub enum BenchCommand {
     /// engine, for a 13→100→2 ReLU MLP and a 100→256→256→256→1 GELU MLP, at batch 1 and
     /// 4096, on 1 and 2 threads.
     Cafe(BenchArgs),
+    /// The CAFE paper's Table 1: attribution RMSE against ground truth on synthetic
+    /// conflicts, every method and CAFE at c ∈ {0, .25, .5, .75, 1}, ReLU and GELU, d = 2..5,
+    /// with the paper's numbers beside.
+    Conflicts(ConflictsBenchArgs),
+    /// Rows/s of every method on the same model and rows, and the ratio to CAFE (like the
+    /// CAFE paper's Table 3).
+    Methods(MethodsBenchArgs),
+}
+
+/// `bench methods` flags.
+#[derive(Debug, Args)]
+pub struct MethodsBenchArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// CSV with a header row, raw units.
+    #[arg(long, value_name = "FILE.csv")]
+    pub data: PathBuf,
+    /// Column to exclude from the features.
+    #[arg(long, value_name = "COL")]
+    pub label: Option<String>,
+    /// Rows of --data to explain.
+    #[arg(long, default_value_t = 512, value_name = "N")]
+    pub rows: usize,
+    /// Methods to time (repeatable) [default: every method with its defaults].
+    #[arg(long = "method", value_name = "NAME[:key=value…]")]
+    pub methods: Vec<String>,
+    /// Worker threads [default: all cores].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// `bench conflicts` flags.
+#[derive(Debug, Args)]
+pub struct ConflictsBenchArgs {
+    /// The authors' exact protocol: 2000 epochs, best of 5 initialisations (hours).
+    #[arg(long, conflicts_with = "quick")]
+    pub full: bool,
+    /// A tiny run for tests (d = 2 only, 1 seed, 2000 rows, 20 epochs).
+    #[arg(long)]
+    pub quick: bool,
+    /// Data seeds (datasets) per configuration.
+    #[arg(long, value_name = "N")]
+    pub seeds: Option<usize>,
+    /// Initialisations per dataset (the best validation RMSE is kept).
+    #[arg(long, value_name = "N")]
+    pub inits: Option<usize>,
+    /// Maximum epochs per network.
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<usize>,
+    /// Also write the table as CSV.
+    #[arg(long, value_name = "FILE.csv")]
+    pub out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// Benchmark flags.

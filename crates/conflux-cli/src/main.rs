@@ -21,6 +21,8 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Bench(BenchCommand::Cafe(a)) => cmd::bench::cafe(a),
+        Command::Bench(BenchCommand::Conflicts(a)) => cmd::conflicts::run(a),
+        Command::Bench(BenchCommand::Methods(a)) => cmd::bench::methods(a),
         Command::Data(DataCommand::Conflicts(a)) => cmd::data::conflicts(a),
         Command::Train(TrainCommand::Mlp(a)) => cmd::train::mlp(a),
     }

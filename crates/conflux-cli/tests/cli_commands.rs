@@ -544,3 +544,47 @@ fn train_mlp_is_deterministic_and_checks_its_input() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("label column 'nope'"));
     assert!(!dir.path().join("x.json").exists());
 }
+
+#[test]
+fn bench_conflicts_quick_and_bench_methods() {
+    let out = conflux()
+        .args(["bench", "conflicts", "--quick", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("| 2 |")).collect();
+    assert_eq!(rows.len(), 2, "ReLU and GELU rows for d = 2:\n{text}");
+    for r in rows {
+        // 6 leading columns + 14 methods, each "measured (paper)".
+        assert_eq!(r.matches('(').count(), 16, "{r}");
+    }
+    let out = conflux()
+        .args([
+            "bench", "methods", "--rows", "16", "--label", "income", "--method", "cafe",
+            "--method", "lime", "--method", "ig",
+        ])
+        .arg("--model")
+        .arg(assets().join("adult_mlp.json"))
+        .arg("--data")
+        .arg(assets().join("adult_sample.csv"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("| cafe") || l.starts_with("| lime") || l.starts_with("| ig"))
+            .count(),
+        3,
+        "{text}"
+    );
+}

@@ -45,8 +45,13 @@ pub struct TrainConfig {
     pub weight_decay: f64,
     /// Epochs without validation improvement before stopping (0: never stop early).
     pub patience: usize,
-    /// Fraction of rows held out for validation (after a seeded shuffle).
+    /// Fraction of rows held out for validation (after a seeded shuffle, or the last rows in
+    /// file order with `ordered_split`).
     pub val_split: f64,
+    /// Take the validation rows from the end in file order instead of at random.
+    pub ordered_split: bool,
+    /// Shuffle the training rows every epoch (otherwise file order, as the CAFE paper).
+    pub shuffle: bool,
     /// Standardise the inputs (the scaler is stored in the model).
     pub standardize: bool,
     /// Seed for initialisation, the split and shuffling.
@@ -414,7 +419,9 @@ pub fn train_mlp(
     let mut since_best = 0;
     let mut train_order = train_idx.to_vec();
     for epoch in 1..=cfg.epochs {
-        rng.shuffle(&mut train_order);
+        if cfg.shuffle {
+            rng.shuffle(&mut train_order);
+        }
         let mut total = 0.0;
         for batch in train_order.chunks(cfg.batch_size) {
             let xb: Vec<f32> = batch
@@ -534,6 +541,8 @@ mod tests {
             weight_decay: 0.0,
             patience: 0,
             val_split: 0.2,
+            ordered_split: false,
+            shuffle: true,
             standardize: true,
             seed: 5,
         };

@@ -28,6 +28,8 @@ fn adult_mlp_reaches_83_percent_on_the_test_split() {
         weight_decay: 1e-2,
         patience: 5,
         val_split: 0.2,
+        ordered_split: false,
+        shuffle: true,
         standardize: true,
         seed: 1,
     };

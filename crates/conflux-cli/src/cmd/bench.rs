@@ -9,7 +9,7 @@ use conflux_methods::Attributor;
 use conflux_methods::cafe::CafeParams;
 use ndarray::ArrayView2;
 
-use crate::cli::BenchArgs;
+use crate::cli::{BenchArgs, MethodsBenchArgs};
 
 /// splitmix64: deterministic weights and data without a random-number dependency.
 struct Rng(u64);
@@ -163,6 +163,81 @@ pub fn cafe(args: &BenchArgs) -> Result<()> {
         }
     }
     bar.finish();
+    print!("{out}");
+    Ok(())
+}
+
+/// Runs `bench methods`: each method explains the same rows (f32, predicted target, zero
+/// reference); best of three runs.
+pub fn methods(a: &MethodsBenchArgs) -> Result<()> {
+    let net = super::load_model(&a.model)?;
+    let d = net.input_dim();
+    let mut src = conflux_core::data::csv::CsvSource::open(
+        &a.data,
+        a.label.as_deref(),
+        d,
+        net.stored_feature_names(),
+    )?;
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    src.read_block(a.rows.max(1), &mut x, &mut y)?;
+    src.ensure_rows()?;
+    let rows = src.rows_read();
+    if let Some(p) = net.preprocess() {
+        p.apply(&mut x);
+    }
+    let plan = Plan::<f32>::new(&net, false)?;
+    #[allow(clippy::cast_possible_truncation)]
+    let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    let zero = vec![0.0f32; d];
+    let (xv, rv) = (
+        ArrayView2::from_shape((rows, d), &xf[..])?,
+        ArrayView2::from_shape((1, d), &zero[..])?,
+    );
+    let names: Vec<String> = if a.methods.is_empty() {
+        conflux_methods::spec::KNOWN_METHODS
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    } else {
+        a.methods.clone()
+    };
+    let pool = super::thread_pool(a.threads)?;
+    let mut results = Vec::new();
+    for name in &names {
+        let method = name
+            .parse::<conflux_methods::spec::MethodSpec>()?
+            .build(None, 0)?;
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            let start = Instant::now();
+            pool.install(|| method.attribute(&plan, xv, rv, Target::Predicted))?;
+            best = best.min(start.elapsed().as_secs_f64());
+        }
+        #[allow(clippy::cast_precision_loss)]
+        results.push((name.clone(), rows as f64 / best));
+    }
+    let cafe = results
+        .iter()
+        .find(|(n, _)| n.starts_with("cafe"))
+        .map(|r| r.1);
+    let mut out = String::new();
+    writeln!(
+        out,
+        "{rows} rows, {} features, f32, {} thread(s), CPU: {}
+",
+        d,
+        pool.current_num_threads(),
+        cpu_name()
+    )?;
+    writeln!(out, "| method | rows/s | CAFE is × faster |")?;
+    writeln!(out, "|---|---:|---:|")?;
+    for (n, r) in &results {
+        writeln!(
+            out,
+            "| {n} | {r:.0} | {} |",
+            cafe.map_or("–".into(), |c| format!("{:.1}", c / r))
+        )?;
+    }
     print!("{out}");
     Ok(())
 }

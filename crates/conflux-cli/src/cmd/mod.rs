@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod conflicts;
 pub mod data;
 pub mod demo;
 pub mod evaluate;

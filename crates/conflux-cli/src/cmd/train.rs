@@ -74,6 +74,8 @@ pub fn mlp(a: &TrainMlpArgs) -> Result<()> {
         weight_decay: a.weight_decay,
         patience: a.patience,
         val_split: a.val_split,
+        ordered_split: false,
+        shuffle: true,
         standardize: !a.no_standardize,
         seed: a.seed,
     };

@@ -337,7 +337,7 @@ fn same_seed_same_output_whatever_the_thread_count() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(strategies::cases(48)))]
 
-    /// DeepLIFT (Rescale and RevealCancel) sum to F(x) − F(r); IG's gap shrinks with steps;
+    /// DeepLIFT (Rescale and RevealCancel) sum to F(x) − F(r); IG's gap is small with 512 nodes;
     /// all three give 0 to features equal to the reference.
     #[test]
     fn completeness_and_missingness((net, x, r) in strategies::network_with_data(3, 16, 8, 2)) {
@@ -361,11 +361,12 @@ proptest! {
                 }
             }
         }
-        let gap = |steps| {
-            let a = IntegratedGradients::new(steps, Rule::GaussLegendre).unwrap().attribute(&plan, xv.view(), rv.view(), Target::Index(0)).unwrap();
-            a.completeness_gap().unwrap().iter().map(|g| g.abs()).fold(0.0, f64::max)
-        };
-        let (g8, g256) = (gap(8), gap(256));
-        prop_assert!(g256 <= g8 + 1e-9 || g256 < 1e-6, "IG gap should shrink: {g8} → {g256}");
+        // IG's completeness gap is quadrature error: small with many nodes (Gauss–Legendre
+        // converges slowly across ReLU kinks, so no monotone decrease is claimed).
+        let ig = IntegratedGradients::new(512, Rule::GaussLegendre).unwrap().attribute(&plan, xv.view(), rv.view(), Target::Index(0)).unwrap();
+        for (e, gap) in ig.completeness_gap().unwrap().iter().enumerate() {
+            let scale = 1.0 + (ig.output[e] - ig.baseline_output.as_ref().unwrap()[e]).abs() + ig.scores.row(e).iter().map(|v| v.abs()).sum::<f64>();
+            prop_assert!(gap.abs() < 2e-3 * scale, "IG gap {gap} at 512 nodes, scale {scale}");
+        }
     }
 }

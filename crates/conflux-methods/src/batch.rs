@@ -145,3 +145,36 @@ pub(crate) fn par_predict<F: Float, M: Predict<F> + ?Sized>(
         .collect();
     parts.concat()
 }
+
+/// `mean_k (m_k ⊙ ∇F_t(p_k))` over `n` sampled points `p_k` per entry, where
+/// `draw(row, rng, p, m)` appends one point and its per-feature multiplier (the noise
+/// methods: SmoothGrad, Gradient SHAP). Row `r` draws from its own stream of `seed`.
+pub(crate) fn mean_sampled_gradients<F: Float, M: conflux_core::Gradient<F> + ?Sized>(
+    model: &M,
+    b: &Batch<F>,
+    n: usize,
+    seed: u64,
+    draw: impl Fn(usize, &mut crate::rng::Rng, &mut Vec<F>, &mut Vec<F>),
+) -> Vec<F> {
+    let d = b.d;
+    let mut points = Vec::with_capacity(b.len() * n * d);
+    let mut mults = Vec::with_capacity(b.len() * n * d);
+    let mut targets = Vec::with_capacity(b.len() * n);
+    for (&row, &t) in b.rows.iter().zip(&b.targets) {
+        let mut rng = crate::rng::Rng::for_row(seed, row);
+        for _ in 0..n {
+            draw(row, &mut rng, &mut points, &mut mults);
+            targets.push(t);
+        }
+    }
+    let g = par_gradient(model, &points, &targets, d);
+    let inv = F::of(1.0 / n as f64);
+    let mut scores = vec![F::zero(); b.len() * d];
+    for (k, (gr, mr)) in g.chunks_exact(d).zip(mults.chunks_exact(d)).enumerate() {
+        let e = k / n;
+        for f in 0..d {
+            scores[e * d + f] += inv * gr[f] * mr[f];
+        }
+    }
+    scores
+}

@@ -10,9 +10,8 @@
 use conflux_core::{Attribution, Error, Float, Gradient, Result, Target};
 use ndarray::ArrayView2;
 
-use crate::batch::{Batch, par_gradient};
+use crate::batch::{Batch, mean_sampled_gradients};
 use crate::method::{Attributor, Axiom, MethodId};
-use crate::rng::Rng;
 
 /// Gradient SHAP.
 #[derive(Debug, Clone, Copy)]
@@ -58,15 +57,10 @@ impl<F: Float, M: Gradient<F>> Attributor<M, F> for GradientShap {
             ));
         }
         let b = Batch::new("gradient-shap", model, x, reference, target)?;
-        let (d, n) = (b.d, self.samples);
         // The reference set: the given reference rows (one shared row, or one per input).
         let refs = b.r.nrows();
-        let mut points = Vec::with_capacity(b.len() * n * d);
-        let mut diffs = Vec::with_capacity(b.len() * n * d);
-        let mut targets = Vec::with_capacity(b.len() * n);
-        for (e, &row) in b.rows.iter().enumerate() {
-            let mut rng = Rng::for_row(self.seed, row);
-            for _ in 0..n {
+        let scores =
+            mean_sampled_gradients(model, &b, self.samples, self.seed, |row, rng, p, m| {
                 let base = if refs == 1 {
                     b.r_row(0)
                 } else {
@@ -75,23 +69,10 @@ impl<F: Float, M: Gradient<F>> Attributor<M, F> for GradientShap {
                 let a = F::of(rng.uniform());
                 for (&xv, &bv) in b.x_row(row).iter().zip(base) {
                     let xn = xv + F::of(self.sd * rng.normal());
-                    points.push(bv + a * (xn - bv));
-                    diffs.push(xn - bv);
+                    p.push(bv + a * (xn - bv));
+                    m.push(xn - bv);
                 }
-                targets.push(b.targets[e]);
-            }
-        }
-        let g = par_gradient(model, &points, &targets, d);
-        let inv = F::of(1.0 / n as f64);
-        let mut scores = vec![F::zero(); b.len() * d];
-        for e in 0..b.len() {
-            for s in 0..n {
-                let at = (e * n + s) * d;
-                for f in 0..d {
-                    scores[e * d + f] += inv * g[at + f] * diffs[at + f];
-                }
-            }
-        }
+            });
         // Completeness holds only in expectation: no gap is reported.
         Ok(b.finish(scores, None))
     }

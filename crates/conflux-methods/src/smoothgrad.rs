@@ -9,9 +9,8 @@
 use conflux_core::{Attribution, Error, Float, Gradient, Result, Target};
 use ndarray::ArrayView2;
 
-use crate::batch::{Batch, par_gradient};
+use crate::batch::{Batch, mean_sampled_gradients};
 use crate::method::{Attributor, Axiom, MethodId};
-use crate::rng::Rng;
 
 /// SmoothGrad.
 #[derive(Debug, Clone, Copy)]
@@ -60,37 +59,18 @@ impl<F: Float, M: Gradient<F>> Attributor<M, F> for SmoothGrad {
             ));
         }
         let b = Batch::new("smoothgrad", model, x, reference, target)?;
-        let (d, n) = (b.d, self.samples);
-        let mut points = Vec::with_capacity(b.len() * n * d);
-        let mut targets = Vec::with_capacity(b.len() * n);
-        for (e, &row) in b.rows.iter().enumerate() {
-            let mut rng = Rng::for_row(self.seed, row);
-            for _ in 0..n {
-                points.extend(
-                    b.x_row(row)
-                        .iter()
-                        .map(|&v| v + F::of(self.sd * rng.normal())),
-                );
-                targets.push(b.targets[e]);
-            }
-        }
-        let g = par_gradient(model, &points, &targets, d);
-        let mut scores = vec![F::zero(); b.len() * d];
-        let inv = F::of(1.0 / n as f64);
-        for e in 0..b.len() {
-            for s in 0..n {
-                let at = (e * n + s) * d;
-                for f in 0..d {
-                    let gi = g[at + f];
-                    scores[e * d + f] += inv
-                        * if self.multiply_by_inputs {
-                            gi * points[at + f]
-                        } else {
-                            gi
-                        };
+        let scores =
+            mean_sampled_gradients(model, &b, self.samples, self.seed, |row, rng, p, m| {
+                for &v in b.x_row(row) {
+                    let xn = v + F::of(self.sd * rng.normal());
+                    p.push(xn);
+                    m.push(if self.multiply_by_inputs {
+                        xn
+                    } else {
+                        F::one()
+                    });
                 }
-            }
-        }
+            });
         Ok(b.finish(scores, None))
     }
 }

@@ -84,10 +84,11 @@ pub fn dir() -> PathBuf {
     crate::repo_root().join("tests/golden")
 }
 
-/// Every CAFE golden file, with its path. Panics (fails the test) when the folder is missing
-/// or empty: a missing golden file is never skipped.
-pub fn cafe_files() -> Vec<(PathBuf, CafeGolden)> {
-    let d = dir().join("cafe");
+/// Every JSON file of `tests/golden/<sub>`, parsed, sorted by name. Panics (fails the test)
+/// when the folder is missing or holds fewer than `expect` files: a missing golden file is
+/// never skipped.
+fn load_dir<T: serde::de::DeserializeOwned>(sub: &str, expect: usize) -> Vec<(PathBuf, T)> {
+    let d = dir().join(sub);
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&d)
         .unwrap_or_else(|e| panic!("golden folder {} missing: {e}", d.display()))
         .map(|e| e.expect("readable dir entry").path())
@@ -95,8 +96,8 @@ pub fn cafe_files() -> Vec<(PathBuf, CafeGolden)> {
         .collect();
     paths.sort();
     assert!(
-        paths.len() >= 12,
-        "expected the 12 CAFE golden files in {}, found {}",
+        paths.len() >= expect,
+        "expected {expect} golden files in {}, found {}",
         d.display(),
         paths.len()
     );
@@ -104,11 +105,16 @@ pub fn cafe_files() -> Vec<(PathBuf, CafeGolden)> {
         .into_iter()
         .map(|p| {
             let text = std::fs::read_to_string(&p).expect("golden file readable");
-            let g: CafeGolden =
+            let g: T =
                 serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             (p, g)
         })
         .collect()
+}
+
+/// Every CAFE golden file (all 12), with its path.
+pub fn cafe_files() -> Vec<(PathBuf, CafeGolden)> {
+    load_dir("cafe", 12)
 }
 
 /// One baselines golden file (`tests/golden/baselines/`).
@@ -151,28 +157,7 @@ impl BaselineGolden {
     }
 }
 
-/// Every baselines golden file; panics when the folder is missing or incomplete.
+/// Every baselines golden file (all 12); panics when the folder is missing or incomplete.
 pub fn baseline_files() -> Vec<(PathBuf, BaselineGolden)> {
-    let d = dir().join("baselines");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&d)
-        .unwrap_or_else(|e| panic!("golden folder {} missing: {e}", d.display()))
-        .map(|e| e.expect("readable dir entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    paths.sort();
-    assert!(
-        paths.len() >= 12,
-        "expected the 12 baseline golden files in {}, found {}",
-        d.display(),
-        paths.len()
-    );
-    paths
-        .into_iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(&p).expect("golden file readable");
-            let g: BaselineGolden =
-                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-            (p, g)
-        })
-        .collect()
+    load_dir("baselines", 12)
 }

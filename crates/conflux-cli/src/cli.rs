@@ -74,6 +74,10 @@ pub struct TrainMlpArgs {
     /// The label column.
     #[arg(long, value_name = "COL")]
     pub label: String,
+    /// Columns that are not features (comma-separated; a trailing * matches a prefix, e.g.
+    /// gt_* for the ground truth of `data conflicts`).
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub exclude: Vec<String>,
     /// The task.
     #[arg(long, value_enum)]
     pub task: TaskArg,
@@ -252,6 +256,9 @@ pub struct EvaluateArgs {
     /// Perturbations per row (infidelity and sensitivity-max).
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub samples: usize,
+    /// RMSE: prefix of the ground-truth columns (`gt_` matches `conflux data conflicts`).
+    #[arg(long, default_value = "gt_", value_name = "PREFIX")]
+    pub truth_prefix: String,
     /// Sensitivity-max: radius of the L∞ ball.
     #[arg(long, default_value_t = 0.02, value_name = "R")]
     pub radius: f64,
@@ -296,6 +303,9 @@ pub enum Metric {
     SensitivityMax,
     /// |Σ scores − (output − baseline output)| for methods that claim completeness.
     Completeness,
+    /// RMSE against ground-truth columns `<truth-prefix><feature>` in --data (per column over
+    /// rows, averaged over columns; one value per method).
+    Rmse,
 }
 
 impl Metric {
@@ -305,6 +315,7 @@ impl Metric {
             Metric::Infidelity => "infidelity",
             Metric::SensitivityMax => "sensitivity-max",
             Metric::Completeness => "completeness",
+            Metric::Rmse => "rmse",
         }
     }
 }

@@ -192,8 +192,61 @@ fn bench_cafe_quick_prints_the_table() {
 fn help_lists_every_subcommand_and_flag() {
     let out = conflux().arg("--help").output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    for sub in ["explain", "inspect", "demo", "bench"] {
+    for sub in [
+        "explain", "evaluate", "inspect", "demo", "bench", "train", "data",
+    ] {
         assert!(text.contains(sub), "{sub} in --help");
+    }
+    for (args, flags) in [
+        (
+            &["evaluate", "--help"][..],
+            &[
+                "--method",
+                "--metric",
+                "--perturb-sd",
+                "--categorical-prob",
+                "--categorical",
+                "--samples",
+                "--seed",
+                "--format",
+                "--out",
+            ][..],
+        ),
+        (
+            &["train", "mlp", "--help"][..],
+            &[
+                "--task",
+                "--hidden",
+                "--activation",
+                "--epochs",
+                "--batch-size",
+                "--lr",
+                "--weight-decay",
+                "--patience",
+                "--val-split",
+                "--no-standardize",
+                "--seed",
+                "--out",
+            ][..],
+        ),
+        (
+            &["data", "conflicts", "--help"][..],
+            &["--dim", "--likelihood", "--rows", "--seed", "--out"][..],
+        ),
+        (
+            &["bench", "conflicts", "--help"][..],
+            &["--full", "--quick"][..],
+        ),
+        (
+            &["bench", "methods", "--help"][..],
+            &["--model", "--data", "--rows"][..],
+        ),
+    ] {
+        let out = conflux().args(args).output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        for f in flags {
+            assert!(text.contains(f), "{f} in {args:?}");
+        }
     }
     let out = conflux().args(["explain", "--help"]).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
@@ -586,5 +639,106 @@ fn bench_conflicts_quick_and_bench_methods() {
             .count(),
         3,
         "{text}"
+    );
+}
+
+#[test]
+fn ground_truth_rmse_on_synthetic_conflicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("c.csv");
+    let model = dir.path().join("m.json");
+    conflux()
+        .args([
+            "data",
+            "conflicts",
+            "--dim",
+            "2",
+            "--likelihood",
+            "0.3",
+            "--rows",
+            "600",
+            "--seed",
+            "2",
+            "--out",
+        ])
+        .arg(&data)
+        .assert()
+        .success();
+    let out = conflux()
+        .args([
+            "train",
+            "mlp",
+            "--quiet",
+            "--label",
+            "y",
+            "--exclude",
+            "gt_*",
+            "--task",
+            "regression",
+            "--hidden",
+            "16,16",
+            "--epochs",
+            "40",
+            "--no-standardize",
+            "--seed",
+            "1",
+            "--out",
+        ])
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("trained 600 rows × 4 features"));
+    let out = conflux()
+        .args([
+            "evaluate", "--quiet", "--label", "y", "--method", "cafe:c=0", "--method", "cafe:c=1",
+            "--metric", "rmse", "--format", "json",
+        ])
+        .arg("--model")
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for m in v["methods"].as_array().unwrap() {
+        let r = m["rmse"]["mean"].as_f64().unwrap();
+        assert!(r.is_finite() && r > 0.0, "{m}");
+        assert_eq!(m["rmse"]["rows"], 1, "one value per method");
+    }
+    // Without ground-truth columns the metric is an error naming the column.
+    let out = conflux()
+        .args([
+            "evaluate",
+            "--label",
+            "y",
+            "--method",
+            "cafe",
+            "--metric",
+            "rmse",
+            "--truth-prefix",
+            "truth_",
+        ])
+        .arg("--model")
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no ground-truth column 'truth_z0'"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }

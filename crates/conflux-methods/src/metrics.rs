@@ -243,6 +243,25 @@ pub fn categorical_groups(
     }
 }
 
+/// Attribution error against ground truth: RMSE per column over the rows, averaged over the
+/// columns (scikit-learn's `uniform_average`, as the CAFE paper computes it).
+pub fn rmse_per_column(scores: &[f64], truth: &[f64], cols: usize) -> f64 {
+    let rows = scores.len() / cols.max(1);
+    if rows == 0 {
+        return f64::NAN;
+    }
+    (0..cols)
+        .map(|c| {
+            ((0..rows)
+                .map(|r| (scores[r * cols + c] - truth[r * cols + c]).powi(2))
+                .sum::<f64>()
+                / rows as f64)
+                .sqrt()
+        })
+        .sum::<f64>()
+        / cols as f64
+}
+
 /// Mean and (population) standard deviation of finite values, and how many there were.
 pub fn mean_sd(v: &[f64]) -> (f64, f64, usize) {
     let finite: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
@@ -287,6 +306,13 @@ mod tests {
         );
         // I = (1, 1), u = 2, v = 1, β = 0.5 ⇒ 0.
         assert!(got.abs() < 1e-15);
+    }
+
+    #[test]
+    fn rmse_averages_columns() {
+        // Column 0 errors (1, −1) ⇒ RMSE 1; column 1 errors (0, 2) ⇒ √2.
+        let got = rmse_per_column(&[1.0, 0.0, -1.0, 2.0], &[0.0, 0.0, 0.0, 0.0], 2);
+        assert!((got - (1.0 + 2f64.sqrt()) / 2.0).abs() < 1e-15);
     }
 
     #[test]

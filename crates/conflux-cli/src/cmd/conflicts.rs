@@ -135,20 +135,6 @@ struct Measured {
     rmse: Vec<f64>,
 }
 
-fn rmse_columns(a: &[f64], b: &[f64], cols: usize) -> f64 {
-    let rows = a.len() / cols;
-    (0..cols)
-        .map(|c| {
-            ((0..rows)
-                .map(|r| (a[r * cols + c] - b[r * cols + c]).powi(2))
-                .sum::<f64>()
-                / rows as f64)
-                .sqrt()
-        })
-        .sum::<f64>()
-        / cols as f64
-}
-
 #[allow(clippy::too_many_arguments)]
 fn one_config(
     d: usize,
@@ -223,7 +209,11 @@ fn one_config(
         for (k, (_, m)) in METHODS.iter().enumerate() {
             let method = m.parse::<MethodSpec>()?.build(None, seed as u64)?;
             let a = method.attribute(&plan, x, r, Target::Index(0))?;
-            rmse[k] += rmse_columns(a.scores.as_slice().context("standard layout")?, truth, w);
+            rmse[k] += conflux_methods::metrics::rmse_per_column(
+                a.scores.as_slice().context("standard layout")?,
+                truth,
+                w,
+            );
         }
         progress.inc();
     }

@@ -169,6 +169,27 @@ fn evaluate<F: Float>(
         seed: args.seed,
     };
     perturbation.validate()?;
+    // Ground truth for --metric rmse: columns <prefix><feature>.
+    let truth = if args.metrics.contains(&Metric::Rmse) {
+        let names: Vec<String> = features
+            .iter()
+            .map(|f| format!("{}{f}", args.truth_prefix))
+            .collect();
+        let header = CsvSource::header(&args.data)?;
+        if let Some(missing) = names.iter().find(|n| !header.contains(n)) {
+            anyhow::bail!(
+                "--metric rmse: {} has no ground-truth column '{missing}' (--truth-prefix {})",
+                args.data.display(),
+                args.truth_prefix
+            );
+        }
+        let mut t = CsvSource::open(&args.data, None, d, Some(&names))?;
+        let (mut tv, mut unused) = (Vec::new(), Vec::new());
+        t.read_block(rows, &mut tv, &mut unused)?;
+        Some(tv)
+    } else {
+        None
+    };
     let xf: Vec<F> = x.iter().map(|&v| F::of(v)).collect();
     let rf: Vec<F> = reference.iter().map(|&v| F::of(v)).collect();
     let xv = ArrayView2::from_shape((rows, d), &xf[..])?;
@@ -204,6 +225,16 @@ fn evaluate<F: Float>(
                     args.seed,
                 )?),
                 Metric::Completeness => metrics::completeness(&a),
+                Metric::Rmse => {
+                    let t = truth.as_ref().expect("read when rmse is requested");
+                    let scores: Vec<f64> = a.scores.iter().map(|v| v.f64()).collect();
+                    let expanded: Vec<f64> = a
+                        .rows
+                        .iter()
+                        .flat_map(|&r| t[r * d..(r + 1) * d].iter().copied())
+                        .collect();
+                    Some(vec![metrics::rmse_per_column(&scores, &expanded, d)])
+                }
             };
             scores.push((m, values.map(|v| metrics::mean_sd(&v))));
             bar.inc();

@@ -38,9 +38,24 @@ pub fn mlp(a: &TrainMlpArgs) -> Result<()> {
         );
     }
     let act = activation(&a.activation)?;
-    // The features are every column but the label.
-    let d = CsvSource::header(&a.data)?.len().saturating_sub(1);
-    let mut src = CsvSource::open(&a.data, Some(&a.label), d, None)?;
+    // The features are every column but the label and the excluded ones.
+    let excluded = |c: &str| {
+        a.exclude
+            .iter()
+            .any(|e| e.strip_suffix('*').map_or(e == c, |p| c.starts_with(p)))
+    };
+    let features: Vec<String> = CsvSource::header(&a.data)?
+        .into_iter()
+        .filter(|c| *c != a.label && !excluded(c))
+        .collect();
+    let d = features.len();
+    if d == 0 {
+        anyhow::bail!(
+            "{}: no feature columns left besides the label and --exclude",
+            a.data.display()
+        );
+    }
+    let mut src = CsvSource::open(&a.data, Some(&a.label), d, Some(&features))?;
     let names = src.columns().feature_names();
     let (x, y) = src.read_all()?;
     let task = match a.task {

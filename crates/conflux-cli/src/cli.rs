@@ -397,6 +397,12 @@ pub struct ConflictsBenchArgs {
     /// Maximum epochs per network.
     #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,
+    /// Only these d (comma-separated, from 2..5).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub dims: Vec<usize>,
+    /// Only this activation (relu or gelu).
+    #[arg(long, value_name = "ACT")]
+    pub act: Option<String>,
     /// Also write the table as CSV.
     #[arg(long, value_name = "FILE.csv")]
     pub out: Option<PathBuf>,

@@ -240,7 +240,21 @@ pub fn run(a: &ConflictsBenchArgs) -> Result<()> {
     if seeds == 0 || inits == 0 || epochs == 0 {
         anyhow::bail!("--seeds, --inits and --epochs must be at least 1");
     }
-    let configs: Vec<_> = PAPER.iter().filter(|p| !a.quick || p.0 == 2).collect();
+    let configs: Vec<_> = PAPER
+        .iter()
+        .filter(|p| !a.quick || p.0 == 2)
+        .filter(|p| a.dims.is_empty() || a.dims.contains(&p.0))
+        .filter(|p| {
+            a.act
+                .as_ref()
+                .is_none_or(|act| act.eq_ignore_ascii_case(p.3))
+        })
+        .collect();
+    if configs.is_empty() {
+        anyhow::bail!(
+            "--dims/--act select no configuration; the paper's rows have d = 2..5 and act relu or gelu"
+        );
+    }
     let bar = Reporter::steps(
         (configs.len() * seeds) as u64,
         "training and explaining",

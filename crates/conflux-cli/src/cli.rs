@@ -113,6 +113,9 @@ pub struct TrainMlpArgs {
     /// Do not standardise the inputs.
     #[arg(long)]
     pub no_standardize: bool,
+    /// Dense layers without biases (PyTorch `bias=False`).
+    #[arg(long)]
+    pub no_bias: bool,
     /// Seed (initialisation, split, shuffling).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub seed: u64,
@@ -403,6 +406,9 @@ pub struct ConflictsBenchArgs {
     /// Only this activation (relu or gelu).
     #[arg(long, value_name = "ACT")]
     pub act: Option<String>,
+    /// Train the networks without biases.
+    #[arg(long)]
+    pub no_bias: bool,
     /// Also write the table as CSV.
     #[arg(long, value_name = "FILE.csv")]
     pub out: Option<PathBuf>,

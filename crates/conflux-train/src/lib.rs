@@ -54,6 +54,8 @@ pub struct TrainConfig {
     pub shuffle: bool,
     /// Standardise the inputs (the scaler is stored in the model).
     pub standardize: bool,
+    /// Give the dense layers biases (PyTorch's default).
+    pub bias: bool,
     /// Seed for initialisation, the split and shuffling.
     pub seed: u64,
 }
@@ -107,8 +109,11 @@ fn act_tensor(a: Activation, t: Tensor<2>) -> Tensor<2> {
 impl Mlp {
     fn forward(&self, mut x: Tensor<2>, act: Activation) -> Tensor<2> {
         let last = self.weights.len() - 1;
-        for (i, (w, b)) in self.weights.iter().zip(&self.biases).enumerate() {
-            x = x.matmul(w.val()) + b.val().unsqueeze::<2>();
+        for (i, w) in self.weights.iter().enumerate() {
+            x = x.matmul(w.val());
+            if let Some(b) = self.biases.get(i) {
+                x = x + b.val().unsqueeze::<2>();
+            }
             if i < last {
                 x = act_tensor(act, x);
             }
@@ -151,7 +156,7 @@ impl Mlp {
 }
 
 /// PyTorch's default initialisation for `nn.Linear` (uniform ±1/√fan_in), from `rng`.
-fn init(widths: &[usize], rng: &mut Rng, device: &Device) -> Mlp {
+fn init(widths: &[usize], bias: bool, rng: &mut Rng, device: &Device) -> Mlp {
     let mut weights = Vec::new();
     let mut biases = Vec::new();
     for w in widths.windows(2) {
@@ -166,10 +171,12 @@ fn init(widths: &[usize], rng: &mut Rng, device: &Device) -> Mlp {
             TensorData::new(wv, [w[0], w[1]]),
             device,
         )));
-        biases.push(Param::from_tensor(Tensor::from_data(
-            TensorData::new(bv, [w[1]]),
-            device,
-        )));
+        if bias {
+            biases.push(Param::from_tensor(Tensor::from_data(
+                TensorData::new(bv, [w[1]]),
+                device,
+            )));
+        }
     }
     Mlp { weights, biases }
 }
@@ -391,7 +398,7 @@ pub fn train_mlp(
     let mut widths = vec![d];
     widths.extend(&cfg.hidden);
     widths.push(k);
-    let mut model = init(&widths, &mut rng, &device);
+    let mut model = init(&widths, cfg.bias, &mut rng, &device);
     let mut optim = AdamWConfig::new()
         .with_weight_decay(cfg.weight_decay as f32)
         .init();
@@ -544,6 +551,7 @@ mod tests {
             ordered_split: false,
             shuffle: true,
             standardize: true,
+            bias: true,
             seed: 5,
         };
         let names = vec!["a".to_string(), "b".to_string()];

@@ -31,6 +31,7 @@ fn adult_mlp_reaches_83_percent_on_the_test_split() {
         ordered_split: false,
         shuffle: true,
         standardize: true,
+        bias: true,
         seed: 1,
     };
     let (net, report) = train_mlp(&x, &y, 13, names, &cfg, |_| {}).unwrap();

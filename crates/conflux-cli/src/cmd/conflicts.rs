@@ -137,6 +137,7 @@ struct Measured {
 
 #[allow(clippy::too_many_arguments)]
 fn one_config(
+    bias: bool,
     d: usize,
     q: f64,
     act: Activation,
@@ -175,6 +176,7 @@ fn one_config(
                 ordered_split: true,
                 shuffle: false,
                 standardize: false,
+                bias,
                 seed: (seed * 100 + init) as u64,
             };
             let (net, report) = train_mlp(
@@ -292,7 +294,7 @@ pub fn run(a: &ConflictsBenchArgs) -> Result<()> {
         } else {
             Activation::Gelu
         };
-        let m = one_config(*d, *q, act, seeds, inits, epochs, rows, &bar)?;
+        let m = one_config(!a.no_bias, *d, *q, act, seeds, inits, epochs, rows, &bar)?;
         let cells: Vec<String> = m
             .rmse
             .iter()

@@ -92,6 +92,7 @@ pub fn mlp(a: &TrainMlpArgs) -> Result<()> {
         ordered_split: false,
         shuffle: true,
         standardize: !a.no_standardize,
+        bias: !a.no_bias,
         seed: a.seed,
     };
     let bar = Reporter::steps(a.epochs as u64, "training", a.quiet);

@@ -399,7 +399,9 @@ pub fn train_mlp(
     widths.extend(&cfg.hidden);
     widths.push(k);
     let mut model = init(&widths, cfg.bias, &mut rng, &device);
+    // PyTorch's AdamW defaults (burn's own epsilon default is 1e-5).
     let mut optim = AdamWConfig::new()
+        .with_epsilon(1e-8)
         .with_weight_decay(cfg.weight_decay as f32)
         .init();
     let head = match cfg.task {

@@ -398,8 +398,8 @@ fn evaluate_methods_and_metrics() {
         "LIME claims no completeness"
     );
     // The same seed reproduces the numbers.
-    let again = conflux()
-        .args([
+    let again = common::run_on(
+        &[
             "evaluate",
             "--quiet",
             "--label",
@@ -414,18 +414,15 @@ fn evaluate_methods_and_metrics() {
             "3",
             "--format",
             "json",
-        ])
-        .arg("--model")
-        .arg(&model)
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
+        ],
+        &model,
+        &data,
+    );
     let w: Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(w["methods"][0]["infidelity"], methods[2]["infidelity"]);
     // Bad input: unknown categorical column, bad probability.
-    let bad = conflux()
-        .args([
+    let bad = common::run_on(
+        &[
             "evaluate",
             "--label",
             "income",
@@ -435,17 +432,14 @@ fn evaluate_methods_and_metrics() {
             "infidelity",
             "--categorical",
             "nope",
-        ])
-        .arg("--model")
-        .arg(&model)
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
+        ],
+        &model,
+        &data,
+    );
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--categorical: unknown column 'nope'"));
-    let bad = conflux()
-        .args([
+    let bad = common::run_on(
+        &[
             "evaluate",
             "--label",
             "income",
@@ -455,13 +449,10 @@ fn evaluate_methods_and_metrics() {
             "infidelity",
             "--categorical-prob",
             "2",
-        ])
-        .arg("--model")
-        .arg(&model)
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
+        ],
+        &model,
+        &data,
+    );
     assert!(
         String::from_utf8_lossy(&bad.stderr)
             .contains("categorical-prob = 2: expected a probability in [0, 1]")
@@ -695,17 +686,14 @@ fn ground_truth_rmse_on_synthetic_conflicts() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("trained 600 rows × 4 features"));
-    let out = conflux()
-        .args([
+    let out = common::run_on(
+        &[
             "evaluate", "--quiet", "--label", "y", "--method", "cafe:c=0", "--method", "cafe:c=1",
             "--metric", "rmse", "--format", "json",
-        ])
-        .arg("--model")
-        .arg(&model)
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
+        ],
+        &model,
+        &data,
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -718,8 +706,8 @@ fn ground_truth_rmse_on_synthetic_conflicts() {
         assert_eq!(m["rmse"]["rows"], 1, "one value per method");
     }
     // Without ground-truth columns the metric is an error naming the column.
-    let out = conflux()
-        .args([
+    let out = common::run_on(
+        &[
             "evaluate",
             "--label",
             "y",
@@ -729,13 +717,10 @@ fn ground_truth_rmse_on_synthetic_conflicts() {
             "rmse",
             "--truth-prefix",
             "truth_",
-        ])
-        .arg("--model")
-        .arg(&model)
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
+        ],
+        &model,
+        &data,
+    );
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("no ground-truth column 'truth_z0'"),
         "{}",

@@ -72,3 +72,15 @@ pub fn explain_json(model: &Path, data: &Path, extra: &[&str]) -> serde_json::Va
     );
     serde_json::from_slice(&out.stdout).expect("JSON on stdout")
 }
+
+/// Runs `conflux ARGS… --model MODEL --data DATA` (any subcommand that reads a model and a CSV).
+pub fn run_on(args: &[&str], model: &Path, data: &Path) -> std::process::Output {
+    conflux()
+        .args(args)
+        .arg("--model")
+        .arg(model)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .expect("conflux runs")
+}

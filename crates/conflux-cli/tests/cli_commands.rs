@@ -705,6 +705,28 @@ fn ground_truth_rmse_on_synthetic_conflicts() {
         assert!(r.is_finite() && r > 0.0, "{m}");
         assert_eq!(m["rmse"]["rows"], 1, "one value per method");
     }
+    assert_eq!(v["rows_evaluated"], 600);
+    // A model without stored feature names (an ONNX export, say): the ground-truth columns
+    // are not taken for features, and the numbers are the same.
+    let mut unnamed: Value = serde_json::from_slice(&std::fs::read(&model).unwrap()).unwrap();
+    unnamed.as_object_mut().unwrap().remove("feature_names");
+    let unnamed_path = dir.path().join("unnamed.json");
+    std::fs::write(&unnamed_path, unnamed.to_string()).unwrap();
+    let out = common::run_on(
+        &[
+            "evaluate", "--quiet", "--label", "y", "--method", "cafe:c=0", "--method", "cafe:c=1",
+            "--metric", "rmse", "--format", "json",
+        ],
+        &unnamed_path,
+        &data,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let w: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(w["methods"], v["methods"]);
     // Without ground-truth columns the metric is an error naming the column.
     let out = common::run_on(
         &[

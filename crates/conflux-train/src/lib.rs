@@ -350,15 +350,21 @@ pub fn train_mlp(
     let (t, k) = targets(cfg.task, y)?;
     // Seeded shuffle, then the validation split.
     let mut rng = Rng::for_row(cfg.seed, usize::MAX - 1);
-    let mut order: Vec<usize> = (0..rows).collect();
-    rng.shuffle(&mut order);
     let n_val = ((rows as f64) * cfg.val_split).round() as usize;
     let n_val = if cfg.val_split > 0.0 {
         n_val.clamp(1, rows.saturating_sub(1))
     } else {
         0
     };
-    let (val_idx, train_idx) = order.split_at(n_val);
+    let mut order: Vec<usize> = (0..rows).collect();
+    let (val_idx, train_idx) = if cfg.ordered_split {
+        // File order: train on the first rows, validate on the last.
+        let (train, val) = order.split_at(rows - n_val);
+        (val, train)
+    } else {
+        rng.shuffle(&mut order);
+        order.split_at(n_val)
+    };
     if train_idx.is_empty() {
         return Err(param_err(
             "val-split",
@@ -565,5 +571,38 @@ mod tests {
             net.preprocess(),
             Some(Preprocess::Standardize { .. })
         ));
+    }
+
+    #[test]
+    fn ordered_split_validates_on_the_last_rows() {
+        // The last 20 % of rows are shifted by 100: only a file-order split puts all of them,
+        // and nothing else, into validation.
+        let rows = 500;
+        let x: Vec<f64> = (0..rows).map(|r| (r % 50) as f64 / 50.0).collect();
+        let y: Vec<f64> = (0..rows)
+            .map(|r| x[r] + if r >= 400 { 100.0 } else { 0.0 })
+            .collect();
+        let mut cfg = TrainConfig {
+            task: Task::Regression,
+            hidden: vec![4],
+            activation: Activation::Relu,
+            epochs: 5,
+            batch_size: 50,
+            lr: 1e-2,
+            weight_decay: 0.0,
+            patience: 0,
+            val_split: 0.2,
+            ordered_split: true,
+            shuffle: false,
+            standardize: false,
+            bias: true,
+            seed: 3,
+        };
+        let names = vec!["a".to_string()];
+        let (_, ordered) = train_mlp(&x, &y, 1, names.clone(), &cfg, |_| {}).unwrap();
+        assert!(ordered.val_metrics[0].1 > 95.0, "{:?}", ordered.val_metrics);
+        cfg.ordered_split = false;
+        let (_, random) = train_mlp(&x, &y, 1, names, &cfg, |_| {}).unwrap();
+        assert!(random.val_metrics[0].1 < 80.0, "{:?}", random.val_metrics);
     }
 }

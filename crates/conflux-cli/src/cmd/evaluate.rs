@@ -47,7 +47,7 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
         s.build(None, 0).context("--method")?;
     }
     let pool = super::thread_pool(args.threads)?;
-    let rows = pool.install(|| match args.precision {
+    let (n_rows, rows) = pool.install(|| match args.precision {
         Precision::F32 => evaluate::<f32>(args, &net, &specs),
         Precision::F64 => evaluate::<f64>(args, &net, &specs),
     })?;
@@ -83,7 +83,9 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
                         o
                     })
                     .collect();
-                serde_json::to_string_pretty(&json!({"rows_evaluated": rows.first().map_or(0, |r| r.scores.iter().find_map(|s| s.1.map(|x| x.2)).unwrap_or(0)), "methods": v})).expect("serialisable") + "\n"
+                serde_json::to_string_pretty(&json!({"rows_evaluated": n_rows, "methods": v}))
+                    .expect("serialisable")
+                    + "\n"
             }
             Format::Csv => {
                 let mut s = String::from("method");
@@ -123,17 +125,29 @@ fn evaluate<F: Float>(
     args: &EvaluateArgs,
     net: &Network,
     specs: &[MethodSpec],
-) -> Result<Vec<Row>> {
+) -> Result<(usize, Vec<Row>)> {
     let d = net.input_dim();
     let plan = Plan::<F>::new(net, false)?;
     args.target
         .validate(plan.output_dim())
         .context("--target")?;
+    // A model without stored feature names takes every column but the label; with
+    // --metric rmse the ground-truth columns are not features either.
+    let unnamed_features = match net.stored_feature_names() {
+        None if args.metrics.contains(&Metric::Rmse) => Some(
+            CsvSource::header(&args.data)?
+                .into_iter()
+                .filter(|h| Some(h.as_str()) != args.label.as_deref())
+                .filter(|h| !h.starts_with(&args.truth_prefix))
+                .collect::<Vec<_>>(),
+        ),
+        _ => None,
+    };
     let mut src = CsvSource::open(
         &args.data,
         args.label.as_deref(),
         d,
-        net.stored_feature_names(),
+        net.stored_feature_names().or(unnamed_features.as_deref()),
     )?;
     let features = src.columns().feature_names();
     let (mut x, mut labels) = (Vec::new(), Vec::new());
@@ -245,5 +259,5 @@ fn evaluate<F: Float>(
         });
     }
     bar.finish();
-    Ok(out)
+    Ok((rows, out))
 }

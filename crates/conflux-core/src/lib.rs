@@ -9,6 +9,7 @@
 //! # Ok::<(), conflux_core::Error>(())
 //! ```
 
+pub mod ame;
 pub mod attribution;
 pub mod data;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod reference;
 pub mod rng;
 pub mod target;
 
+pub use ame::{Ame, AmeTask};
 pub use attribution::{Attribution, SplitScores};
 pub use data::groups::FeatureGroups;
 pub use error::{DataLocation, Error, Result};

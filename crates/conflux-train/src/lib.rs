@@ -5,6 +5,10 @@
 //! Determinism: weights are initialised and batches shuffled from conflux's own seeded
 //! generator, and training runs on burn's CPU backend, so the same seed gives the same model.
 
+pub mod ame;
+
+pub use ame::{AmeConfig, AmeEpoch, AmeReport, ImageStem, train_ame};
+
 use burn::module::{Module, Param};
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::tensor::activation;

@@ -223,7 +223,8 @@ pub fn from_value(v: &Value) -> Result<Network> {
     Network::new(input_dim, layers, head, feature_names, preprocess)
 }
 
-fn preprocess_from(p: &Value) -> Result<Preprocess> {
+/// Reads a `preprocess` block.
+pub(crate) fn preprocess_from(p: &Value) -> Result<Preprocess> {
     let obj = p
         .as_object()
         .ok_or_else(|| Error::model("", format!("expected preprocess to be an object, got {p}")))?;
@@ -414,15 +415,20 @@ pub fn to_value(net: &Network) -> Value {
         top["feature_names"] = json!(names);
     }
     if let Some(p) = net.preprocess() {
-        top["preprocess"] = match p {
-            Preprocess::Standardize { mean, std } => {
-                json!({"kind": "standardize", "mean": mean, "std": std})
-            }
-            Preprocess::MinMax { min, max } => json!({"kind": "minmax", "min": min, "max": max}),
-        };
+        top["preprocess"] = preprocess_to_value(p);
     }
     top["layers"] = Value::Array(layers);
     top
+}
+
+/// A `preprocess` block.
+pub(crate) fn preprocess_to_value(p: &Preprocess) -> Value {
+    match p {
+        Preprocess::Standardize { mean, std } => {
+            json!({"kind": "standardize", "mean": mean, "std": std})
+        }
+        Preprocess::MinMax { min, max } => json!({"kind": "minmax", "min": min, "max": max}),
+    }
 }
 
 /// Writes `net` to `path` atomically (temporary file in the same folder, then rename).

@@ -1,0 +1,568 @@
+//! Attentive Mixture of Experts (ame.md): the trained model as conflux's own IR — inference,
+//! the Granger-causal quantities and the file format. Training lives in `conflux-train`;
+//! nothing here depends on it.
+//!
+//! Shapes (row-major, f64): `p` experts, hidden width `h` (the expert's topmost
+//! representation), `o` outputs (1 for regression and binary, the classes otherwise), gate
+//! width `k`.
+
+pub mod granger;
+pub mod json;
+
+use crate::data::groups::FeatureGroups;
+use crate::error::{Error, Result};
+use crate::float::Float;
+use crate::linalg::mul_wt;
+use crate::model::Predict;
+use crate::net::Preprocess;
+
+/// What an AME predicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AmeTask {
+    /// Identity output, MSE main loss, MAE auxiliary loss.
+    Regression,
+    /// One sigmoid probability; binary cross-entropy.
+    Binary,
+    /// Softmax over `classes`; cross-entropy.
+    Multiclass {
+        /// Number of classes.
+        classes: usize,
+    },
+}
+
+impl AmeTask {
+    /// Outputs per expert (`o`).
+    pub fn outputs(self) -> usize {
+        match self {
+            AmeTask::Multiclass { classes } => classes,
+            _ => 1,
+        }
+    }
+    /// `true` for the classification tasks.
+    pub fn is_classification(self) -> bool {
+        !matches!(self, AmeTask::Regression)
+    }
+    /// Applies the task's output function `out` to one row of `o` pre-activations.
+    pub fn out(self, row: &mut [f64]) {
+        match self {
+            AmeTask::Regression => {}
+            AmeTask::Binary => row[0] = sigmoid(row[0]),
+            AmeTask::Multiclass { .. } => {
+                let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let mut s = 0.0;
+                for v in row.iter_mut() {
+                    *v = (*v - m).exp();
+                    s += *v;
+                }
+                for v in row.iter_mut() {
+                    *v /= s;
+                }
+            }
+        }
+    }
+}
+
+fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// SELU, the experts' default activation (PyTorch's constants).
+pub fn selu(z: f64) -> f64 {
+    const ALPHA: f64 = 1.673_263_242_354_377_3;
+    const SCALE: f64 = 1.050_700_987_355_480_5;
+    if z > 0.0 {
+        SCALE * z
+    } else {
+        SCALE * ALPHA * z.exp_m1()
+    }
+}
+
+/// ELU with α = 1, the image stem's activation.
+pub fn elu(z: f64) -> f64 {
+    if z > 0.0 { z } else { z.exp_m1() }
+}
+
+/// One layer of all experts at once: `w` is `[p, out, in]`, `b` is `[p, out]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpertLayer {
+    /// Input width (for the first layer: the largest group; smaller groups are zero-padded).
+    pub inputs: usize,
+    /// Output width.
+    pub outputs: usize,
+    /// Weights `[p, out, in]`.
+    pub w: Vec<f64>,
+    /// Biases `[p, out]`.
+    pub b: Vec<f64>,
+}
+
+/// A 2×2, stride-2 convolution: `w` is `[c_out, c_in, 2, 2]` (PyTorch's layout), `b` `[c_out]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conv2x2 {
+    /// Input channels.
+    pub c_in: usize,
+    /// Output channels.
+    pub c_out: usize,
+    /// Weights `[c_out, c_in, 2, 2]`.
+    pub w: Vec<f64>,
+    /// Biases `[c_out]`.
+    pub b: Vec<f64>,
+}
+
+/// How the experts read their inputs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Encoder {
+    /// One MLP (SELU) per expert over its group's columns.
+    Tabular {
+        /// The layers, all experts batched.
+        layers: Vec<ExpertLayer>,
+    },
+    /// A strided-conv stem (ELU) turning a `height × width` single-channel image (pixels in
+    /// row-major column order) into a grid of experts, one per output cell.
+    Image {
+        /// Image height in pixels.
+        height: usize,
+        /// Image width in pixels.
+        width: usize,
+        /// The convolutions, each halving both sides.
+        convs: Vec<Conv2x2>,
+    },
+}
+
+/// A trained AME.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ame {
+    /// The task.
+    pub task: AmeTask,
+    /// Input feature names.
+    pub features: Vec<String>,
+    /// The experts' feature groups.
+    pub groups: FeatureGroups,
+    /// Input scaler (applied by the caller, as for networks).
+    pub preprocess: Option<Preprocess>,
+    /// The experts' encoder.
+    pub encoder: Encoder,
+    /// Per-expert output layer `[p, o, h]`.
+    pub out_w: Vec<f64>,
+    /// Per-expert output bias `[p, o]`.
+    pub out_b: Vec<f64>,
+    /// Shared gate projection `[k, p·(h + o)]`.
+    pub gate_w: Vec<f64>,
+    /// Gate bias `[k]`.
+    pub gate_b: Vec<f64>,
+    /// Context vectors (already weight-normalised) `[p, k]`.
+    pub context: Vec<f64>,
+    /// All-features auxiliary predictor `[o, p·h]`.
+    pub aux_all_w: Vec<f64>,
+    /// Its bias `[o]`.
+    pub aux_all_b: Vec<f64>,
+    /// The `p` all-but-one predictors stacked `[p·o, p·h]`; block `(i, i)` is zero.
+    pub aux_minus_w: Vec<f64>,
+    /// Their biases `[p·o]`.
+    pub aux_minus_b: Vec<f64>,
+}
+
+/// One forward pass of an AME over `rows` rows.
+#[derive(Debug, Clone)]
+pub struct AmeOutput {
+    /// Rows.
+    pub rows: usize,
+    /// Prediction `y = Σ a_i c_i` after the output function, `[rows, o]`.
+    pub y: Vec<f64>,
+    /// Attention `a`, `[rows, p]` (each row sums to 1).
+    pub a: Vec<f64>,
+    /// Expert contributions `c_i` after the output function, `[rows, p, o]`.
+    pub c: Vec<f64>,
+    /// Topmost hidden states `h_i`, `[rows, p, h]`.
+    pub h: Vec<f64>,
+}
+
+/// The auxiliary predictors' outputs (after the output function).
+#[derive(Debug, Clone)]
+pub struct AuxOutput {
+    /// `ŷ_all`, `[rows, o]`.
+    pub all: Vec<f64>,
+    /// `ŷ_−i`, `[rows, p, o]`.
+    pub minus: Vec<f64>,
+}
+
+impl Ame {
+    /// Number of experts `p`.
+    pub fn experts(&self) -> usize {
+        self.groups.len()
+    }
+    /// Inputs `d`.
+    pub fn input_dim(&self) -> usize {
+        self.features.len()
+    }
+    /// Width `h` of an expert's topmost hidden representation.
+    pub fn hidden(&self) -> usize {
+        match &self.encoder {
+            Encoder::Tabular { layers } => layers.last().map_or(0, |l| l.outputs),
+            Encoder::Image { convs, .. } => convs.last().map_or(1, |c| c.c_out),
+        }
+    }
+    /// Gate width `k`.
+    pub fn gate_width(&self) -> usize {
+        self.gate_b.len()
+    }
+    /// Learned parameters.
+    pub fn param_count(&self) -> usize {
+        let enc: usize = match &self.encoder {
+            Encoder::Tabular { layers } => layers.iter().map(|l| l.w.len() + l.b.len()).sum(),
+            Encoder::Image { convs, .. } => convs.iter().map(|c| c.w.len() + c.b.len()).sum(),
+        };
+        enc + self.out_w.len()
+            + self.out_b.len()
+            + self.gate_w.len()
+            + self.gate_b.len()
+            + self.context.len()
+            + self.aux_all_w.len()
+            + self.aux_all_b.len()
+            + self.aux_minus_w.len()
+            + self.aux_minus_b.len()
+    }
+
+    /// Checks that every array has the shape the configuration implies.
+    ///
+    /// # Errors
+    /// [`Error::Model`] (empty path) naming the array, its length and the expected one.
+    pub fn validate(&self) -> Result<()> {
+        let (p, o, d) = (self.experts(), self.task.outputs(), self.input_dim());
+        if self.groups.features() != d {
+            return Err(Error::model(
+                "",
+                format!(
+                    "groups cover {} features, the model has {d}",
+                    self.groups.features()
+                ),
+            ));
+        }
+        if let Some(pre) = &self.preprocess
+            && pre.offset_scale().0.len() != d
+        {
+            return Err(Error::model(
+                "",
+                format!(
+                    "preprocess has {} columns, the model has {d} features",
+                    pre.offset_scale().0.len()
+                ),
+            ));
+        }
+        if let AmeTask::Multiclass { classes } = self.task
+            && classes < 2
+        {
+            return Err(Error::model("", "a multiclass AME needs at least 2 classes"));
+        }
+        let check = |name: &str, got: usize, want: usize| -> Result<()> {
+            if got == want {
+                Ok(())
+            } else {
+                Err(Error::model(
+                    "",
+                    format!("'{name}' has {got} values, expected {want}"),
+                ))
+            }
+        };
+        match &self.encoder {
+            Encoder::Tabular { layers } => {
+                let widest = (0..p).map(|g| self.groups.members(g).len()).max();
+                let mut width = widest.unwrap_or(0);
+                if layers.is_empty() {
+                    return Err(Error::model("", "an AME needs at least one expert layer"));
+                }
+                for (l, layer) in layers.iter().enumerate() {
+                    if layer.inputs != width || layer.outputs == 0 {
+                        return Err(Error::model(
+                            "",
+                            format!(
+                                "expert layer {l}: {} → {} does not follow width {width}",
+                                layer.inputs, layer.outputs
+                            ),
+                        ));
+                    }
+                    check(
+                        &format!("experts[{l}].weight"),
+                        layer.w.len(),
+                        p * layer.outputs * layer.inputs,
+                    )?;
+                    check(
+                        &format!("experts[{l}].bias"),
+                        layer.b.len(),
+                        p * layer.outputs,
+                    )?;
+                    width = layer.outputs;
+                }
+            }
+            Encoder::Image {
+                height,
+                width,
+                convs,
+            } => {
+                let cell = 1usize << convs.len();
+                if convs.is_empty() || height % cell != 0 || width % cell != 0 {
+                    return Err(Error::model(
+                        "",
+                        format!(
+                            "image stem: {height}×{width} is not divisible by the cell size {cell}"
+                        ),
+                    ));
+                }
+                if height * width != d || (height / cell) * (width / cell) != p {
+                    return Err(Error::model(
+                        "",
+                        format!(
+                            "image stem: {height}×{width} pixels in {cell}×{cell} cells do not \
+                             match {d} features in {p} groups"
+                        ),
+                    ));
+                }
+                let mut c_in = 1;
+                for (l, c) in convs.iter().enumerate() {
+                    if c.c_in != c_in {
+                        return Err(Error::model(
+                            "",
+                            format!("conv {l}: {} input channels, expected {c_in}", c.c_in),
+                        ));
+                    }
+                    check(&format!("convs[{l}].weight"), c.w.len(), c.c_out * c.c_in * 4)?;
+                    check(&format!("convs[{l}].bias"), c.b.len(), c.c_out)?;
+                    c_in = c.c_out;
+                }
+            }
+        }
+        let (h, k) = (self.hidden(), self.gate_width());
+        check("out_weight", self.out_w.len(), p * o * h)?;
+        check("out_bias", self.out_b.len(), p * o)?;
+        check("gate_weight", self.gate_w.len(), k * p * (h + o))?;
+        check("context", self.context.len(), p * k)?;
+        check("aux_all_weight", self.aux_all_w.len(), o * p * h)?;
+        check("aux_all_bias", self.aux_all_b.len(), o)?;
+        check("aux_minus_weight", self.aux_minus_w.len(), p * o * p * h)?;
+        check("aux_minus_bias", self.aux_minus_b.len(), p * o)?;
+        Ok(())
+    }
+
+    /// The groups of an image grid: cell `(r, c)` of side `cell` holds its pixels.
+    pub fn image_groups(height: usize, width: usize, cell: usize) -> FeatureGroups {
+        let mut groups = Vec::new();
+        for r in 0..height / cell {
+            for c in 0..width / cell {
+                let members = (0..cell)
+                    .flat_map(|dy| (0..cell).map(move |dx| (r * cell + dy) * width + c * cell + dx))
+                    .collect();
+                groups.push((format!("cell_{r}_{c}"), members));
+            }
+        }
+        FeatureGroups::new(height * width, groups).expect("a grid partitions the image")
+    }
+
+    /// Topmost hidden states `[rows, p, h]` for `x` (`[rows, d]`, scaled).
+    fn encode(&self, x: &[f64], rows: usize) -> Vec<f64> {
+        let (p, d, hw) = (self.experts(), self.input_dim(), self.hidden());
+        let mut h = vec![0.0; rows * p * hw];
+        match &self.encoder {
+            Encoder::Tabular { layers } => {
+                let first = layers[0].inputs;
+                let mut cur = vec![0.0; rows * first];
+                let mut next = Vec::new();
+                for g in 0..p {
+                    cur.clear();
+                    cur.resize(rows * first, 0.0);
+                    for (r, row) in cur.chunks_exact_mut(first).enumerate() {
+                        for (slot, &f) in row.iter_mut().zip(self.groups.members(g)) {
+                            *slot = x[r * d + f];
+                        }
+                    }
+                    let mut width = first;
+                    for layer in layers {
+                        let n = layer.outputs;
+                        next.clear();
+                        next.resize(rows * n, 0.0);
+                        let w = &layer.w[g * n * width..(g + 1) * n * width];
+                        mul_wt(&cur, rows, width, w, n, &mut next);
+                        let b = &layer.b[g * n..(g + 1) * n];
+                        for row in next.chunks_exact_mut(n) {
+                            for (v, bj) in row.iter_mut().zip(b) {
+                                *v = selu(*v + bj);
+                            }
+                        }
+                        std::mem::swap(&mut cur, &mut next);
+                        width = n;
+                    }
+                    for r in 0..rows {
+                        h[(r * p + g) * hw..(r * p + g + 1) * hw]
+                            .copy_from_slice(&cur[r * hw..(r + 1) * hw]);
+                    }
+                }
+            }
+            Encoder::Image {
+                height,
+                width,
+                convs,
+            } => {
+                for r in 0..rows {
+                    // Channels-last planes.
+                    let (mut ih, mut iw, mut ch) = (*height, *width, 1);
+                    let mut plane: Vec<f64> = x[r * d..(r + 1) * d].to_vec();
+                    for conv in convs {
+                        let (oh, ow) = (ih / 2, iw / 2);
+                        let mut out = vec![0.0; oh * ow * conv.c_out];
+                        for y in 0..oh {
+                            for xx in 0..ow {
+                                let o = &mut out[(y * ow + xx) * conv.c_out..][..conv.c_out];
+                                for (co, v) in o.iter_mut().enumerate() {
+                                    let mut s = conv.b[co];
+                                    for ci in 0..ch {
+                                        for dy in 0..2 {
+                                            for dx in 0..2 {
+                                                s += conv.w[((co * ch + ci) * 2 + dy) * 2 + dx]
+                                                    * plane
+                                                        [((2 * y + dy) * iw + 2 * xx + dx) * ch + ci];
+                                            }
+                                        }
+                                    }
+                                    *v = elu(s);
+                                }
+                            }
+                        }
+                        (ih, iw, ch) = (oh, ow, conv.c_out);
+                        plane = out;
+                    }
+                    h[r * p * hw..(r + 1) * p * hw].copy_from_slice(&plane);
+                }
+            }
+        }
+        h
+    }
+
+    /// Prediction, attention and expert contributions for `x` (`[rows, d]`, scaled).
+    pub fn forward(&self, x: &[f64], rows: usize) -> AmeOutput {
+        let (p, o, hw, k) = (
+            self.experts(),
+            self.task.outputs(),
+            self.hidden(),
+            self.gate_width(),
+        );
+        let h = self.encode(x, rows);
+        // Expert contributions c_i = out(V_i h_i + v_i).
+        let mut c = vec![0.0; rows * p * o];
+        for r in 0..rows {
+            for g in 0..p {
+                let hi = &h[(r * p + g) * hw..(r * p + g + 1) * hw];
+                let ci = &mut c[(r * p + g) * o..(r * p + g + 1) * o];
+                for (j, v) in ci.iter_mut().enumerate() {
+                    *v = self.out_b[g * o + j]
+                        + crate::linalg::dot(hi, &self.out_w[(g * o + j) * hw..][..hw]);
+                }
+                self.task.out(ci);
+            }
+        }
+        // h_all = concat(h_1, c_1, …), z = tanh(W h_all + b), s = z·u_i, a = softmax(s).
+        let width = p * (hw + o);
+        let mut h_all = vec![0.0; rows * width];
+        for r in 0..rows {
+            for g in 0..p {
+                let dst = &mut h_all[r * width + g * (hw + o)..][..hw + o];
+                dst[..hw].copy_from_slice(&h[(r * p + g) * hw..][..hw]);
+                dst[hw..].copy_from_slice(&c[(r * p + g) * o..][..o]);
+            }
+        }
+        let mut z = vec![0.0; rows * k];
+        mul_wt(&h_all, rows, width, &self.gate_w, k, &mut z);
+        for row in z.chunks_exact_mut(k) {
+            for (v, b) in row.iter_mut().zip(&self.gate_b) {
+                *v = (*v + b).tanh();
+            }
+        }
+        let mut a = vec![0.0; rows * p];
+        mul_wt(&z, rows, k, &self.context, p, &mut a);
+        for row in a.chunks_exact_mut(p) {
+            let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let mut s = 0.0;
+            for v in row.iter_mut() {
+                *v = (*v - m).exp();
+                s += *v;
+            }
+            for v in row.iter_mut() {
+                *v /= s;
+            }
+        }
+        let mut y = vec![0.0; rows * o];
+        for r in 0..rows {
+            for g in 0..p {
+                let ag = a[r * p + g];
+                for j in 0..o {
+                    y[r * o + j] += ag * c[(r * p + g) * o + j];
+                }
+            }
+        }
+        AmeOutput { rows, y, a, c, h }
+    }
+
+    /// The auxiliary predictors on a forward pass's hidden states.
+    pub fn auxiliary(&self, fwd: &AmeOutput) -> AuxOutput {
+        let (p, o, hw) = (self.experts(), self.task.outputs(), self.hidden());
+        let rows = fwd.rows;
+        let mut all = vec![0.0; rows * o];
+        mul_wt(&fwd.h, rows, p * hw, &self.aux_all_w, o, &mut all);
+        for row in all.chunks_exact_mut(o) {
+            for (v, b) in row.iter_mut().zip(&self.aux_all_b) {
+                *v += b;
+            }
+            self.task.out(row);
+        }
+        let mut minus = vec![0.0; rows * p * o];
+        mul_wt(&fwd.h, rows, p * hw, &self.aux_minus_w, p * o, &mut minus);
+        for row in minus.chunks_exact_mut(p * o) {
+            for (v, b) in row.iter_mut().zip(&self.aux_minus_b) {
+                *v += b;
+            }
+            for block in row.chunks_exact_mut(o) {
+                self.task.out(block);
+            }
+        }
+        AuxOutput { all, minus }
+    }
+
+    /// The prediction on the explained scale: the value itself for regression, log-odds
+    /// `log y/(1 − y)` for binary, log-probabilities for multi-class (what `explain` and the
+    /// model-agnostic methods attribute, like a network's logits).
+    pub fn explained_output(&self, y: &[f64]) -> Vec<f64> {
+        const TINY: f64 = 1e-300;
+        match self.task {
+            AmeTask::Regression => y.to_vec(),
+            AmeTask::Binary => y
+                .iter()
+                .map(|&v| v.max(TINY).ln() - (1.0 - v).max(TINY).ln())
+                .collect(),
+            AmeTask::Multiclass { .. } => y.iter().map(|&v| v.max(TINY).ln()).collect(),
+        }
+    }
+}
+
+impl<F: Float> Predict<F> for Ame {
+    fn input_dim(&self) -> usize {
+        Ame::input_dim(self)
+    }
+    fn output_dim(&self) -> usize {
+        self.task.outputs()
+    }
+    fn predict(&self, x: &[F], rows: usize) -> Vec<F> {
+        let x64: Vec<f64> = x.iter().map(|v| v.f64()).collect();
+        // Row blocks in parallel: samplers send thousands of rows at once.
+        use rayon::prelude::*;
+        let d = Ame::input_dim(self).max(1);
+        x64[..rows * d].par_chunks(256 * d)
+            .flat_map_iter(|block| {
+                let n = block.len() / d;
+                self.explained_output(&self.forward(block, n).y)
+            })
+            .map(F::of)
+            .collect()
+    }
+}

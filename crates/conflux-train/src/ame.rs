@@ -8,7 +8,7 @@ use burn::optim::{AdamConfig, GradientsParams, grad_clipping::GradientClippingCo
 use burn::tensor::activation;
 use burn::tensor::{Device, Tensor, TensorData};
 use conflux_core::ame::granger::{DELTA, LossTerms, PROB_EPS};
-use conflux_core::ame::{Ame, AmeTask, Conv2x2, Encoder, ExpertLayer};
+use conflux_core::ame::{Ame, AmeEvaluation, AmeTask, Conv2x2, Encoder, ExpertLayer};
 use conflux_core::rng::Rng;
 use conflux_core::{Error, FeatureGroups, Preprocess, Result};
 
@@ -146,6 +146,8 @@ pub struct AmeReport {
     pub stopped_early: bool,
     /// Rows used for training and for validation.
     pub rows: (usize, usize),
+    /// The kept model's scores on the validation rows (none without a validation split).
+    pub validation: Option<AmeEvaluation>,
 }
 
 #[derive(Module, Debug)]
@@ -315,10 +317,7 @@ impl AmeNet {
                         .permute([0, 1, 3, 2, 4, 5])
                         .reshape([bsz * oh * ow, 4 * ch]);
                     let c_out = b.val().dims()[0];
-                    t = activation::elu(
-                        patches.matmul(w.val()) + b.val().unsqueeze::<2>(),
-                        1.0,
-                    );
+                    t = activation::elu(patches.matmul(w.val()) + b.val().unsqueeze::<2>(), 1.0);
                     (ih, iw, ch) = (oh, ow, c_out);
                 }
                 t.reshape([bsz, ih * iw, ch]).swap_dims(0, 1)
@@ -330,7 +329,10 @@ impl AmeNet {
         let (p, h, o) = (s.p, s.h, s.o);
         let hid = self.encode(s, x); // [p, B, h]
         let bsz = hid.dims()[1];
-        let c = out_fn(s.task, hid.clone().matmul(self.out_w.val()) + self.out_b.val()); // [p,B,o]
+        let c = out_fn(
+            s.task,
+            hid.clone().matmul(self.out_w.val()) + self.out_b.val(),
+        ); // [p,B,o]
         let h_all: Tensor<2> = Tensor::cat(vec![hid.clone(), c.clone()], 2)
             .swap_dims(0, 1)
             .reshape([bsz, p * (h + o)]);
@@ -525,6 +527,39 @@ impl AmeNet {
     }
 }
 
+/// Maps a regression AME trained on `(y − mean)/sd` to label units: every output that
+/// predicts the label (`c_i`, `ŷ_all`, `ŷ_−i`) becomes `sd·v + mean`; `y = Σ a_i c_i` follows
+/// because the attention sums to 1. The gate reads `c_i`, so its weights on `c_i` are divided
+/// by `sd` and its bias corrected, leaving the attention unchanged.
+fn fold_label_scale(ame: &mut Ame, mean: f64, sd: f64) {
+    let (p, h, k) = (ame.experts(), ame.hidden(), ame.gate_width());
+    for v in ame
+        .out_w
+        .iter_mut()
+        .chain(&mut ame.aux_all_w)
+        .chain(&mut ame.aux_minus_w)
+    {
+        *v *= sd;
+    }
+    for v in ame
+        .out_b
+        .iter_mut()
+        .chain(&mut ame.aux_all_b)
+        .chain(&mut ame.aux_minus_b)
+    {
+        *v = sd * *v + mean;
+    }
+    // Gate input c' = sd·c + mean: W_c·c = (W_c/sd)·c' − W_c·mean/sd.
+    let width = p * (h + 1);
+    for r in 0..k {
+        for g in 0..p {
+            let w = &mut ame.gate_w[r * width + g * (h + 1) + h];
+            ame.gate_b[r] -= *w * mean / sd;
+            *w /= sd;
+        }
+    }
+}
+
 /// The 0/1 mask of the stacked all-but-one predictors: block `(i, i)` (predictor `i`'s
 /// weights on expert `i`'s hidden state) is 0.
 fn block_mask(p: usize, h: usize, o: usize, device: &Device) -> Tensor<2> {
@@ -545,7 +580,12 @@ fn standardizer(x: &[f64], d: usize, rows: &[usize]) -> Preprocess {
         .collect();
     let std: Vec<f64> = (0..d)
         .map(|f| {
-            let s = (rows.iter().map(|&r| (x[r * d + f] - mean[f]).powi(2)).sum::<f64>() / n).sqrt();
+            let s = (rows
+                .iter()
+                .map(|&r| (x[r * d + f] - mean[f]).powi(2))
+                .sum::<f64>()
+                / n)
+                .sqrt();
             if s > 0.0 { s } else { 1.0 }
         })
         .collect();
@@ -561,7 +601,11 @@ fn split(labels: &[f64], frac: f64, classify: bool, rng: &mut Rng) -> (Vec<usize
         keys.dedup();
         strata = keys
             .iter()
-            .map(|&k| (0..labels.len()).filter(|&r| labels[r] as i64 == k).collect())
+            .map(|&k| {
+                (0..labels.len())
+                    .filter(|&r| labels[r] as i64 == k)
+                    .collect()
+            })
             .collect();
     } else {
         strata.push((0..labels.len()).collect());
@@ -699,7 +743,12 @@ pub fn train_ame(
     };
     let k = cfg.gate_width.unwrap_or((p * (h + o)).min(256));
     let mut rng = Rng::for_row(cfg.seed, usize::MAX - 2);
-    let (train, val) = split(labels, cfg.val_split, cfg.task.is_classification(), &mut rng);
+    let (train, val) = split(
+        labels,
+        cfg.val_split,
+        cfg.task.is_classification(),
+        &mut rng,
+    );
     if train.len() < 2 || (cfg.val_split > 0.0 && val.is_empty()) {
         return Err(Error::param(
             "train ame",
@@ -721,7 +770,32 @@ pub fn train_ame(
             idx.iter().map(|&r| labels[r]).collect(),
         )
     };
-    let (x_val, y_val) = gather(if val.is_empty() { &train } else { &val });
+    // Regression labels are standardised for training so that the MSE terms and the KL term
+    // are on comparable scales (otherwise α's effect depends on the label's units); the
+    // affine map is folded into the output layers of the saved model (exact, as Σ a = 1).
+    let label_scale = (cfg.task == AmeTask::Regression && cfg.standardize).then(|| {
+        let n = train.len() as f64;
+        let mean = train.iter().map(|&r| labels[r]).sum::<f64>() / n;
+        let sd = (train
+            .iter()
+            .map(|&r| (labels[r] - mean).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt();
+        (mean, if sd > 0.0 { sd } else { 1.0 })
+    });
+    let scaled: Vec<f64>;
+    let labels_raw = labels;
+    let labels: &[f64] = match label_scale {
+        Some((m, s)) => {
+            scaled = labels.iter().map(|v| (v - m) / s).collect();
+            &scaled
+        }
+        None => labels,
+    };
+    let val_rows = if val.is_empty() { &train } else { &val };
+    let (x_val, _) = gather(val_rows);
+    let y_val: Vec<f64> = val_rows.iter().map(|&r| labels[r]).collect();
     let device = Device::flex().autodiff();
     let mut model = AmeNet::init(&shapes, cfg, k, &mut rng, &device);
     let mut optim = AdamConfig::new()
@@ -735,6 +809,7 @@ pub fn train_ame(
         best_epoch: 0,
         stopped_early: false,
         rows: (train.len(), val.len()),
+        validation: None,
     };
     let mut best: Option<(f64, Ame)> = None;
     let mut since_best = 0;
@@ -785,7 +860,14 @@ pub fn train_ame(
             }
         }
     }
-    let (_, ame) = best.expect("at least one epoch ran");
+    let (_, mut ame) = best.expect("at least one epoch ran");
+    if let Some((m, s)) = label_scale {
+        fold_label_scale(&mut ame, m, s);
+    }
+    if !val.is_empty() {
+        let y_raw: Vec<f64> = val.iter().map(|&r| labels_raw[r]).collect();
+        report.validation = Some(ame.evaluate(&x_val, &y_raw));
+    }
     Ok((ame, report))
 }
 
@@ -794,7 +876,12 @@ mod tests {
     use super::*;
 
     /// A tiny model's burn forward and loss equal conflux's IR forward and f64 loss terms.
-    fn differential(task: AmeTask, image: Option<ImageStem>, d: usize, groups: Option<Vec<Vec<usize>>>) {
+    fn differential(
+        task: AmeTask,
+        image: Option<ImageStem>,
+        d: usize,
+        groups: Option<Vec<Vec<usize>>>,
+    ) {
         let names: Vec<String> = (0..d).map(|i| format!("f{i}")).collect();
         let groups = match (image, groups) {
             (Some(s), _) => Ame::image_groups(s.height, s.width, 1 << s.convs),
@@ -854,7 +941,10 @@ mod tests {
             assert!((u - v).abs() < 1e-5, "attention {u} vs {v}");
         }
         for (u, v) in fwd.y.iter().zip(&y_burn) {
-            assert!((u - v).abs() < 1e-5 * (1.0 + v.abs()), "prediction {u} vs {v}");
+            assert!(
+                (u - v).abs() < 1e-5 * (1.0 + v.abs()),
+                "prediction {u} vs {v}"
+            );
         }
         assert!(
             (terms.total - loss_burn).abs() < 1e-4 * (1.0 + loss_burn.abs()),
@@ -864,12 +954,33 @@ mod tests {
         for row in fwd.a.chunks_exact(p) {
             assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         }
+        if task == AmeTask::Regression {
+            // Folding a label scale into the weights is exact.
+            let mut folded = ame.clone();
+            fold_label_scale(&mut folded, 3.0, 0.5);
+            let f2 = folded.forward(&x, rows);
+            for (u, v) in f2.a.iter().zip(&fwd.a) {
+                assert!((u - v).abs() < 1e-12, "attention moved: {u} vs {v}");
+            }
+            for (u, v) in f2.y.iter().zip(&fwd.y) {
+                assert!((u - (0.5 * v + 3.0)).abs() < 1e-12);
+            }
+            let (aux1, aux2) = (ame.auxiliary(&fwd), folded.auxiliary(&f2));
+            for (u, v) in aux2.minus.iter().zip(&aux1.minus) {
+                assert!((u - (0.5 * v + 3.0)).abs() < 1e-12);
+            }
+        }
     }
 
     #[test]
     fn burn_and_ir_agree_on_every_task() {
         differential(AmeTask::Regression, None, 4, None);
-        differential(AmeTask::Binary, None, 5, Some(vec![vec![0, 3], vec![1], vec![2, 4]]));
+        differential(
+            AmeTask::Binary,
+            None,
+            5,
+            Some(vec![vec![0, 3], vec![1], vec![2, 4]]),
+        );
         differential(AmeTask::Multiclass { classes: 3 }, None, 3, None);
         differential(
             AmeTask::Binary,
@@ -944,7 +1055,10 @@ mod tests {
         ] {
             let (a, b) = (to_vec(a.unwrap()), to_vec(b.unwrap()));
             for (u, v) in a.iter().zip(&b) {
-                assert!((u - v).abs() <= 1e-6 * (1.0 + v.abs()), "{name}: {u} vs {v}");
+                assert!(
+                    (u - v).abs() <= 1e-6 * (1.0 + v.abs()),
+                    "{name}: {u} vs {v}"
+                );
             }
         }
     }

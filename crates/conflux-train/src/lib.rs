@@ -277,33 +277,7 @@ fn loss_f64(task: Task, logits: &[f64], y: &[f64], k: usize) -> f64 {
     }
 }
 
-/// Area under the ROC curve (ties counted half).
-pub fn auc(scores: &[f64], labels: &[f64]) -> f64 {
-    let mut idx: Vec<usize> = (0..scores.len()).collect();
-    idx.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-    let (mut rank_sum, mut pos) = (0.0, 0.0);
-    let mut i = 0;
-    while i < idx.len() {
-        let mut j = i;
-        while j + 1 < idx.len() && scores[idx[j + 1]] == scores[idx[i]] {
-            j += 1;
-        }
-        let avg_rank = (i + j) as f64 / 2.0 + 1.0;
-        for &k in &idx[i..=j] {
-            if labels[k] > 0.5 {
-                rank_sum += avg_rank;
-                pos += 1.0;
-            }
-        }
-        i = j + 1;
-    }
-    let neg = scores.len() as f64 - pos;
-    if pos == 0.0 || neg == 0.0 {
-        f64::NAN
-    } else {
-        (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
-    }
-}
+pub use conflux_core::ame::evaluate::auc;
 
 /// Targets in the model's output layout: one column, or one-hot over `classes`.
 fn targets(task: Task, y: &[f64]) -> Result<(Vec<f64>, usize)> {

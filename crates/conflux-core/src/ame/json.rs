@@ -145,7 +145,10 @@ impl<'a> Obj<'a> {
             .ok_or_else(|| self.bad(key, "an array of numbers"))
     }
     fn bad(&self, key: &str, expected: &str) -> Error {
-        Error::model("", format!("{}: expected \"{key}\" to be {expected}", self.what))
+        Error::model(
+            "",
+            format!("{}: expected \"{key}\" to be {expected}", self.what),
+        )
     }
 }
 
@@ -200,9 +203,7 @@ pub fn from_value(v: &Value) -> Result<Ame> {
             .map(|c| {
                 c.as_str()
                     .and_then(|c| features.iter().position(|f| f == c))
-                    .ok_or_else(|| {
-                        Error::model("", format!("group '{name}': unknown column {c}"))
-                    })
+                    .ok_or_else(|| Error::model("", format!("group '{name}': unknown column {c}")))
             })
             .collect::<Result<Vec<_>>>()?;
         groups.push((name, idx));

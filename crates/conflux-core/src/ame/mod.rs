@@ -6,8 +6,11 @@
 //! representation), `o` outputs (1 for regression and binary, the classes otherwise), gate
 //! width `k`.
 
+pub mod evaluate;
 pub mod granger;
 pub mod json;
+
+pub use evaluate::AmeEvaluation;
 
 use crate::data::groups::FeatureGroups;
 use crate::error::{Error, Result};
@@ -256,7 +259,10 @@ impl Ame {
         if let AmeTask::Multiclass { classes } = self.task
             && classes < 2
         {
-            return Err(Error::model("", "a multiclass AME needs at least 2 classes"));
+            return Err(Error::model(
+                "",
+                "a multiclass AME needs at least 2 classes",
+            ));
         }
         let check = |name: &str, got: usize, want: usize| -> Result<()> {
             if got == want {
@@ -329,7 +335,11 @@ impl Ame {
                             format!("conv {l}: {} input channels, expected {c_in}", c.c_in),
                         ));
                     }
-                    check(&format!("convs[{l}].weight"), c.w.len(), c.c_out * c.c_in * 4)?;
+                    check(
+                        &format!("convs[{l}].weight"),
+                        c.w.len(),
+                        c.c_out * c.c_in * 4,
+                    )?;
                     check(&format!("convs[{l}].bias"), c.b.len(), c.c_out)?;
                     c_in = c.c_out;
                 }
@@ -421,8 +431,8 @@ impl Ame {
                                         for dy in 0..2 {
                                             for dx in 0..2 {
                                                 s += conv.w[((co * ch + ci) * 2 + dy) * 2 + dx]
-                                                    * plane
-                                                        [((2 * y + dy) * iw + 2 * xx + dx) * ch + ci];
+                                                    * plane[((2 * y + dy) * iw + 2 * xx + dx) * ch
+                                                        + ci];
                                             }
                                         }
                                     }
@@ -557,7 +567,8 @@ impl<F: Float> Predict<F> for Ame {
         // Row blocks in parallel: samplers send thousands of rows at once.
         use rayon::prelude::*;
         let d = Ame::input_dim(self).max(1);
-        x64[..rows * d].par_chunks(256 * d)
+        x64[..rows * d]
+            .par_chunks(256 * d)
             .flat_map_iter(|block| {
                 let n = block.len() / d;
                 self.explained_output(&self.forward(block, n).y)

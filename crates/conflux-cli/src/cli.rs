@@ -52,6 +52,13 @@ pub enum TrainCommand {
     /// Example: conflux train mlp --data adult-train.csv --label income --task binary
     /// --hidden 64,64 --epochs 20 --seed 1 --out adult.json
     Mlp(Box<TrainMlpArgs>),
+    /// Train an Attentive Mixture of Experts with the Granger-causal objective: a model that
+    /// predicts and says how important each feature (group) was in the same forward pass.
+    /// Saves one self-describing JSON file (weights, config, feature names, groups, scaler).
+    ///
+    /// Example: conflux train ame --data adult-train.csv --label income --task binary
+    /// --alpha 0.05 --seed 1 --out adult.ame.json
+    Ame(Box<TrainAmeArgs>),
 }
 
 /// Learning tasks.
@@ -120,6 +127,74 @@ pub struct TrainMlpArgs {
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub seed: u64,
     /// Output model (.json); STEM.safetensors and STEM.arch.json are written beside it.
+    #[arg(long, value_name = "FILE.json")]
+    pub out: PathBuf,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `train ame` flags.
+#[derive(Debug, Args)]
+pub struct TrainAmeArgs {
+    /// Training CSV with a header row.
+    #[arg(long, value_name = "FILE.csv")]
+    pub data: PathBuf,
+    /// The label column.
+    #[arg(long, value_name = "COL")]
+    pub label: String,
+    /// Columns that are not features (comma-separated; a trailing * matches a prefix).
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// The task.
+    #[arg(long, value_enum)]
+    pub task: TaskArg,
+    /// Feature groups, one expert each: {"group": ["col", …], …} (default: one expert per
+    /// feature).
+    #[arg(long, value_name = "FILE.json")]
+    pub groups: Option<PathBuf>,
+    /// Weight α of the Granger-causal objective in [0, 1] (0 disables it).
+    #[arg(long, default_value_t = 0.05, value_name = "A")]
+    pub alpha: f64,
+    /// Expert hidden widths (SELU), comma-separated; with --image, the first convolution's
+    /// channels.
+    #[arg(long, default_value = "16", value_name = "LIST", value_delimiter = ',')]
+    pub hidden: Vec<usize>,
+    /// Width of the shared attention projection (default min(p·(h+o), 256)).
+    #[arg(long, value_name = "K")]
+    pub gate_width: Option<usize>,
+    /// Dropout on the attention weights during training.
+    #[arg(long, default_value_t = 0.2, value_name = "P")]
+    pub attention_dropout: f64,
+    /// Maximum epochs.
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub epochs: usize,
+    /// Mini-batch size.
+    #[arg(long, default_value_t = 64, value_name = "B")]
+    pub batch_size: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 1e-3, value_name = "LR")]
+    pub lr: f64,
+    /// Epochs without validation improvement before stopping (0: never).
+    #[arg(long, default_value_t = 12, value_name = "P")]
+    pub patience: usize,
+    /// Fraction of rows held out for validation (stratified for classification).
+    #[arg(long, default_value_t = 0.2, value_name = "F")]
+    pub val_split: f64,
+    /// Images: HEIGHTxWIDTH single-channel pixels (columns in row-major order) read by a
+    /// strided-conv stem; each output cell is an expert.
+    #[arg(long, value_name = "HxW")]
+    pub image: Option<String>,
+    /// Number of 2×2 stride-2 convolutions in the image stem.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub stem_convs: usize,
+    /// Do not standardise the inputs (and, for regression, the label).
+    #[arg(long)]
+    pub no_standardize: bool,
+    /// Seed (initialisation, split, shuffling, attention dropout).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
+    /// Output model (.json, e.g. model.ame.json).
     #[arg(long, value_name = "FILE.json")]
     pub out: PathBuf,
     /// No progress bar.
@@ -242,10 +317,10 @@ pub struct EvaluateArgs {
     #[arg(long, value_name = "COL")]
     pub label: Option<String>,
     /// A method to score (repeatable), e.g. cafe:c=0.5, deeplift, kernel-shap:n=200.
-    #[arg(long = "method", value_name = "NAME[:key=value…]", required = true)]
+    #[arg(long = "method", value_name = "NAME[:key=value…]")]
     pub methods: Vec<String>,
     /// A metric (repeatable): infidelity, sensitivity-max, completeness.
-    #[arg(long = "metric", value_enum, required = true)]
+    #[arg(long = "metric", value_enum)]
     pub metrics: Vec<Metric>,
     /// Infidelity: noise standard deviation on continuous features (input space).
     #[arg(long, default_value_t = 0.5, value_name = "SD")]

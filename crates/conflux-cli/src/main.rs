@@ -25,6 +25,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Methods(a)) => cmd::bench::methods(a),
         Command::Data(DataCommand::Conflicts(a)) => cmd::data::conflicts(a),
         Command::Train(TrainCommand::Mlp(a)) => cmd::train::mlp(a),
+        Command::Train(TrainCommand::Ame(a)) => cmd::ame::train(a),
     }
 }
 

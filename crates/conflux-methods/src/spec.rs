@@ -1,7 +1,7 @@
 //! `--method NAME[:key=value[:key=value…]]` parsing and method construction
 //! (interface.md §CLI conventions).
 
-use conflux_core::{Attribution, Error, FeatureGroups, Float, Plan, Result, Target};
+use conflux_core::{Attribution, Error, FeatureGroups, Float, Plan, Predict, Result, Target};
 use ndarray::ArrayView2;
 
 use crate::ablation::Ablation;
@@ -257,6 +257,46 @@ impl Method {
             Method::ShapleySampling(m) => m.attribute(plan, x, reference, target),
             Method::Lime(m) => m.attribute(plan, x, reference, target),
             Method::Ablation(m) => m.attribute(plan, x, reference, target),
+        }
+    }
+}
+
+impl Method {
+    /// `true` for methods that only query the model's outputs (they explain any
+    /// [`Predict`] model, an AME included).
+    pub fn is_model_agnostic(&self) -> bool {
+        matches!(
+            self,
+            Method::KernelShap(_)
+                | Method::ShapleySampling(_)
+                | Method::Lime(_)
+                | Method::Ablation(_)
+        )
+    }
+
+    /// Explains a model known only through its outputs (see [`Method::is_model_agnostic`]).
+    ///
+    /// # Errors
+    /// [`Error::Param`] for a method that needs a layered network (gradients or the layer
+    /// walk); otherwise as the method's own `attribute`.
+    pub fn attribute_black_box<F: Float, M: Predict<F>>(
+        &self,
+        model: &M,
+        x: ArrayView2<F>,
+        reference: ArrayView2<F>,
+        target: Target,
+    ) -> Result<Attribution<F>> {
+        match self {
+            Method::KernelShap(m) => m.attribute(model, x, reference, target),
+            Method::ShapleySampling(m) => m.attribute(model, x, reference, target),
+            Method::Lime(m) => m.attribute(model, x, reference, target),
+            Method::Ablation(m) => m.attribute(model, x, reference, target),
+            other => Err(Error::param(
+                other.id().as_str(),
+                "model",
+                "a model without layers (AME)",
+                "this method needs a layered network; use kernel-shap, shapley-sampling, lime or ablation",
+            )),
         }
     }
 }

@@ -97,7 +97,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     let data = dir.path().join("adult_sample.csv");
     std::fs::write(&data, DATA_CSV).with_context(|| format!("writing {}", data.display()))?;
     let job = Job {
-        net: &net,
+        model: super::Subject::Net(&net),
         data: &data,
         label: Some("income"),
         reference: &Reference::Zeros,

@@ -7,6 +7,7 @@ use std::io::Write as _;
 
 use anyhow::{Context, Result};
 use conflux_core::data::csv::CsvSource;
+use conflux_core::io::AnyModel;
 use conflux_core::{FeatureGroups, Float, Network, Plan};
 use conflux_methods::metrics::{self, Perturbation};
 use conflux_methods::spec::{Method, MethodSpec};
@@ -37,7 +38,24 @@ fn label(m: &Method) -> String {
 
 /// Runs `evaluate`.
 pub fn run(args: &EvaluateArgs) -> Result<()> {
-    let net = super::load_model(&args.model)?;
+    let net = match super::load_any(&args.model)? {
+        AnyModel::Network(n) => n,
+        AnyModel::Ame(a) => {
+            if !args.methods.is_empty() || !args.metrics.is_empty() {
+                anyhow::bail!(
+                    "--method/--metric: evaluate scores an AME by its own quality, MGE and Granger r²; \
+                     to compare other methods on an AME use explain --method kernel-shap (or lime, …)"
+                );
+            }
+            return super::ame::evaluate(args, &a);
+        }
+    };
+    if args.methods.is_empty() {
+        anyhow::bail!("--method: give at least one method to evaluate, e.g. --method cafe:c=0.5");
+    }
+    if args.metrics.is_empty() {
+        anyhow::bail!("--metric: give at least one metric, e.g. --metric infidelity");
+    }
     let specs: Vec<MethodSpec> = args
         .methods
         .iter()
@@ -157,7 +175,7 @@ fn evaluate<F: Float>(
     if let Some(p) = net.preprocess() {
         p.apply(&mut x);
     }
-    let reference = super::explain::shared_reference(net, &args.data, args.label.as_deref(), &args.reference, None)?
+    let reference = super::explain::shared_reference(super::Subject::Net(net), &args.data, args.label.as_deref(), &args.reference, None)?
         .context("--reference: evaluate takes one shared reference row (zeros, mean, median or a one-row file)")?;
     let groups = match &args.groups {
         Some(p) => Some(FeatureGroups::load(p, &features).context("--groups")?),

@@ -4,8 +4,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use conflux_core::data::csv::CsvSource;
+use conflux_core::io::AnyModel;
 use conflux_core::reference::column_stat;
-use conflux_core::{Attribution, FeatureGroups, Float, Network, Plan, Reference, Target};
+use conflux_core::{Attribution, FeatureGroups, Float, Plan, Reference, Target};
 use conflux_methods::spec::{Method, MethodSpec};
 use ndarray::ArrayView2;
 use serde_json::json;
@@ -14,17 +15,27 @@ use crate::cli::{ExplainArgs, Format, Precision};
 use crate::output::{Meta, Sink, Writer, csv::CsvWriter, json::JsonWriter};
 use crate::report::Reporter;
 
+use super::Subject;
+
 /// Rows read and explained per batch (each batch is split over the worker threads).
 const BATCH_ROWS: usize = 4096;
 
 /// Runs `explain`.
 pub fn run(args: &ExplainArgs) -> Result<()> {
-    let net = super::load_model(&args.model)?;
+    let model = super::load_any(&args.model)?;
+    let subject = match &model {
+        AnyModel::Network(n) => Subject::Net(n),
+        // An AME explains itself: its attention is the default method.
+        AnyModel::Ame(a) if args.method.is_none() && args.c.is_none() => {
+            return super::ame::explain(args, a);
+        }
+        AnyModel::Ame(a) => Subject::Ame(a),
+    };
     let spec = method_spec(args)?;
     let pool = super::thread_pool(args.threads)?;
     pool.install(|| match args.precision {
-        Precision::F32 => write_all::<f32>(args, &net, &spec),
-        Precision::F64 => write_all::<f64>(args, &net, &spec),
+        Precision::F32 => write_all::<f32>(args, subject, &spec),
+        Precision::F64 => write_all::<f64>(args, subject, &spec),
     })
 }
 
@@ -58,8 +69,8 @@ fn method_spec(args: &ExplainArgs) -> Result<MethodSpec> {
 
 /// What the streaming loop needs to know about the inputs.
 pub struct Job<'a> {
-    /// The network.
-    pub net: &'a Network,
+    /// The model.
+    pub model: Subject<'a>,
     /// CSV to explain.
     pub data: &'a Path,
     /// Label column.
@@ -112,10 +123,13 @@ pub struct Prepared<'a> {
 /// Streams `job.data` through the job's method into `out`. Returns the number of rows
 /// explained.
 pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
-    let net = job.net;
-    let d = net.input_dim();
-    let plan = Plan::<F>::new(net, job.explain_probabilities)?;
-    let mut src = CsvSource::open(job.data, job.label, d, net.stored_feature_names())?;
+    let model = job.model;
+    let d = model.input_dim();
+    let plan = match model {
+        Subject::Net(net) => Some(Plan::<F>::new(net, job.explain_probabilities)?),
+        Subject::Ame(_) => None,
+    };
+    let mut src = CsvSource::open(job.data, job.label, d, model.names())?;
     // The method, with groups resolved against the data's feature names, checked against the
     // network before any data row is read.
     let groups = match job.groups {
@@ -130,32 +144,53 @@ pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
         "--method"
     };
     let method = job.spec.build(groups.as_ref(), job.seed).context(flag)?;
-    method.validate(&plan).context(flag)?;
-    job.target.validate(plan.output_dim()).context("--target")?;
+    let outputs = match (&plan, model) {
+        (Some(plan), _) => {
+            method.validate(plan).context(flag)?;
+            plan.output_dim()
+        }
+        (None, Subject::Ame(ame)) => {
+            if !method.is_model_agnostic() {
+                anyhow::bail!(
+                    "--method {}: an AME is explained by its own attention (the default) or by \
+                     a model-agnostic method: kernel-shap, shapley-sampling, lime or ablation",
+                    job.spec.name
+                );
+            }
+            ame.task.outputs()
+        }
+        (None, Subject::Net(_)) => unreachable!("networks are compiled"),
+    };
+    job.target.validate(outputs).context("--target")?;
     let preprocess = |x: &mut [f64]| {
-        if let Some(p) = net.preprocess() {
+        if let Some(p) = model.preprocess() {
             p.apply(x);
         }
     };
     // Resolve the reference: shared (one row) or a second source read in lockstep.
     let mut per_row: Option<CsvSource> = None;
-    let shared =
-        match shared_reference(net, job.data, job.label, job.reference, job.reference_data)? {
-            Some(r) => Some(r),
-            None => {
-                let Reference::File(path) = job.reference else {
-                    unreachable!("only files can be per row")
-                };
-                per_row = Some(CsvSource::open_with(
-                    path,
-                    job.label,
-                    false,
-                    d,
-                    net.stored_feature_names(),
-                )?);
-                None
-            }
-        };
+    let shared = match shared_reference(
+        model,
+        job.data,
+        job.label,
+        job.reference,
+        job.reference_data,
+    )? {
+        Some(r) => Some(r),
+        None => {
+            let Reference::File(path) = job.reference else {
+                unreachable!("only files can be per row")
+            };
+            per_row = Some(CsvSource::open_with(
+                path,
+                job.label,
+                false,
+                d,
+                model.names(),
+            )?);
+            None
+        }
+    };
     out.begin(&Prepared {
         method: &method,
         features: src.columns().feature_names(),
@@ -203,20 +238,15 @@ pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
             None => None,
         };
         let xv = ArrayView2::from_shape((rows, d), &xf[..]).expect("rows × d");
-        let a = match (&refs, &shared_f) {
-            (Some(r), _) => method.attribute(
-                &plan,
-                xv,
-                ArrayView2::from_shape((rows, d), &r[..]).expect("rows × d"),
-                job.target,
-            )?,
-            (None, Some(r)) => method.attribute(
-                &plan,
-                xv,
-                ArrayView2::from_shape((1, d), &r[..]).expect("1 × d"),
-                job.target,
-            )?,
+        let rv = match (&refs, &shared_f) {
+            (Some(r), _) => ArrayView2::from_shape((rows, d), &r[..]).expect("rows × d"),
+            (None, Some(r)) => ArrayView2::from_shape((1, d), &r[..]).expect("1 × d"),
             (None, None) => unreachable!("a reference is either shared or per row"),
+        };
+        let a = match (&plan, model) {
+            (Some(plan), _) => method.attribute(plan, xv, rv, job.target)?,
+            (None, Subject::Ame(ame)) => method.attribute_black_box(ame, xv, rv, job.target)?,
+            (None, Subject::Net(_)) => unreachable!("networks are compiled"),
         };
         out.batch(done, &raw, &a, refs.as_deref())?;
         done += rows;
@@ -242,13 +272,13 @@ pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
 /// # Errors
 /// Unreadable or malformed reference data.
 pub fn shared_reference(
-    net: &Network,
+    model: Subject<'_>,
     data: &Path,
     label: Option<&str>,
     reference: &Reference,
     reference_data: Option<&Path>,
 ) -> Result<Option<Vec<f64>>> {
-    let d = net.input_dim();
+    let d = model.input_dim();
     let mut r = match reference {
         Reference::Zeros => return Ok(Some(vec![0.0; d])),
         Reference::Mean | Reference::Median => {
@@ -257,13 +287,13 @@ pub fn shared_reference(
                 label,
                 false,
                 d,
-                net.stored_feature_names(),
+                model.names(),
             )?;
             let (x, _) = s.read_all()?;
             column_stat(&x, d, *reference == Reference::Median)
         }
         Reference::File(path) => {
-            let mut s = CsvSource::open_with(path, label, false, d, net.stored_feature_names())?;
+            let mut s = CsvSource::open_with(path, label, false, d, model.names())?;
             let (mut first, mut lab) = (Vec::new(), Vec::new());
             s.read_block(2, &mut first, &mut lab)?;
             s.ensure_rows()?;
@@ -273,7 +303,7 @@ pub fn shared_reference(
             first
         }
     };
-    if let Some(p) = net.preprocess() {
+    if let Some(p) = model.preprocess() {
         p.apply(&mut r);
     }
     Ok(Some(r))
@@ -350,9 +380,9 @@ impl<F: Float> Consumer<F> for Output<'_> {
     }
 }
 
-fn write_all<F: Float>(args: &ExplainArgs, net: &Network, spec: &MethodSpec) -> Result<()> {
+fn write_all<F: Float>(args: &ExplainArgs, model: Subject<'_>, spec: &MethodSpec) -> Result<()> {
     let job = Job {
-        net,
+        model,
         data: &args.data,
         label: args.label.as_deref(),
         reference: &args.reference,

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod ame;
 pub mod bench;
 pub mod conflicts;
 pub mod data;
@@ -10,13 +11,59 @@ pub mod inspect;
 pub mod train;
 
 use anyhow::{Context, Result};
-use conflux_core::Network;
+use conflux_core::io::AnyModel;
+use conflux_core::{Ame, Network, Preprocess};
 
 use crate::cli::ModelArgs;
 
-/// Loads `--model` (with `--arch` for safetensors).
+/// Loads `--model` as a layered network (with `--arch` for safetensors); an AME file is an
+/// error naming the commands that take one.
 pub fn load_model(m: &ModelArgs) -> Result<Network> {
-    Ok(conflux_core::io::load_model(&m.model, m.arch.as_deref())?)
+    match load_any(m)? {
+        AnyModel::Network(n) => Ok(n),
+        AnyModel::Ame(_) => anyhow::bail!(
+            "{}: this is an AME model; this command needs a layered network (explain and evaluate take AMEs)",
+            m.model.display()
+        ),
+    }
+}
+
+/// Loads `--model`: a network or an AME.
+pub fn load_any(m: &ModelArgs) -> Result<AnyModel> {
+    Ok(conflux_core::io::load_any(&m.model, m.arch.as_deref())?)
+}
+
+/// The model a command works on, borrowed.
+#[derive(Clone, Copy)]
+pub enum Subject<'a> {
+    /// A layered network.
+    Net(&'a Network),
+    /// An AME.
+    Ame(&'a Ame),
+}
+
+impl Subject<'_> {
+    /// Inputs.
+    pub fn input_dim(&self) -> usize {
+        match self {
+            Subject::Net(n) => n.input_dim(),
+            Subject::Ame(a) => a.input_dim(),
+        }
+    }
+    /// Feature names stored in the model, if any.
+    pub fn names(&self) -> Option<&[String]> {
+        match self {
+            Subject::Net(n) => n.stored_feature_names(),
+            Subject::Ame(a) => Some(&a.features),
+        }
+    }
+    /// The input scaler.
+    pub fn preprocess(&self) -> Option<&Preprocess> {
+        match self {
+            Subject::Net(n) => n.preprocess(),
+            Subject::Ame(a) => a.preprocess.as_ref(),
+        }
+    }
 }
 
 /// A rayon pool with `threads` workers (all cores when `None`).

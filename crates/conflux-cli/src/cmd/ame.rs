@@ -1,0 +1,490 @@
+//! AME commands: `train ame`, `explain` of an AME by its own attention, and `evaluate` of an
+//! AME (quality, MGE, Granger r², global importance).
+
+use std::io::Write as _;
+
+use anyhow::{Context, Result};
+use conflux_core::ame::AmeTask;
+use conflux_core::data::csv::CsvSource;
+use conflux_core::{Ame, FeatureGroups};
+use conflux_train::{AmeConfig, ImageStem, train_ame};
+use rayon::prelude::*;
+use serde_json::{Map, Value, json};
+
+use crate::cli::{EvaluateArgs, ExplainArgs, Format, TaskArg, TrainAmeArgs};
+use crate::output::{Sink, num};
+use crate::report::Reporter;
+
+/// Rows read per block.
+const BLOCK: usize = 4096;
+
+/// Checks that every label is valid for the AME's task (row numbers are 1-based data rows).
+fn check_labels(ame: &Ame, path: &std::path::Path, first_row: usize, labels: &[f64]) -> Result<()> {
+    for (i, &l) in labels.iter().enumerate() {
+        let ok = match ame.task {
+            AmeTask::Regression => l.is_finite(),
+            AmeTask::Binary => l == 0.0 || l == 1.0,
+            AmeTask::Multiclass { classes } => {
+                l >= 0.0 && l.fract() == 0.0 && (l as usize) < classes
+            }
+        };
+        if !ok {
+            let expected = match ame.task {
+                AmeTask::Regression => "a finite number".to_string(),
+                AmeTask::Binary => "0 or 1".to_string(),
+                AmeTask::Multiclass { classes } => format!("a class 0..{}", classes - 1),
+            };
+            anyhow::bail!(
+                "{}: data row {}: label {l} is not valid for this {} AME (expected {expected})",
+                path.display(),
+                first_row + i + 1,
+                task_name(ame.task)
+            );
+        }
+    }
+    Ok(())
+}
+
+fn task_name(t: AmeTask) -> &'static str {
+    match t {
+        AmeTask::Regression => "regression",
+        AmeTask::Binary => "binary",
+        AmeTask::Multiclass { .. } => "multiclass",
+    }
+}
+
+/// Forward pass (and ω when labels are given) on row blocks in parallel.
+fn run_blocks(ame: &Ame, x: &[f64], labels: Option<&[f64]>) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let d = ame.input_dim();
+    let rows = x.len() / d.max(1);
+    let chunk = 256;
+    let parts: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> = (0..rows.div_ceil(chunk))
+        .into_par_iter()
+        .map(|c| {
+            let (lo, hi) = (c * chunk, ((c + 1) * chunk).min(rows));
+            let fwd = ame.forward(&x[lo * d..hi * d], hi - lo);
+            let omega = labels.map_or_else(Vec::new, |l| {
+                let aux = ame.auxiliary(&fwd);
+                ame.omega(&aux, &l[lo..hi])
+            });
+            (fwd.y, fwd.a, omega)
+        })
+        .collect();
+    let (mut y, mut a, mut w) = (Vec::new(), Vec::new(), Vec::new());
+    for (py, pa, pw) in parts {
+        y.extend(py);
+        a.extend(pa);
+        w.extend(pw);
+    }
+    (y, a, w)
+}
+
+/// `explain` of an AME by its own attention: per row the prediction and the importance of
+/// every expert (and ω where the label is present).
+pub fn explain(args: &ExplainArgs, ame: &Ame) -> Result<()> {
+    if args.groups.is_some() {
+        anyhow::bail!(
+            "--groups: an AME's experts are fixed when it is trained; its groups are stored in the model"
+        );
+    }
+    let d = ame.input_dim();
+    let mut src = CsvSource::open(&args.data, args.label.as_deref(), d, Some(&ame.features))?;
+    let names = ame.groups.names().to_vec();
+    let (p, o) = (ame.experts(), ame.task.outputs());
+    let mut sink = Sink::open(args.out.as_deref())?;
+    let target = args
+        .out
+        .as_ref()
+        .map_or("standard output".to_string(), |p| p.display().to_string());
+    let write_err = || format!("writing {target}");
+    let with_label = args.label.is_some();
+    match args.format {
+        Format::Json => {
+            let head = json!({
+                "method": "ame",
+                "task": task_name(ame.task),
+                "features": ame.features,
+                "groups": names,
+            });
+            let text = head.to_string();
+            // Open the document and leave "rows" for the streamed entries.
+            write!(sink, "{},\"rows\":[", &text[..text.len() - 1]).with_context(write_err)?;
+        }
+        Format::Csv => {
+            let mut h = String::from("row");
+            if o == 1 {
+                h.push_str(",prediction");
+            } else {
+                for j in 0..o {
+                    h.push_str(&format!(",prediction_{j}"));
+                }
+            }
+            for g in &names {
+                h.push_str(&format!(",importance_{g}"));
+            }
+            if with_label {
+                for g in &names {
+                    h.push_str(&format!(",granger_{g}"));
+                }
+            }
+            writeln!(sink, "{h}").with_context(write_err)?;
+        }
+    }
+    let bar = Reporter::bytes(src.progress().1, "explaining", args.quiet);
+    let (mut x, mut labels) = (Vec::new(), Vec::new());
+    let mut done = 0;
+    loop {
+        x.clear();
+        labels.clear();
+        let rows = src.read_block(BLOCK, &mut x, &mut labels)?;
+        if rows == 0 {
+            break;
+        }
+        if with_label {
+            check_labels(ame, &args.data, done, &labels)?;
+        }
+        if let Some(pre) = &ame.preprocess {
+            pre.apply(&mut x);
+        }
+        let (y, a, omega) = run_blocks(ame, &x, with_label.then_some(&labels[..]));
+        for r in 0..rows {
+            match args.format {
+                Format::Json => {
+                    if done + r > 0 {
+                        sink.write_all(b",").with_context(write_err)?;
+                    }
+                    write!(sink, "{{\"row\":{},\"prediction\":", done + r)
+                        .with_context(write_err)?;
+                    write_values(&mut sink, &y[r * o..(r + 1) * o], o > 1)?;
+                    sink.write_all(b",\"importance\":")
+                        .with_context(write_err)?;
+                    write_map(&mut sink, &names, &a[r * p..(r + 1) * p])?;
+                    if with_label {
+                        sink.write_all(b",\"granger\":").with_context(write_err)?;
+                        write_map(&mut sink, &names, &omega[r * p..(r + 1) * p])?;
+                    }
+                    sink.write_all(b"}").with_context(write_err)?;
+                }
+                Format::Csv => {
+                    write!(sink, "{}", done + r).with_context(write_err)?;
+                    let mut cells: Vec<f64> = y[r * o..(r + 1) * o].to_vec();
+                    cells.extend_from_slice(&a[r * p..(r + 1) * p]);
+                    if with_label {
+                        cells.extend_from_slice(&omega[r * p..(r + 1) * p]);
+                    }
+                    for v in cells {
+                        sink.write_all(b",").with_context(write_err)?;
+                        num(&mut sink, v).with_context(write_err)?;
+                    }
+                    sink.write_all(b"\n").with_context(write_err)?;
+                }
+            }
+        }
+        done += rows;
+        bar.set(src.progress().0);
+    }
+    bar.finish();
+    src.ensure_rows()?;
+    if args.format == Format::Json {
+        sink.write_all(b"]}\n").with_context(write_err)?;
+    }
+    sink.commit()
+}
+
+fn write_values(w: &mut Sink, v: &[f64], list: bool) -> Result<()> {
+    if list {
+        w.write_all(b"[")?;
+    }
+    for (i, &x) in v.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        num(w, x)?;
+    }
+    if list {
+        w.write_all(b"]")?;
+    }
+    Ok(())
+}
+
+fn write_map(w: &mut Sink, names: &[String], v: &[f64]) -> Result<()> {
+    w.write_all(b"{")?;
+    for (i, (n, &x)) in names.iter().zip(v).enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        write!(w, "{}:", Value::String(n.clone()))?;
+        num(w, x)?;
+    }
+    w.write_all(b"}")?;
+    Ok(())
+}
+
+/// `evaluate` of an AME: prediction quality, MGE, Granger r² and global importances (mean
+/// attention overall and per class). Needs `--label`.
+pub fn evaluate(args: &EvaluateArgs, ame: &Ame) -> Result<()> {
+    let Some(label) = args.label.as_deref() else {
+        anyhow::bail!(
+            "--label: evaluating an AME needs the label column (for accuracy/RMSE, the MGE and ω)"
+        );
+    };
+    let d = ame.input_dim();
+    let mut src = CsvSource::open(&args.data, Some(label), d, Some(&ame.features))?;
+    let (mut x, labels) = src.read_all()?;
+    if let Some(m) = args.max_rows
+        && labels.len() > m
+    {
+        x.truncate(m * d);
+    }
+    let labels = &labels[..labels.len().min(args.max_rows.unwrap_or(usize::MAX))];
+    check_labels(ame, &args.data, 0, labels)?;
+    if let Some(pre) = &ame.preprocess {
+        pre.apply(&mut x);
+    }
+    let e = ame.evaluate(&x, labels);
+    let names = ame.groups.names();
+    let imp = |v: &[f64]| -> Map<String, Value> {
+        names
+            .iter()
+            .zip(v)
+            .map(|(n, &a)| (n.clone(), json!(a)))
+            .collect()
+    };
+    let mut quality = Map::new();
+    for (k, v) in &e.quality {
+        quality.insert((*k).to_string(), json!(v));
+    }
+    let by_class: Map<String, Value> = e
+        .importance_by_class
+        .iter()
+        .map(|(c, v)| (c.to_string(), Value::Object(imp(v))))
+        .collect();
+    let doc = json!({
+        "model": "ame",
+        "task": task_name(ame.task),
+        "rows_evaluated": e.rows,
+        "quality": quality,
+        "mge": e.mge,
+        "granger_r2": e.granger_r2,
+        "importance": imp(&e.importance),
+        "importance_by_class": by_class,
+    });
+    // The table.
+    let mut table = String::new();
+    let q: Vec<String> = e
+        .quality
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.4}"))
+        .collect();
+    table.push_str(&format!(
+        "AME ({}, {} experts) on {} rows: {}; MGE {:.4}; Granger r² {:.3}\n",
+        task_name(ame.task),
+        ame.experts(),
+        e.rows,
+        q.join(", "),
+        e.mge,
+        e.granger_r2
+    ));
+    table.push_str("| expert | mean importance |");
+    for (c, _) in &e.importance_by_class {
+        table.push_str(&format!(" class {c} |"));
+    }
+    table.push_str("\n|---|---:|");
+    table.push_str(&"---:|".repeat(e.importance_by_class.len()));
+    table.push('\n');
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    order.sort_by(|&a, &b| e.importance[b].total_cmp(&e.importance[a]));
+    for g in order {
+        table.push_str(&format!("| {} | {:.4} |", names[g], e.importance[g]));
+        for (_, v) in &e.importance_by_class {
+            table.push_str(&format!(" {:.4} |", v[g]));
+        }
+        table.push('\n');
+    }
+    let machine = |f: Format| -> String {
+        match f {
+            Format::Json => serde_json::to_string_pretty(&doc).expect("serialisable") + "\n",
+            Format::Csv => {
+                let mut s = String::from("expert,mean_importance");
+                for (c, _) in &e.importance_by_class {
+                    s.push_str(&format!(",class_{c}"));
+                }
+                s.push('\n');
+                for (g, n) in names.iter().enumerate() {
+                    s.push_str(&format!("\"{n}\",{}", e.importance[g]));
+                    for (_, v) in &e.importance_by_class {
+                        s.push_str(&format!(",{}", v[g]));
+                    }
+                    s.push('\n');
+                }
+                s
+            }
+        }
+    };
+    match (&args.out, args.format) {
+        (Some(path), f) => {
+            let mut sink = Sink::open(Some(path))?;
+            sink.write_all(machine(f.unwrap_or(Format::Json)).as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+            sink.commit()?;
+            print!("{table}");
+        }
+        (None, Some(f)) => print!("{}", machine(f)),
+        (None, None) => print!("{table}"),
+    }
+    Ok(())
+}
+
+/// Runs `train ame`.
+pub fn train(a: &TrainAmeArgs) -> Result<()> {
+    if a.out.extension().and_then(|e| e.to_str()) != Some("json") {
+        anyhow::bail!(
+            "--out: expected a .json model path (e.g. model.ame.json), got {}",
+            a.out.display()
+        );
+    }
+    let excluded = |c: &str| {
+        a.exclude
+            .iter()
+            .any(|e| e.strip_suffix('*').map_or(e == c, |p| c.starts_with(p)))
+    };
+    let features: Vec<String> = CsvSource::header(&a.data)?
+        .into_iter()
+        .filter(|c| *c != a.label && !excluded(c))
+        .collect();
+    let d = features.len();
+    if d == 0 {
+        anyhow::bail!(
+            "{}: no feature columns left besides the label and --exclude",
+            a.data.display()
+        );
+    }
+    let mut src = CsvSource::open(&a.data, Some(&a.label), d, Some(&features))?;
+    let names = src.columns().feature_names();
+    let (x, y) = src.read_all()?;
+    let task = match a.task {
+        TaskArg::Regression => AmeTask::Regression,
+        TaskArg::Binary => AmeTask::Binary,
+        TaskArg::Multiclass => {
+            if let Some(v) = y.iter().find(|v| **v < 0.0 || v.fract() != 0.0) {
+                anyhow::bail!(
+                    "{}: label column '{}' has the value {v}; multiclass labels are 0, 1, 2, …",
+                    a.data.display(),
+                    a.label
+                );
+            }
+            AmeTask::Multiclass {
+                classes: y.iter().fold(0.0f64, |m, &v| m.max(v)) as usize + 1,
+            }
+        }
+    };
+    if task.is_classification() {
+        let mut distinct = y.clone();
+        distinct.sort_by(f64::total_cmp);
+        distinct.dedup();
+        if distinct.len() < 2 {
+            anyhow::bail!(
+                "{}: label column '{}' has {} distinct value(s); classification needs at least two classes",
+                a.data.display(),
+                a.label,
+                distinct.len()
+            );
+        }
+    }
+    let groups = match &a.groups {
+        Some(p) => {
+            if a.image.is_some() {
+                anyhow::bail!("--groups and --image both define the experts; give one");
+            }
+            Some(FeatureGroups::load(p, &names).context("--groups")?)
+        }
+        None => None,
+    };
+    let image = match &a.image {
+        None => None,
+        Some(spec) => {
+            let (h, w) = spec
+                .split_once(['x', 'X'])
+                .and_then(|(h, w)| Some((h.parse().ok()?, w.parse().ok()?)))
+                .with_context(|| {
+                    format!("--image: expected HEIGHTxWIDTH (e.g. 28x28), got '{spec}'")
+                })?;
+            Some(ImageStem {
+                height: h,
+                width: w,
+                convs: a.stem_convs,
+            })
+        }
+    };
+    let mut cfg = AmeConfig::new(task);
+    cfg.hidden = a.hidden.clone();
+    cfg.gate_width = a.gate_width;
+    cfg.alpha = a.alpha;
+    cfg.attention_dropout = a.attention_dropout;
+    cfg.epochs = a.epochs;
+    cfg.batch_size = a.batch_size;
+    cfg.lr = a.lr;
+    cfg.patience = a.patience;
+    cfg.val_split = a.val_split;
+    cfg.standardize = !a.no_standardize;
+    cfg.image = image;
+    cfg.seed = a.seed;
+    let bar = Reporter::steps(a.epochs as u64, "training AME", a.quiet);
+    let (ame, report) = train_ame(&x, &y, names, groups, &cfg, |e| {
+        bar.message(format!(
+            "epoch {} · train loss {:.4} · val main {:.4} · val MGE {:.4}",
+            e.epoch, e.train_loss, e.val.main, e.val.mge
+        ));
+        bar.inc();
+    })?;
+    bar.finish();
+    let training = json!({
+        "alpha": cfg.alpha,
+        "hidden": cfg.hidden,
+        "attention_dropout": cfg.attention_dropout,
+        "epochs_run": report.epochs.len(),
+        "best_epoch": report.best_epoch,
+        "lr": cfg.lr,
+        "batch_size": cfg.batch_size,
+        "seed": cfg.seed,
+        "train_rows": report.rows.0,
+        "validation_rows": report.rows.1,
+        "validation": report.validation.as_ref().map(|v| json!({
+            "quality": v.quality.iter().map(|(k, x)| ((*k).to_string(), json!(x))).collect::<Map<_, _>>(),
+            "mge": v.mge,
+            "granger_r2": v.granger_r2,
+        })),
+    });
+    conflux_core::ame::json::save(&ame, Some(training), &a.out)
+        .with_context(|| format!("--out {}", a.out.display()))?;
+    let val = report.validation.as_ref().map_or_else(
+        || "none (val-split 0)".to_string(),
+        |v| {
+            let q: Vec<String> = v
+                .quality
+                .iter()
+                .map(|(k, x)| format!("{k} {x:.4}"))
+                .collect();
+            format!(
+                "{}, MGE {:.4}, Granger r² {:.3}",
+                q.join(", "),
+                v.mge,
+                v.granger_r2
+            )
+        },
+    );
+    println!(
+        "trained AME on {} rows × {d} features, {} experts; best epoch {} of {}{}; validation: {val}; saved {}",
+        y.len(),
+        ame.experts(),
+        report.best_epoch,
+        report.epochs.len(),
+        if report.stopped_early {
+            " (stopped early)"
+        } else {
+            ""
+        },
+        a.out.display()
+    );
+    Ok(())
+}

@@ -38,7 +38,7 @@ pub fn solve(mut a: Vec<f64>, mut b: Vec<f64>, n: usize) -> Option<Vec<f64>> {
 }
 
 /// Weighted least squares `min Σ w_k (y_k − c − X_k·β)²` (`X` n×p row-major; `c` only with
-/// `intercept`). Returns `(β, c)`. A rank-deficient design (fewer distinct samples than
+/// `intercept`; weights `w_k ≥ 0`, negative ones count as 0). Returns `(β, c)`. A rank-deficient design (fewer distinct samples than
 /// unknowns) gets a vanishing ridge (1e-10 of the largest diagonal entry), which selects
 /// the small-norm solution instead of failing.
 pub fn weighted_least_squares(
@@ -49,24 +49,26 @@ pub fn weighted_least_squares(
     intercept: bool,
 ) -> (Vec<f64>, f64) {
     let q = p + usize::from(intercept);
-    let mut ata = vec![0.0; q * q];
+    let n = y.len();
+    // Normal equations AᵀWA β = AᵀWy. With √w·A stored transposed (q × n), AᵀWA is one
+    // dense product (gemm), which matters at hundreds of features × thousands of samples.
+    let mut zt = vec![0.0; q * n];
     let mut aty = vec![0.0; q];
-    let mut row = vec![0.0; q];
     for (k, (&yk, &wk)) in y.iter().zip(w).enumerate() {
-        row[..p].copy_from_slice(&x[k * p..(k + 1) * p]);
-        if intercept {
-            row[p] = 1.0;
+        let wk = wk.max(0.0);
+        let sw = wk.sqrt();
+        for i in 0..p {
+            let v = x[k * p + i];
+            zt[i * n + k] = sw * v;
+            aty[i] += wk * v * yk;
         }
-        for i in 0..q {
-            let wi = wk * row[i];
-            if wi != 0.0 {
-                aty[i] += wi * yk;
-                for j in 0..q {
-                    ata[i * q + j] += wi * row[j];
-                }
-            }
+        if intercept {
+            zt[p * n + k] = sw;
+            aty[p] += wk * yk;
         }
     }
+    let mut ata = vec![0.0; q * q];
+    conflux_core::linalg::mul_wt(&zt, q, n, &zt, q, &mut ata);
     let sol = solve(ata.clone(), aty.clone(), q).unwrap_or_else(|| {
         let ridge = 1e-10
             * (0..q)

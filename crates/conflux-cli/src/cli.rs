@@ -154,7 +154,12 @@ pub struct TrainAmeArgs {
     #[arg(long, value_name = "FILE.json")]
     pub groups: Option<PathBuf>,
     /// Weight α of the Granger-causal objective in [0, 1] (0 disables it).
-    #[arg(long, default_value_t = 0.05, value_name = "A")]
+    #[arg(
+        long,
+        default_value_t = 0.05,
+        value_name = "A",
+        allow_hyphen_values = true
+    )]
     pub alpha: f64,
     /// Expert hidden widths (SELU), comma-separated; with --image, the first convolution's
     /// channels.
@@ -433,6 +438,86 @@ pub enum BenchCommand {
     /// Rows/s of every method on the same model and rows, and the ratio to CAFE (like the
     /// CAFE paper's Table 3).
     Methods(MethodsBenchArgs),
+    /// The AME 8-vs-3 masking benchmark: train AME(α=0.1), AME(α=0) and an MLP on the MNIST
+    /// threes and eights (image stem, 49 experts), rank the test eights' pixels by the AME's
+    /// attention, Kernel SHAP and LIME (and the MLP's by CAFE and Kernel SHAP), mask the top
+    /// 10 % and report the mean change in log-odds and each method's time. --quick: 8×8 digits,
+    /// one expert per pixel.
+    #[command(name = "ame-digits")]
+    AmeDigits(AmeDigitsArgs),
+    /// AMEs on Adult for α ∈ {0, 0.01, …, 0.1}: test error, MGE and Granger r² against α.
+    #[command(name = "ame-alpha")]
+    AmeAlpha(AmeAlphaArgs),
+    /// Rows/s of an AME's own importances against Kernel SHAP, LIME (on the AME), DeepLIFT and
+    /// CAFE (on an MLP of similar size), on Adult.
+    #[command(name = "ame-speed")]
+    AmeSpeed(AmeSpeedArgs),
+}
+
+/// `bench ame-digits` flags.
+#[derive(Debug, Args)]
+pub struct AmeDigitsArgs {
+    /// Small and fast: 8×8 digits, fewer epochs and samples (for tests).
+    #[arg(long)]
+    pub quick: bool,
+    /// MNIST-style CSV (p0…p783, label) instead of the bundled threes and eights.
+    #[arg(long, value_name = "FILE.csv")]
+    pub data: Option<PathBuf>,
+    /// Test eights to explain.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub images: usize,
+    /// Maximum training epochs (default 60; 15 with --quick).
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<usize>,
+    /// Kernel SHAP coalitions and LIME samples (default 2048; 256 with --quick).
+    #[arg(long, value_name = "N")]
+    pub samples: Option<usize>,
+    /// Seed (split, training, sampling).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
+    /// Also write the results as CSV.
+    #[arg(long, value_name = "FILE.csv")]
+    pub out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `bench ame-alpha` flags.
+#[derive(Debug, Args)]
+pub struct AmeAlphaArgs {
+    /// α ∈ {0, 0.05} on a slice of the data, few epochs (for tests).
+    #[arg(long)]
+    pub quick: bool,
+    /// Maximum epochs (default 100, early stopping with patience 12).
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<usize>,
+    /// Seed.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub seed: u64,
+    /// Also write the table as CSV.
+    #[arg(long, value_name = "FILE.csv")]
+    pub out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `bench ame-speed` flags.
+#[derive(Debug, Args)]
+pub struct AmeSpeedArgs {
+    /// Few training epochs and rows (for tests).
+    #[arg(long)]
+    pub quick: bool,
+    /// Rows to explain.
+    #[arg(long, default_value_t = 9045, value_name = "N")]
+    pub rows: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// `bench methods` flags.

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod ame;
+pub mod ame_bench;
 pub mod bench;
 pub mod conflicts;
 pub mod data;

@@ -238,7 +238,14 @@ fn bad_ame_input() {
     write(dir.path(), "short.csv", "x0,x1,x2\n1,2,3\n");
     let m = model.to_str().unwrap();
     fails(&["explain", "--model", m, "--data", "short.csv"], "x3");
-    fails(&["inspect", "--model", m], "AME model");
+    fails(
+        &[
+            "bench", "methods", "--model", m, "--data", "d.csv", "--label", "y",
+        ],
+        "AME model",
+    );
+    let text = ok(&conflux().args(["inspect", "--model", m]).output().unwrap());
+    assert!(text.contains("experts     4 (hidden 16"), "{text}");
     write(dir.path(), "badlabel.csv", "x0,x1,x2,x3,y\n1,2,3,4,7\n");
     fails(
         &[

@@ -3,7 +3,9 @@
 use std::io::Write;
 
 use anyhow::Result;
-use conflux_core::{Layer, Network};
+use conflux_core::ame::Encoder;
+use conflux_core::io::AnyModel;
+use conflux_core::{Ame, Layer, Network};
 use serde_json::json;
 
 use crate::cli::{InspectArgs, InspectFormat};
@@ -46,7 +48,10 @@ fn rows(net: &Network) -> Vec<(String, String, usize)> {
 
 /// Runs `inspect`.
 pub fn run(args: &InspectArgs) -> Result<()> {
-    let net = super::load_model(&args.model)?;
+    let net = match super::load_any(&args.model)? {
+        AnyModel::Network(n) => n,
+        AnyModel::Ame(a) => return ame(args, &a),
+    };
     let mut o = std::io::stdout().lock();
     let head = net.head().map(|h| h.type_name());
     match args.format {
@@ -106,6 +111,92 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                 net.activation_layers(),
                 net.activation_layers()
             )?;
+        }
+    }
+    Ok(())
+}
+
+/// `inspect` of an AME: task, experts and their groups, encoder, widths, parameters.
+fn ame(args: &InspectArgs, m: &Ame) -> Result<()> {
+    let mut o = std::io::stdout().lock();
+    let task = match m.task {
+        conflux_core::AmeTask::Regression => "regression".to_string(),
+        conflux_core::AmeTask::Binary => "binary".to_string(),
+        conflux_core::AmeTask::Multiclass { classes } => format!("multiclass ({classes} classes)"),
+    };
+    let encoder = match &m.encoder {
+        Encoder::Tabular { layers } => format!(
+            "tabular experts, SELU, widths {}",
+            layers
+                .iter()
+                .map(|l| l.outputs.to_string())
+                .collect::<Vec<_>>()
+                .join(" → ")
+        ),
+        Encoder::Image {
+            height,
+            width,
+            convs,
+        } => format!(
+            "image stem {height}×{width}, {} strided 2×2 convolutions (ELU), channels {}",
+            convs.len(),
+            convs
+                .iter()
+                .map(|c| c.c_out.to_string())
+                .collect::<Vec<_>>()
+                .join(" → ")
+        ),
+    };
+    let groups: Vec<(String, usize)> = (0..m.experts())
+        .map(|g| (m.groups.names()[g].clone(), m.groups.members(g).len()))
+        .collect();
+    match args.format {
+        InspectFormat::Json => {
+            let v = json!({
+                "model": args.model.model.display().to_string(),
+                "kind": "ame",
+                "task": task,
+                "input_dim": m.input_dim(),
+                "feature_names": m.features,
+                "experts": m.experts(),
+                "groups": groups.iter().map(|(n, k)| json!({"name": n, "features": k})).collect::<Vec<_>>(),
+                "encoder": encoder,
+                "hidden": m.hidden(),
+                "gate_width": m.gate_width(),
+                "preprocess": m.preprocess.as_ref().map(|p| p.kind()),
+                "parameters": m.param_count(),
+            });
+            writeln!(o, "{}", serde_json::to_string_pretty(&v)?)?;
+        }
+        InspectFormat::Text => {
+            writeln!(o, "model       {} (AME)", args.model.model.display())?;
+            writeln!(o, "task        {task}")?;
+            writeln!(o, "inputs      {}", m.input_dim())?;
+            writeln!(
+                o,
+                "preprocess  {}",
+                m.preprocess.as_ref().map_or("none", |p| p.kind())
+            )?;
+            writeln!(o, "encoder     {encoder}")?;
+            writeln!(
+                o,
+                "experts     {} (hidden {}, gate width {})",
+                m.experts(),
+                m.hidden(),
+                m.gate_width()
+            )?;
+            let shown: Vec<String> = groups
+                .iter()
+                .take(12)
+                .map(|(n, k)| format!("{n} ({k})"))
+                .collect();
+            let more = if groups.len() > 12 {
+                format!(", … ({} more)", groups.len() - 12)
+            } else {
+                String::new()
+            };
+            writeln!(o, "groups      {}{more}", shown.join(", "))?;
+            writeln!(o, "parameters  {}", m.param_count())?;
         }
     }
     Ok(())

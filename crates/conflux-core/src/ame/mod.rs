@@ -577,3 +577,184 @@ impl<F: Float> Predict<F> for Ame {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// Two experts over one feature each, hidden width 1, gate width 1, regression — small
+    /// enough to compute every quantity by hand.
+    fn tiny() -> Ame {
+        let names = vec!["x0".to_string(), "x1".to_string()];
+        Ame {
+            task: AmeTask::Regression,
+            features: names.clone(),
+            groups: FeatureGroups::singletons(&names),
+            preprocess: None,
+            encoder: Encoder::Tabular {
+                layers: vec![ExpertLayer {
+                    inputs: 1,
+                    outputs: 1,
+                    w: vec![1.0, 2.0],
+                    b: vec![0.0, 0.0],
+                }],
+            },
+            // c_i = V_i h_i + v_i.
+            out_w: vec![1.0, 0.5],
+            out_b: vec![0.0, 1.0],
+            // z = tanh(W [h1, c1, h2, c2] + b).
+            gate_w: vec![0.0, 1.0, 0.0, -1.0],
+            gate_b: vec![0.0],
+            context: vec![1.0, -1.0],
+            aux_all_w: vec![1.0, 1.0],
+            aux_all_b: vec![0.0],
+            // ŷ_−1 reads h2 only, ŷ_−2 reads h1 only.
+            aux_minus_w: vec![0.0, 1.0, 1.0, 0.0],
+            aux_minus_b: vec![0.0, 0.0],
+        }
+    }
+
+    #[test]
+    fn tiny_by_hand() {
+        let m = tiny();
+        m.validate().unwrap();
+        // x = (1, 0.5): h = selu(1), selu(1) = 1.0507…; c = (h1, 0.5·h2 + 1).
+        let s: f64 = 1.050_700_987_355_480_5;
+        let (h1, h2) = (s, s);
+        let (c1, c2) = (h1, 0.5 * h2 + 1.0);
+        let z = (c1 - c2).tanh();
+        let (s1, s2) = (z, -z);
+        let a1 = s1.exp() / (s1.exp() + s2.exp());
+        let a2 = 1.0 - a1;
+        let y = a1 * c1 + a2 * c2;
+        let fwd = m.forward(&[1.0, 0.5], 1);
+        assert!((fwd.a[0] - a1).abs() < 1e-15 && (fwd.a[1] - a2).abs() < 1e-15);
+        assert!((fwd.y[0] - y).abs() < 1e-15);
+        assert!((fwd.c[0] - c1).abs() < 1e-15 && (fwd.c[1] - c2).abs() < 1e-15);
+        // Auxiliary: ŷ_all = h1 + h2, ŷ_−1 = h2, ŷ_−2 = h1. Label t = 2.5.
+        let t = 2.5;
+        let aux = m.auxiliary(&fwd);
+        assert!((aux.all[0] - (h1 + h2)).abs() < 1e-15);
+        assert!((aux.minus[0] - h2).abs() < 1e-15 && (aux.minus[1] - h1).abs() < 1e-15);
+        // MAE: ε_all = |2.1014 − 2.5|, ε_−i = |1.0507 − 2.5|; Δε equal ⇒ ω = (½, ½).
+        let omega = m.omega(&aux, &[t]);
+        assert!((omega[0] - 0.5).abs() < 1e-15 && (omega[1] - 0.5).abs() < 1e-15);
+        let alpha = 0.25;
+        let (terms, _, _) = m.loss_terms(&[1.0, 0.5], &[t], alpha);
+        let main = (y - t).powi(2);
+        let mge = 0.5 * (0.5 / a1).ln() + 0.5 * (0.5 / a2).ln();
+        let rep = (h1 + h2 - t).powi(2)
+            + (c1 - t).powi(2)
+            + (c2 - t).powi(2)
+            + (h2 - t).powi(2)
+            + (h1 - t).powi(2);
+        assert!((terms.main - main).abs() < 1e-14);
+        assert!((terms.mge - mge).abs() < 1e-14);
+        assert!((terms.rep - rep).abs() < 1e-14);
+        assert!((terms.total - (0.75 * main + 0.25 * mge + rep)).abs() < 1e-14);
+    }
+
+    fn random_ame(rng: &mut Rng, task: AmeTask, sizes: &[usize], hidden: usize, k: usize) -> Ame {
+        let d: usize = sizes.iter().sum();
+        let p = sizes.len();
+        let o = task.outputs();
+        let names: Vec<String> = (0..d).map(|i| format!("f{i}")).collect();
+        let mut start = 0;
+        let groups = FeatureGroups::new(
+            d,
+            sizes
+                .iter()
+                .enumerate()
+                .map(|(g, &n)| {
+                    start += n;
+                    (format!("g{g}"), (start - n..start).collect())
+                })
+                .collect(),
+        )
+        .unwrap();
+        let g_max = *sizes.iter().max().unwrap();
+        let mut v = |n: usize| (0..n).map(|_| rng.normal()).collect::<Vec<f64>>();
+        let mut aux_minus_w = v(p * o * p * hidden);
+        for i in 0..p {
+            for j in 0..o {
+                aux_minus_w[(i * o + j) * p * hidden + i * hidden..][..hidden].fill(0.0);
+            }
+        }
+        Ame {
+            task,
+            features: names,
+            groups,
+            preprocess: None,
+            encoder: Encoder::Tabular {
+                layers: vec![ExpertLayer {
+                    inputs: g_max,
+                    outputs: hidden,
+                    w: v(p * hidden * g_max),
+                    b: v(p * hidden),
+                }],
+            },
+            out_w: v(p * o * hidden),
+            out_b: v(p * o),
+            gate_w: v(k * p * (hidden + o)),
+            gate_b: v(k),
+            context: v(p * k),
+            aux_all_w: v(o * p * hidden),
+            aux_all_b: v(o),
+            aux_minus_w,
+            aux_minus_b: v(p * o),
+        }
+    }
+
+    #[test]
+    fn stacked_all_but_one_predictors_equal_the_naive_ones() {
+        // Predictor i, built naively: its own weight matrix over concat(h_j, j ≠ i).
+        let mut rng = Rng::for_row(5, 0);
+        for task in [
+            AmeTask::Regression,
+            AmeTask::Binary,
+            AmeTask::Multiclass { classes: 3 },
+        ] {
+            let m = random_ame(&mut rng, task, &[2, 1, 3, 2], 3, 4);
+            m.validate().unwrap();
+            let (p, o, h, d) = (4, task.outputs(), 3, 8);
+            let rows = 5;
+            let x: Vec<f64> = (0..rows * d).map(|_| rng.normal()).collect();
+            let fwd = m.forward(&x, rows);
+            let aux = m.auxiliary(&fwd);
+            for r in 0..rows {
+                for i in 0..p {
+                    let h_without: Vec<f64> = (0..p)
+                        .filter(|&j| j != i)
+                        .flat_map(|j| fwd.h[(r * p + j) * h..(r * p + j + 1) * h].to_vec())
+                        .collect();
+                    let mut pred: Vec<f64> = (0..o)
+                        .map(|q| {
+                            let row = &m.aux_minus_w[(i * o + q) * p * h..][..p * h];
+                            let w_without: Vec<f64> = (0..p)
+                                .filter(|&j| j != i)
+                                .flat_map(|j| row[j * h..(j + 1) * h].to_vec())
+                                .collect();
+                            m.aux_minus_b[i * o + q]
+                                + h_without
+                                    .iter()
+                                    .zip(&w_without)
+                                    .map(|(a, b)| a * b)
+                                    .sum::<f64>()
+                        })
+                        .collect();
+                    task.out(&mut pred);
+                    for q in 0..o {
+                        let got = aux.minus[(r * p + i) * o + q];
+                        assert!((got - pred[q]).abs() < 1e-12, "{task:?} row {r} expert {i}");
+                    }
+                }
+            }
+            // Attention is a distribution; predictions are mixtures of the experts'.
+            for row in fwd.a.chunks_exact(p) {
+                assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+                assert!(row.iter().all(|&v| v >= 0.0));
+            }
+        }
+    }
+}

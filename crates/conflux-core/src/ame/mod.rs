@@ -744,9 +744,9 @@ mod tests {
                         })
                         .collect();
                     task.out(&mut pred);
-                    for q in 0..o {
-                        let got = aux.minus[(r * p + i) * o + q];
-                        assert!((got - pred[q]).abs() < 1e-12, "{task:?} row {r} expert {i}");
+                    let got = &aux.minus[(r * p + i) * o..][..o];
+                    for (g, want) in got.iter().zip(&pred) {
+                        assert!((g - want).abs() < 1e-12, "{task:?} row {r} expert {i}");
                     }
                 }
             }

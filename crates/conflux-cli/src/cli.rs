@@ -18,12 +18,15 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Explain every row of a CSV with an attribution method (default: CAFE, c = 0.5).
+    /// Explain every row of a CSV with an attribution method (default: CAFE, c = 0.5; for an
+    /// AME model, its own attention: prediction, importance per group and, with --label, the
+    /// Granger target ω).
     ///
     /// Example: conflux explain --model model.json --data rows.csv --label income --out scores.json
     Explain(Box<ExplainArgs>),
     /// Score attribution methods with fidelity metrics (infidelity, sensitivity-max,
-    /// completeness) on the rows of a CSV.
+    /// completeness, rmse) on the rows of a CSV; for an AME model (no --method/--metric):
+    /// accuracy/AUC or RMSE, MGE, Granger r², mean importance overall and per class.
     ///
     /// Example: conflux evaluate --model m.json --data test.csv --label y --method cafe:c=0.5
     /// --method deeplift --method kernel-shap:n=200 --metric infidelity --seed 1
@@ -243,8 +246,8 @@ pub struct ConflictsArgs {
 /// Model loading flags shared by subcommands.
 #[derive(Debug, Args)]
 pub struct ModelArgs {
-    /// Model file: .json (conflux format), .onnx, or .safetensors (with --arch or a
-    /// STEM.arch.json sidecar).
+    /// Model file: .json (conflux network or AME model), .onnx, or .safetensors (with --arch
+    /// or a STEM.arch.json sidecar).
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
     /// Architecture for .safetensors weights, nn.Sequential order, e.g. "linear,relu,linear".

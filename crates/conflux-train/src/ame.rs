@@ -592,8 +592,14 @@ fn standardizer(x: &[f64], d: usize, rows: &[usize]) -> Preprocess {
     Preprocess::Standardize { mean, std }
 }
 
-/// Seeded split; stratified by label for classification.
-fn split(labels: &[f64], frac: f64, classify: bool, rng: &mut Rng) -> (Vec<usize>, Vec<usize>) {
+/// Seeded split of row indices into `(kept, held_out)` with `frac` of the rows held out;
+/// stratified by label (each class split in the same proportion) for classification.
+pub fn stratified_split(
+    labels: &[f64],
+    frac: f64,
+    classify: bool,
+    rng: &mut Rng,
+) -> (Vec<usize>, Vec<usize>) {
     let mut strata: Vec<Vec<usize>> = Vec::new();
     if classify {
         let mut keys: Vec<i64> = labels.iter().map(|&v| v as i64).collect();
@@ -743,7 +749,7 @@ pub fn train_ame(
     };
     let k = cfg.gate_width.unwrap_or((p * (h + o)).min(256));
     let mut rng = Rng::for_row(cfg.seed, usize::MAX - 2);
-    let (train, val) = split(
+    let (train, val) = stratified_split(
         labels,
         cfg.val_split,
         cfg.task.is_classification(),

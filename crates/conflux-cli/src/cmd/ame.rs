@@ -343,54 +343,15 @@ pub fn train(a: &TrainAmeArgs) -> Result<()> {
             a.out.display()
         );
     }
-    let excluded = |c: &str| {
-        a.exclude
-            .iter()
-            .any(|e| e.strip_suffix('*').map_or(e == c, |p| c.starts_with(p)))
-    };
-    let features: Vec<String> = CsvSource::header(&a.data)?
-        .into_iter()
-        .filter(|c| *c != a.label && !excluded(c))
-        .collect();
-    let d = features.len();
-    if d == 0 {
-        anyhow::bail!(
-            "{}: no feature columns left besides the label and --exclude",
-            a.data.display()
-        );
-    }
-    let mut src = CsvSource::open(&a.data, Some(&a.label), d, Some(&features))?;
-    let names = src.columns().feature_names();
-    let (x, y) = src.read_all()?;
+    let data = super::train::read_training_data(&a.data, &a.label, &a.exclude, a.task)?;
+    let (d, names, x, y) = (data.names.len(), data.names, data.x, data.y);
     let task = match a.task {
         TaskArg::Regression => AmeTask::Regression,
         TaskArg::Binary => AmeTask::Binary,
-        TaskArg::Multiclass => {
-            if let Some(v) = y.iter().find(|v| **v < 0.0 || v.fract() != 0.0) {
-                anyhow::bail!(
-                    "{}: label column '{}' has the value {v}; multiclass labels are 0, 1, 2, …",
-                    a.data.display(),
-                    a.label
-                );
-            }
-            AmeTask::Multiclass {
-                classes: y.iter().fold(0.0f64, |m, &v| m.max(v)) as usize + 1,
-            }
-        }
+        TaskArg::Multiclass => AmeTask::Multiclass {
+            classes: data.classes,
+        },
     };
-    if task.is_classification() {
-        let mut distinct = y.clone();
-        distinct.sort_by(f64::total_cmp);
-        distinct.dedup();
-        if distinct.len() < 2 {
-            anyhow::bail!(
-                "{}: label column '{}' has {} distinct value(s); classification needs at least two classes",
-                a.data.display(),
-                a.label,
-                distinct.len()
-            );
-        }
-    }
     let groups = match &a.groups {
         Some(p) => {
             if a.image.is_some() {

@@ -12,6 +12,7 @@ use conflux_core::data::csv::CsvSource;
 use conflux_core::rng::Rng;
 use conflux_core::{Activation, Ame, Plan, Predict, Target};
 use conflux_methods::spec::MethodSpec;
+use conflux_train::ame::stratified_split;
 use conflux_train::{AmeConfig, ImageStem, Task, TrainConfig, train_ame, train_mlp};
 use ndarray::ArrayView2;
 
@@ -43,22 +44,6 @@ fn read_csv(path: &Path, label: &str) -> Result<(Vec<String>, Vec<f64>, Vec<f64>
     let mut src = CsvSource::open(path, Some(label), features.len(), Some(&features))?;
     let (x, y) = src.read_all()?;
     Ok((features, x, y))
-}
-
-/// Seeded stratified split: `(train, test)` row indices with `frac` of each class in test.
-fn stratified(labels: &[f64], frac: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    let mut rng = Rng::for_row(seed, usize::MAX - 7);
-    let (mut train, mut test) = (Vec::new(), Vec::new());
-    for class in [0.0, 1.0] {
-        let mut rows: Vec<usize> = (0..labels.len()).filter(|&r| labels[r] == class).collect();
-        rng.shuffle(&mut rows);
-        let n = (rows.len() as f64 * frac).round() as usize;
-        test.extend_from_slice(&rows[..n]);
-        train.extend_from_slice(&rows[n..]);
-    }
-    rng.shuffle(&mut train);
-    test.sort_unstable();
-    (train, test)
 }
 
 fn gather(x: &[f64], d: usize, rows: &[usize]) -> Vec<f64> {
@@ -182,7 +167,9 @@ fn digits_data(quick: bool, data: Option<&Path>) -> Result<DigitsData> {
 pub fn digits(a: &AmeDigitsArgs) -> Result<()> {
     let data = digits_data(a.quick, a.data.as_deref())?;
     let d = data.d;
-    let (train, test) = stratified(&data.y, 0.2, a.seed);
+    let mut rng = Rng::for_row(a.seed, usize::MAX - 7);
+    let (train, mut test) = stratified_split(&data.y, 0.2, true, &mut rng);
+    test.sort_unstable();
     let (x_tr, y_tr) = (gather(&data.x, d, &train), gather(&data.y, 1, &train));
     let (x_te, y_te) = (gather(&data.x, d, &test), gather(&data.y, 1, &test));
     let eights: Vec<usize> = (0..test.len()).filter(|&r| y_te[r] == 1.0).collect();

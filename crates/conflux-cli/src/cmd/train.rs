@@ -29,6 +29,75 @@ fn activation(name: &str) -> Result<Activation> {
     })
 }
 
+/// A training CSV read for a trainer: features, rows, labels, and the class count.
+pub struct TrainingData {
+    /// Feature names (every column but the label and the excluded ones).
+    pub names: Vec<String>,
+    /// Rows, `[rows, features]`, raw units.
+    pub x: Vec<f64>,
+    /// Labels.
+    pub y: Vec<f64>,
+    /// Classes (max label + 1) for classification tasks; 1 for regression.
+    pub classes: usize,
+}
+
+/// Reads `data` for training: the features are every column but `label` and the `exclude`d
+/// ones (a trailing `*` matches a prefix); classification labels are checked (non-negative
+/// integers for multiclass, at least two distinct values).
+pub fn read_training_data(
+    data: &std::path::Path,
+    label: &str,
+    exclude: &[String],
+    task: TaskArg,
+) -> Result<TrainingData> {
+    let excluded = |c: &str| {
+        exclude
+            .iter()
+            .any(|e| e.strip_suffix('*').map_or(e == c, |p| c.starts_with(p)))
+    };
+    let features: Vec<String> = CsvSource::header(data)?
+        .into_iter()
+        .filter(|c| c != label && !excluded(c))
+        .collect();
+    if features.is_empty() {
+        anyhow::bail!(
+            "{}: no feature columns left besides the label and --exclude",
+            data.display()
+        );
+    }
+    let mut src = CsvSource::open(data, Some(label), features.len(), Some(&features))?;
+    let names = src.columns().feature_names();
+    let (x, y) = src.read_all()?;
+    let mut classes = 1;
+    if task != TaskArg::Regression {
+        if task == TaskArg::Multiclass {
+            if let Some(v) = y.iter().find(|v| **v < 0.0 || v.fract() != 0.0) {
+                anyhow::bail!(
+                    "{}: label column '{label}' has the value {v}; multiclass labels are 0, 1, 2, …",
+                    data.display()
+                );
+            }
+            classes = y.iter().fold(0.0f64, |m, &v| m.max(v)) as usize + 1;
+        }
+        let mut distinct = y.clone();
+        distinct.sort_by(f64::total_cmp);
+        distinct.dedup();
+        if distinct.len() < 2 {
+            anyhow::bail!(
+                "{}: label column '{label}' has {} distinct value(s); classification needs at least two classes",
+                data.display(),
+                distinct.len()
+            );
+        }
+    }
+    Ok(TrainingData {
+        names,
+        x,
+        y,
+        classes,
+    })
+}
+
 /// Runs `train mlp`.
 pub fn mlp(a: &TrainMlpArgs) -> Result<()> {
     if a.out.extension().and_then(|e| e.to_str()) != Some("json") {
@@ -38,47 +107,15 @@ pub fn mlp(a: &TrainMlpArgs) -> Result<()> {
         );
     }
     let act = activation(&a.activation)?;
-    // The features are every column but the label and the excluded ones.
-    let excluded = |c: &str| {
-        a.exclude
-            .iter()
-            .any(|e| e.strip_suffix('*').map_or(e == c, |p| c.starts_with(p)))
-    };
-    let features: Vec<String> = CsvSource::header(&a.data)?
-        .into_iter()
-        .filter(|c| *c != a.label && !excluded(c))
-        .collect();
-    let d = features.len();
-    if d == 0 {
-        anyhow::bail!(
-            "{}: no feature columns left besides the label and --exclude",
-            a.data.display()
-        );
-    }
-    let mut src = CsvSource::open(&a.data, Some(&a.label), d, Some(&features))?;
-    let names = src.columns().feature_names();
-    let (x, y) = src.read_all()?;
+    let data = read_training_data(&a.data, &a.label, &a.exclude, a.task)?;
+    let (d, names, x, y) = (data.names.len(), data.names, data.x, data.y);
     let task = match a.task {
         TaskArg::Regression => Task::Regression,
         TaskArg::Binary => Task::Binary,
-        TaskArg::Multiclass => {
-            let classes = y.iter().fold(0.0f64, |m, &v| m.max(v)) as usize + 1;
-            Task::Multiclass { classes }
-        }
+        TaskArg::Multiclass => Task::Multiclass {
+            classes: data.classes,
+        },
     };
-    if !matches!(task, Task::Regression) {
-        let mut distinct: Vec<f64> = y.clone();
-        distinct.sort_by(f64::total_cmp);
-        distinct.dedup();
-        if distinct.len() < 2 {
-            anyhow::bail!(
-                "{}: label column '{}' has {} distinct value(s); classification needs at least two classes",
-                a.data.display(),
-                a.label,
-                distinct.len()
-            );
-        }
-    }
     let cfg = TrainConfig {
         task,
         hidden: a.hidden.clone(),

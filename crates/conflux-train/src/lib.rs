@@ -6,6 +6,7 @@
 //! generator, and training runs on burn's CPU backend, so the same seed gives the same model.
 
 pub mod ame;
+mod early_stop;
 
 pub use ame::{AmeConfig, AmeEpoch, AmeReport, ImageStem, train_ame};
 
@@ -190,6 +191,28 @@ fn param_err(name: &'static str, value: impl std::fmt::Display, reason: &str) ->
 }
 
 impl TrainConfig {
+    /// The defaults of `conflux train mlp`: 64,64 ReLU, ≤ 20 epochs of batch 64, AdamW
+    /// (lr 1e-3, weight decay 1e-2), patience 5, 20 % validation, shuffled, standardised,
+    /// with biases, seed 0.
+    pub fn new(task: Task) -> Self {
+        TrainConfig {
+            task,
+            hidden: vec![64, 64],
+            activation: Activation::Relu,
+            epochs: 20,
+            batch_size: 64,
+            lr: 1e-3,
+            weight_decay: 1e-2,
+            patience: 5,
+            val_split: 0.2,
+            ordered_split: false,
+            shuffle: true,
+            standardize: true,
+            bias: true,
+            seed: 0,
+        }
+    }
+
     /// Checks the configuration.
     ///
     /// # Errors
@@ -402,14 +425,13 @@ pub fn train_mlp(
             preprocess.clone(),
         )
     };
-    let mut best: Option<(f64, Network, usize)> = None;
+    let mut stopper = early_stop::EarlyStopping::new(cfg.patience);
     let mut report = TrainReport {
         epochs: Vec::new(),
         best_epoch: 0,
         stopped_early: false,
         val_metrics: Vec::new(),
     };
-    let mut since_best = 0;
     let mut train_order = train_idx.to_vec();
     for epoch in 1..=cfg.epochs {
         if cfg.shuffle {
@@ -449,18 +471,12 @@ pub fn train_mlp(
         };
         progress(&e);
         report.epochs.push(e);
-        if best.as_ref().is_none_or(|(b, _, _)| val_loss < *b) {
-            best = Some((val_loss, net, epoch));
-            since_best = 0;
-        } else {
-            since_best += 1;
-            if cfg.patience > 0 && since_best >= cfg.patience {
-                report.stopped_early = epoch < cfg.epochs;
-                break;
-            }
+        if stopper.observe(epoch, val_loss, net) {
+            report.stopped_early = epoch < cfg.epochs;
+            break;
         }
     }
-    let (_, net, best_epoch) = best.expect("at least one epoch ran");
+    let (net, best_epoch) = stopper.best();
     report.best_epoch = best_epoch;
     if n_val > 0 {
         let plan = conflux_core::Plan::<f64>::new(&net, false)?;

@@ -62,12 +62,17 @@ fn run_blocks(ame: &Ame, x: &[f64], labels: Option<&[f64]>) -> (Vec<f64>, Vec<f6
         .into_par_iter()
         .map(|c| {
             let (lo, hi) = (c * chunk, ((c + 1) * chunk).min(rows));
-            let fwd = ame.forward(&x[lo * d..hi * d], hi - lo);
-            let omega = labels.map_or_else(Vec::new, |l| {
-                let aux = ame.auxiliary(&fwd);
-                ame.omega(&aux, &l[lo..hi])
-            });
-            (fwd.y, fwd.a, omega)
+            let block = &x[lo * d..hi * d];
+            match labels {
+                Some(l) => {
+                    let (fwd, _, omega) = ame.granger_pass(block, &l[lo..hi]);
+                    (fwd.y, fwd.a, omega)
+                }
+                None => {
+                    let fwd = ame.forward(block, hi - lo);
+                    (fwd.y, fwd.a, Vec::new())
+                }
+            }
         })
         .collect();
     let (mut y, mut a, mut w) = (Vec::new(), Vec::new(), Vec::new());
@@ -321,18 +326,7 @@ pub fn evaluate(args: &EvaluateArgs, ame: &Ame) -> Result<()> {
             }
         }
     };
-    match (&args.out, args.format) {
-        (Some(path), f) => {
-            let mut sink = Sink::open(Some(path))?;
-            sink.write_all(machine(f.unwrap_or(Format::Json)).as_bytes())
-                .with_context(|| format!("writing {}", path.display()))?;
-            sink.commit()?;
-            print!("{table}");
-        }
-        (None, Some(f)) => print!("{}", machine(f)),
-        (None, None) => print!("{table}"),
-    }
-    Ok(())
+    crate::output::emit(args.out.as_deref(), args.format, &table, machine)
 }
 
 /// Runs `train ame`.

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use conflux_core::ame::AmeTask;
 use conflux_core::data::csv::CsvSource;
 use conflux_core::rng::Rng;
-use conflux_core::{Activation, Ame, Plan, Predict, Target};
+use conflux_core::{Ame, Plan, Predict, Target};
 use conflux_methods::spec::MethodSpec;
 use conflux_train::ame::stratified_split;
 use conflux_train::{AmeConfig, ImageStem, Task, TrainConfig, train_ame, train_mlp};
@@ -216,20 +216,13 @@ pub fn digits(a: &AmeDigitsArgs) -> Result<()> {
     )?;
     progress.inc();
     let mlp_cfg = TrainConfig {
-        task: Task::Binary,
         hidden: if a.quick { vec![32, 16] } else { vec![128, 64] },
-        activation: Activation::Relu,
         epochs,
         batch_size: 32,
-        lr: 1e-3,
-        weight_decay: 1e-2,
         patience: 12,
-        val_split: 0.2,
-        ordered_split: false,
-        shuffle: true,
         standardize: false,
-        bias: true,
         seed: a.seed,
+        ..TrainConfig::new(Task::Binary)
     };
     let (mlp, _) = train_mlp(&x_tr, &y_tr, d, data.names.clone(), &mlp_cfg, |_| {})?;
     progress.inc();
@@ -485,20 +478,10 @@ pub fn speed(a: &AmeSpeedArgs) -> Result<()> {
         d,
         names,
         &TrainConfig {
-            task: Task::Binary,
-            hidden: vec![64, 64],
-            activation: Activation::Relu,
             epochs: cfg.epochs,
             batch_size: 256,
-            lr: 1e-3,
-            weight_decay: 1e-2,
-            patience: 5,
-            val_split: 0.2,
-            ordered_split: false,
-            shuffle: true,
-            standardize: true,
-            bias: true,
             seed: a.seed,
+            ..TrainConfig::new(Task::Binary)
         },
         |_| {},
     )?;

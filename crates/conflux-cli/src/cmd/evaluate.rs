@@ -3,7 +3,6 @@
 //! "rows"}}`.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 
 use anyhow::{Context, Result};
 use conflux_core::data::csv::CsvSource;
@@ -15,7 +14,6 @@ use ndarray::ArrayView2;
 use serde_json::{Value, json};
 
 use crate::cli::{EvaluateArgs, Format, Metric, Precision};
-use crate::output::Sink;
 use crate::report::Reporter;
 
 /// Mean, standard deviation and row count of one metric (`None`: not applicable).
@@ -125,18 +123,7 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
             }
         }
     };
-    match (&args.out, args.format) {
-        (Some(path), f) => {
-            let mut sink = Sink::open(Some(path))?;
-            sink.write_all(machine(f.unwrap_or(Format::Json)).as_bytes())
-                .with_context(|| format!("writing {}", path.display()))?;
-            sink.commit()?;
-            print!("{table}");
-        }
-        (None, Some(f)) => print!("{}", machine(f)),
-        (None, None) => print!("{table}"),
-    }
-    Ok(())
+    crate::output::emit(args.out.as_deref(), args.format, &table, machine)
 }
 
 fn evaluate<F: Float>(

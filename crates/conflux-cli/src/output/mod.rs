@@ -90,6 +90,29 @@ impl Write for Sink {
     }
 }
 
+/// Writes a command's results: with `out`, the machine-readable form (`format`, JSON by
+/// default) to that file atomically and the table to standard output; without, the
+/// `format`'s form or else the table to standard output.
+pub fn emit(
+    out: Option<&Path>,
+    format: Option<crate::cli::Format>,
+    table: &str,
+    machine: impl Fn(crate::cli::Format) -> String,
+) -> Result<()> {
+    match (out, format) {
+        (Some(path), f) => {
+            let mut sink = Sink::open(Some(path))?;
+            sink.write_all(machine(f.unwrap_or(crate::cli::Format::Json)).as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+            sink.commit()?;
+            print!("{table}");
+        }
+        (None, Some(f)) => print!("{}", machine(f)),
+        (None, None) => print!("{table}"),
+    }
+    Ok(())
+}
+
 /// What the header of an explain output holds.
 pub struct Meta<'a> {
     /// Method id.

@@ -54,9 +54,7 @@ impl Ame {
     pub fn evaluate(&self, x: &[f64], labels: &[f64]) -> AmeEvaluation {
         let rows = labels.len();
         let (p, o) = (self.experts(), self.task.outputs());
-        let fwd = self.forward(x, rows);
-        let aux = self.auxiliary(&fwd);
-        let omega = self.omega(&aux, labels);
+        let (fwd, _, omega) = self.granger_pass(x, labels);
         let n = rows.max(1) as f64;
         let mge = (0..rows)
             .map(|r| kl(&omega[r * p..(r + 1) * p], &fwd.a[r * p..(r + 1) * p]))

@@ -106,6 +106,14 @@ impl Ame {
         out
     }
 
+    /// Forward pass, auxiliary predictors and `ω` for labelled rows `x` (scaled).
+    pub fn granger_pass(&self, x: &[f64], labels: &[f64]) -> (AmeOutput, AuxOutput, Vec<f64>) {
+        let fwd = self.forward(x, labels.len());
+        let aux = self.auxiliary(&fwd);
+        let omega = self.omega(&aux, labels);
+        (fwd, aux, omega)
+    }
+
     /// The loss terms on `x` (scaled) and `labels`, with weight `alpha` on the MGE term
     /// (inference mode: no attention dropout). Also returns the forward pass and `ω`.
     pub fn loss_terms(
@@ -114,12 +122,9 @@ impl Ame {
         labels: &[f64],
         alpha: f64,
     ) -> (LossTerms, AmeOutput, Vec<f64>) {
-        let rows = labels.len();
         let (p, o) = (self.experts(), self.task.outputs());
-        let fwd = self.forward(x, rows);
-        let aux = self.auxiliary(&fwd);
-        let omega = self.omega(&aux, labels);
-        let n = rows.max(1) as f64;
+        let (fwd, aux, omega) = self.granger_pass(x, labels);
+        let n = labels.len().max(1) as f64;
         let (mut main, mut mge, mut rep) = (0.0, 0.0, 0.0);
         for (r, &t) in labels.iter().enumerate() {
             main += main_loss(self.task, &fwd.y[r * o..(r + 1) * o], t);

@@ -686,20 +686,23 @@ fn ground_truth_rmse_on_synthetic_conflicts() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("trained 600 rows × 4 features"));
-    let out = common::run_on(
-        &[
-            "evaluate", "--quiet", "--label", "y", "--method", "cafe:c=0", "--method", "cafe:c=1",
-            "--metric", "rmse", "--format", "json",
-        ],
-        &model,
-        &data,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rmse_json = |model: &std::path::Path| -> Value {
+        let out = common::run_on(
+            &[
+                "evaluate", "--quiet", "--label", "y", "--method", "cafe:c=0", "--method",
+                "cafe:c=1", "--metric", "rmse", "--format", "json",
+            ],
+            model,
+            &data,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let v = rmse_json(&model);
     for m in v["methods"].as_array().unwrap() {
         let r = m["rmse"]["mean"].as_f64().unwrap();
         assert!(r.is_finite() && r > 0.0, "{m}");
@@ -712,21 +715,7 @@ fn ground_truth_rmse_on_synthetic_conflicts() {
     unnamed.as_object_mut().unwrap().remove("feature_names");
     let unnamed_path = dir.path().join("unnamed.json");
     std::fs::write(&unnamed_path, unnamed.to_string()).unwrap();
-    let out = common::run_on(
-        &[
-            "evaluate", "--quiet", "--label", "y", "--method", "cafe:c=0", "--method", "cafe:c=1",
-            "--metric", "rmse", "--format", "json",
-        ],
-        &unnamed_path,
-        &data,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let w: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(w["methods"], v["methods"]);
+    assert_eq!(rmse_json(&unnamed_path)["methods"], v["methods"]);
     // Without ground-truth columns the metric is an error naming the column.
     let out = common::run_on(
         &[

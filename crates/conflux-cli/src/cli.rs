@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use conflux_core::{Reference, Target};
 
+use crate::parse;
+
 /// conflux — explain neural networks with CAFE (positive and negative feature scores, the
 /// biases' share, conflict sensitivity per layer).
 #[derive(Debug, Parser)]
@@ -13,6 +15,52 @@ pub struct Cli {
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
+    /// Resource limits for untrusted files (every subcommand).
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Resource limits (README §Trust and limits); each overrides its `CONFLUX_MAX_*` variable.
+/// Values take K, M, G or T suffixes (×1024ⁿ).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Limits for untrusted input")]
+pub struct LimitArgs {
+    /// Elements of one tensor in a model file [default: 256M; env CONFLUX_MAX_TENSOR_ELEMENTS].
+    #[arg(long, global = true, value_name = "N", value_parser = parse::limit)]
+    pub max_tensor_elements: Option<u64>,
+    /// Parameters of one model [default: 256M; env CONFLUX_MAX_PARAMETERS].
+    #[arg(long, global = true, value_name = "N", value_parser = parse::limit)]
+    pub max_parameters: Option<u64>,
+    /// Bytes of a model file (or any file read whole) [default: 4G; env
+    /// CONFLUX_MAX_MODEL_BYTES].
+    #[arg(long, global = true, value_name = "BYTES", value_parser = parse::limit)]
+    pub max_model_bytes: Option<u64>,
+    /// Bytes of one CSV line [default: 16M; env CONFLUX_MAX_LINE_BYTES].
+    #[arg(long, global = true, value_name = "BYTES", value_parser = parse::limit)]
+    pub max_line_bytes: Option<u64>,
+    /// Cells of data held in memory by commands that need the whole table [default: 256M;
+    /// env CONFLUX_MAX_DATA_CELLS].
+    #[arg(long, global = true, value_name = "N", value_parser = parse::limit)]
+    pub max_data_cells: Option<u64>,
+}
+
+/// How CSV inputs are read (every command that reads data).
+#[derive(Debug, Args)]
+pub struct CsvArgs {
+    /// The CSV files have no header row: every line is data and the columns are named f0,
+    /// f1, … (also for --label and --groups).
+    #[arg(long)]
+    pub no_header: bool,
+}
+
+impl CsvArgs {
+    /// The reader options: header or not, and the limits in force.
+    pub fn options(&self) -> conflux_core::data::csv::CsvOptions {
+        conflux_core::data::csv::CsvOptions {
+            has_header: !self.no_header,
+            ..conflux_core::data::csv::CsvOptions::default()
+        }
+    }
 }
 
 /// Subcommands.
@@ -78,9 +126,11 @@ pub enum TaskArg {
 /// `train mlp` flags.
 #[derive(Debug, Args)]
 pub struct TrainMlpArgs {
-    /// Training CSV with a header row.
+    /// Training CSV with a header row (- for standard input).
     #[arg(long, value_name = "FILE.csv")]
     pub data: PathBuf,
+    #[command(flatten)]
+    pub csv: CsvArgs,
     /// The label column.
     #[arg(long, value_name = "COL")]
     pub label: String,
@@ -96,29 +146,30 @@ pub struct TrainMlpArgs {
         long,
         default_value = "64,64",
         value_name = "LIST",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = parse::count
     )]
     pub hidden: Vec<usize>,
     /// Hidden activation: relu, gelu, tanh, sigmoid, silu, selu, elu, leaky_relu, softplus.
     #[arg(long, default_value = "relu", value_name = "NAME")]
     pub activation: String,
     /// Maximum epochs.
-    #[arg(long, default_value_t = 20, value_name = "N")]
+    #[arg(long, default_value_t = 20, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub epochs: usize,
     /// Mini-batch size.
-    #[arg(long, default_value_t = 64, value_name = "B")]
+    #[arg(long, default_value_t = 64, value_name = "B", value_parser = parse::count, allow_hyphen_values = true)]
     pub batch_size: usize,
     /// AdamW learning rate.
-    #[arg(long, default_value_t = 1e-3, value_name = "LR")]
+    #[arg(long, default_value_t = 1e-3, value_name = "LR", value_parser = parse::positive, allow_hyphen_values = true)]
     pub lr: f64,
     /// AdamW weight decay.
-    #[arg(long, default_value_t = 1e-2, value_name = "W")]
+    #[arg(long, default_value_t = 1e-2, value_name = "W", value_parser = parse::non_negative, allow_hyphen_values = true)]
     pub weight_decay: f64,
     /// Epochs without validation improvement before stopping (0: never).
-    #[arg(long, default_value_t = 5, value_name = "P")]
+    #[arg(long, default_value_t = 5, value_name = "P", value_parser = parse::natural, allow_hyphen_values = true)]
     pub patience: usize,
-    /// Fraction of rows held out for validation.
-    #[arg(long, default_value_t = 0.2, value_name = "F")]
+    /// Fraction of rows held out for validation, in [0, 1) (0: none, no early stopping).
+    #[arg(long, default_value_t = 0.2, value_name = "F", value_parser = parse::split, allow_hyphen_values = true)]
     pub val_split: f64,
     /// Do not standardise the inputs.
     #[arg(long)]
@@ -129,7 +180,8 @@ pub struct TrainMlpArgs {
     /// Seed (initialisation, split, shuffling).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub seed: u64,
-    /// Output model (.json); STEM.safetensors and STEM.arch.json are written beside it.
+    /// Output model (.json); STEM.safetensors and STEM.arch.json are written beside it (none
+    /// of them may be an input).
     #[arg(long, value_name = "FILE.json")]
     pub out: PathBuf,
     /// No progress bar.
@@ -140,9 +192,11 @@ pub struct TrainMlpArgs {
 /// `train ame` flags.
 #[derive(Debug, Args)]
 pub struct TrainAmeArgs {
-    /// Training CSV with a header row.
+    /// Training CSV with a header row (- for standard input).
     #[arg(long, value_name = "FILE.csv")]
     pub data: PathBuf,
+    #[command(flatten)]
+    pub csv: CsvArgs,
     /// The label column.
     #[arg(long, value_name = "COL")]
     pub label: String,
@@ -161,40 +215,41 @@ pub struct TrainAmeArgs {
         long,
         default_value_t = 0.05,
         value_name = "A",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        value_parser = parse::probability
     )]
     pub alpha: f64,
     /// Expert hidden widths (SELU), comma-separated; with --image, the first convolution's
     /// channels.
-    #[arg(long, default_value = "16", value_name = "LIST", value_delimiter = ',')]
+    #[arg(long, default_value = "16", value_name = "LIST", value_delimiter = ',', value_parser = parse::count)]
     pub hidden: Vec<usize>,
     /// Width of the shared attention projection (default min(p·(h+o), 256)).
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", value_parser = parse::count, allow_hyphen_values = true)]
     pub gate_width: Option<usize>,
-    /// Dropout on the attention weights during training.
-    #[arg(long, default_value_t = 0.2, value_name = "P")]
+    /// Dropout on the attention weights during training, in [0, 1).
+    #[arg(long, default_value_t = 0.2, value_name = "P", value_parser = parse::split, allow_hyphen_values = true)]
     pub attention_dropout: f64,
     /// Maximum epochs.
-    #[arg(long, default_value_t = 200, value_name = "N")]
+    #[arg(long, default_value_t = 200, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub epochs: usize,
     /// Mini-batch size.
-    #[arg(long, default_value_t = 64, value_name = "B")]
+    #[arg(long, default_value_t = 64, value_name = "B", value_parser = parse::count, allow_hyphen_values = true)]
     pub batch_size: usize,
     /// Adam learning rate.
-    #[arg(long, default_value_t = 1e-3, value_name = "LR")]
+    #[arg(long, default_value_t = 1e-3, value_name = "LR", value_parser = parse::positive, allow_hyphen_values = true)]
     pub lr: f64,
     /// Epochs without validation improvement before stopping (0: never).
-    #[arg(long, default_value_t = 12, value_name = "P")]
+    #[arg(long, default_value_t = 12, value_name = "P", value_parser = parse::natural, allow_hyphen_values = true)]
     pub patience: usize,
-    /// Fraction of rows held out for validation (stratified for classification).
-    #[arg(long, default_value_t = 0.2, value_name = "F")]
+    /// Fraction of rows held out for validation, in [0, 1) (stratified for classification).
+    #[arg(long, default_value_t = 0.2, value_name = "F", value_parser = parse::split, allow_hyphen_values = true)]
     pub val_split: f64,
     /// Images: HEIGHTxWIDTH single-channel pixels (columns in row-major order) read by a
     /// strided-conv stem; each output cell is an expert.
     #[arg(long, value_name = "HxW")]
     pub image: Option<String>,
     /// Number of 2×2 stride-2 convolutions in the image stem.
-    #[arg(long, default_value_t = 2, value_name = "N")]
+    #[arg(long, default_value_t = 2, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub stem_convs: usize,
     /// Do not standardise the inputs (and, for regression, the label).
     #[arg(long)]
@@ -224,21 +279,21 @@ pub enum DataCommand {
 #[derive(Debug, Args)]
 pub struct ConflictsArgs {
     /// Continuous features d (the data has 2d feature columns).
-    #[arg(long, value_name = "D")]
+    #[arg(long, value_name = "D", value_parser = parse::count, allow_hyphen_values = true)]
     pub dim: usize,
     /// Conflict likelihood q in [0, 1].
-    #[arg(long, value_name = "Q")]
+    #[arg(long, value_name = "Q", value_parser = parse::probability, allow_hyphen_values = true)]
     pub likelihood: f64,
     /// Rows.
-    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub rows: usize,
-    /// Noise standard deviation of the continuous features.
-    #[arg(long, default_value_t = 10.0, value_name = "SIGMA")]
+    /// Noise standard deviation of the continuous features (> 0).
+    #[arg(long, default_value_t = 10.0, value_name = "SIGMA", value_parser = parse::positive, allow_hyphen_values = true)]
     pub sigma: f64,
     /// Seed.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub seed: u64,
-    /// Output CSV (written atomically); default: standard output.
+    /// Output CSV (written atomically); default (or -): standard output.
     #[arg(long, value_name = "FILE.csv")]
     pub out: Option<PathBuf>,
 }
@@ -260,9 +315,12 @@ pub struct ModelArgs {
 pub struct ExplainArgs {
     #[command(flatten)]
     pub model: ModelArgs,
-    /// CSV with a header row, raw units (the model's preprocessing is applied).
+    /// CSV with a header row, raw units (the model's preprocessing is applied); - for
+    /// standard input.
     #[arg(long, value_name = "FILE.csv")]
     pub data: PathBuf,
+    #[command(flatten)]
+    pub csv: CsvArgs,
     /// Column to exclude from the features (the label).
     #[arg(long, value_name = "COL")]
     pub label: Option<String>,
@@ -277,7 +335,8 @@ pub struct ExplainArgs {
     #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
     pub c: Option<String>,
     /// zeros (in the network's input space), mean, median, or FILE.csv (raw units; one row,
-    /// or one per data row).
+    /// or one per data row). mean and median read the data twice: with --data - they need
+    /// --reference-data.
     #[arg(long, default_value = "zeros", value_name = "REF")]
     pub reference: Reference,
     /// Rows for --reference mean/median (default: the --data rows).
@@ -292,7 +351,8 @@ pub struct ExplainArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
-    /// Output file (written atomically); default: standard output.
+    /// Output file (written atomically; never one of the inputs); default (or -): standard
+    /// output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Explain after a trailing sigmoid head (probabilities) instead of the logits.
@@ -306,7 +366,7 @@ pub struct ExplainArgs {
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub seed: u64,
     /// Worker threads [default: all cores].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub threads: Option<usize>,
     /// No progress bar (it is also off when stderr is not a terminal).
     #[arg(long)]
@@ -318,9 +378,11 @@ pub struct ExplainArgs {
 pub struct EvaluateArgs {
     #[command(flatten)]
     pub model: ModelArgs,
-    /// CSV with a header row, raw units.
+    /// CSV with a header row, raw units; - for standard input.
     #[arg(long, value_name = "FILE.csv")]
     pub data: PathBuf,
+    #[command(flatten)]
+    pub csv: CsvArgs,
     /// Column to exclude from the features (the label).
     #[arg(long, value_name = "COL")]
     pub label: Option<String>,
@@ -331,24 +393,25 @@ pub struct EvaluateArgs {
     #[arg(long = "metric", value_enum)]
     pub metrics: Vec<Metric>,
     /// Infidelity: noise standard deviation on continuous features (input space).
-    #[arg(long, default_value_t = 0.5, value_name = "SD")]
+    #[arg(long, default_value_t = 0.5, value_name = "SD", value_parser = parse::non_negative, allow_hyphen_values = true)]
     pub perturb_sd: f64,
     /// Infidelity: probability of resampling each categorical column (or group).
-    #[arg(long, default_value_t = 0.1, value_name = "P")]
+    #[arg(long, default_value_t = 0.1, value_name = "P", value_parser = parse::probability, allow_hyphen_values = true)]
     pub categorical_prob: f64,
     /// Categorical columns, comma-separated (resampled, not noised).
     #[arg(long, value_name = "COLS", value_delimiter = ',')]
     pub categorical: Vec<String>,
     /// Perturbations per row (infidelity and sensitivity-max).
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub samples: usize,
     /// RMSE: prefix of the ground-truth columns (`gt_` matches `conflux data conflicts`).
     #[arg(long, default_value = "gt_", value_name = "PREFIX")]
     pub truth_prefix: String,
-    /// Sensitivity-max: radius of the L∞ ball.
-    #[arg(long, default_value_t = 0.02, value_name = "R")]
+    /// Sensitivity-max: radius of the L∞ ball (> 0).
+    #[arg(long, default_value_t = 0.02, value_name = "R", value_parser = parse::positive, allow_hyphen_values = true)]
     pub radius: f64,
-    /// zeros (default), mean, median, or a one-row FILE.csv (raw units).
+    /// zeros (default), mean, median, or a one-row FILE.csv (raw units). mean and median read
+    /// the data twice (not possible with --data -).
     #[arg(long, default_value = "zeros", value_name = "REF")]
     pub reference: Reference,
     /// predicted, an output index N, or all.
@@ -361,7 +424,7 @@ pub struct EvaluateArgs {
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub seed: u64,
     /// Use at most this many rows of --data.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub max_rows: Option<usize>,
     /// Computation precision.
     #[arg(long, value_enum, default_value_t = Precision::F64)]
@@ -369,11 +432,12 @@ pub struct EvaluateArgs {
     /// Machine-readable output format (with --out, or instead of the table on stdout).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
-    /// Output file (written atomically); the table still goes to stdout.
+    /// Output file (written atomically; never one of the inputs); the table still goes to
+    /// stdout. With -, the machine-readable form goes to stdout instead of the table.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Worker threads [default: all cores].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub threads: Option<usize>,
     /// No progress bar.
     #[arg(long)]
@@ -420,7 +484,7 @@ pub struct InspectArgs {
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Rows of the bundled data to summarise.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = parse::count, allow_hyphen_values = true)]
     pub rows: usize,
     /// CAFE's conflict sensitivity.
     #[arg(long, default_value = "0.5", value_name = "LIST")]
@@ -467,13 +531,13 @@ pub struct AmeDigitsArgs {
     #[arg(long, value_name = "FILE.csv")]
     pub data: Option<PathBuf>,
     /// Test eights to explain.
-    #[arg(long, default_value_t = 100, value_name = "N")]
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub images: usize,
     /// Maximum training epochs (default 60; 15 with --quick).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub epochs: Option<usize>,
     /// Kernel SHAP coalitions and LIME samples (default 2048; 256 with --quick).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub samples: Option<usize>,
     /// Seed (split, training, sampling).
     #[arg(long, default_value_t = 0, value_name = "N")]
@@ -493,7 +557,7 @@ pub struct AmeAlphaArgs {
     #[arg(long)]
     pub quick: bool,
     /// Maximum epochs (default 100, early stopping with patience 12).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub epochs: Option<usize>,
     /// Seed.
     #[arg(long, default_value_t = 1, value_name = "N")]
@@ -513,7 +577,7 @@ pub struct AmeSpeedArgs {
     #[arg(long)]
     pub quick: bool,
     /// Rows to explain.
-    #[arg(long, default_value_t = 9045, value_name = "N")]
+    #[arg(long, default_value_t = 9045, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub rows: usize,
     /// Seed.
     #[arg(long, default_value_t = 0, value_name = "N")]
@@ -528,20 +592,22 @@ pub struct AmeSpeedArgs {
 pub struct MethodsBenchArgs {
     #[command(flatten)]
     pub model: ModelArgs,
-    /// CSV with a header row, raw units.
+    /// CSV with a header row, raw units; - for standard input.
     #[arg(long, value_name = "FILE.csv")]
     pub data: PathBuf,
+    #[command(flatten)]
+    pub csv: CsvArgs,
     /// Column to exclude from the features.
     #[arg(long, value_name = "COL")]
     pub label: Option<String>,
     /// Rows of --data to explain.
-    #[arg(long, default_value_t = 512, value_name = "N")]
+    #[arg(long, default_value_t = 512, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub rows: usize,
     /// Methods to time (repeatable) [default: every method with its defaults].
     #[arg(long = "method", value_name = "NAME[:key=value…]")]
     pub methods: Vec<String>,
     /// Worker threads [default: all cores].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub threads: Option<usize>,
 }
 
@@ -555,13 +621,13 @@ pub struct ConflictsBenchArgs {
     #[arg(long)]
     pub quick: bool,
     /// Data seeds (datasets) per configuration.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub seeds: Option<usize>,
     /// Initialisations per dataset (the best validation RMSE is kept).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub inits: Option<usize>,
     /// Maximum epochs per network.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub epochs: Option<usize>,
     /// Only these d (comma-separated, from 2..5).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
@@ -584,7 +650,7 @@ pub struct ConflictsBenchArgs {
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Seconds to measure each cell.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = parse::positive, allow_hyphen_values = true)]
     pub seconds: f64,
     /// A very short run (for tests).
     #[arg(long)]

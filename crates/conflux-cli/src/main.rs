@@ -6,6 +6,7 @@
 mod cli;
 mod cmd;
 mod output;
+mod parse;
 mod report;
 
 use std::process::ExitCode;
@@ -14,7 +15,26 @@ use clap::Parser;
 
 use cli::{BenchCommand, Cli, Command, DataCommand, TrainCommand};
 
+/// The limits in force: defaults, then `CONFLUX_MAX_*` variables, then the flags.
+fn limits(cli: &Cli) -> anyhow::Result<conflux_core::Limits> {
+    let mut l = conflux_core::Limits::from_env()?;
+    let flags = &cli.limits;
+    for (value, slot) in [
+        (flags.max_tensor_elements, &mut l.tensor_elements),
+        (flags.max_parameters, &mut l.parameters),
+        (flags.max_model_bytes, &mut l.model_bytes),
+        (flags.max_line_bytes, &mut l.line_bytes),
+        (flags.max_data_cells, &mut l.data_cells),
+    ] {
+        if let Some(v) = value {
+            *slot = v;
+        }
+    }
+    Ok(l)
+}
+
 fn run(cli: &Cli) -> anyhow::Result<()> {
+    conflux_core::Limits::set_current(limits(cli)?);
     match &cli.command {
         Command::Explain(a) => cmd::explain::run(a),
         Command::Evaluate(a) => cmd::evaluate::run(a),

@@ -453,9 +453,11 @@ fn evaluate_methods_and_metrics() {
         &model,
         &data,
     );
+    assert_eq!(bad.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&bad.stderr)
-            .contains("categorical-prob = 2: expected a probability in [0, 1]")
+        String::from_utf8_lossy(&bad.stderr).contains(
+            "invalid value '2' for '--categorical-prob <P>': expected a number in [0, 1]"
+        )
     );
 }
 
@@ -517,7 +519,8 @@ fn data_conflicts_writes_the_synthetic_dataset() {
         .args(["data", "conflicts", "--dim", "0", "--likelihood", "0.2"])
         .output()
         .unwrap();
-    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("'--dim <D>': expected an integer ≥ 1"));
 }
 
 #[test]

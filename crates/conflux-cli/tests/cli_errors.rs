@@ -317,7 +317,12 @@ fn bad_parameters() {
         &["expected key=value"],
         1,
     );
-    fails(d, &with(&["--threads", "0"]), &["--threads"], 1);
+    fails(
+        d,
+        &with(&["--threads", "0"]),
+        &["--threads <N>': expected an integer ≥ 1"],
+        2,
+    );
     // Groups: overlapping, incomplete, unknown columns, not JSON.
     write(d, "overlap.json", r#"{"g1": ["a", "b"], "g2": ["b"]}"#);
     fails(

@@ -40,7 +40,7 @@ pub enum Error {
         reason: String,
     },
     /// One layer of a model is malformed.
-    #[error("{}: layer {index} ({kind}): {reason}", path.display())]
+    #[error("{}: layer {index} ({}): {reason}", path.display(), quote(kind))]
     Layer {
         /// The model file (empty when the network was built in code).
         path: PathBuf,
@@ -52,7 +52,7 @@ pub enum Error {
         reason: String,
     },
     /// One ONNX node is malformed or unsupported.
-    #[error("{}: node '{node}' (op {op}): {reason}", path.display())]
+    #[error("{}: node '{}' (op {}): {reason}", path.display(), quote(node), quote(op))]
     OnnxNode {
         /// The ONNX file.
         path: PathBuf,
@@ -99,10 +99,100 @@ pub struct DataLocation {
 impl std::fmt::Display for DataLocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.column {
-            Some((i, name)) => write!(f, "{}:{} (column '{}')", self.line, i, name),
+            Some((i, name)) => write!(f, "{}:{} (column '{}')", self.line, i, quote(name)),
             None => write!(f, "{}", self.line),
         }
     }
+}
+
+/// Characters of an input value quoted in an error message before it is cut.
+pub const QUOTE_CHARS: usize = 80;
+/// Items of a list (columns, choices) shown in an error message before the rest is counted.
+pub const LIST_ITEMS: usize = 8;
+
+/// A value from an input file, made safe to quote in a one-line message: control characters
+/// escaped and, past [`QUOTE_CHARS`] characters, cut with `…` and the total length.
+///
+/// ```
+/// use conflux_core::error::quote;
+/// assert_eq!(quote("a\nb"), "a\\nb");
+/// let long = "9".repeat(1_000_000);
+/// assert_eq!(quote(&long), format!("{}… (1000000 chars)", "9".repeat(80)));
+/// ```
+pub fn quote(s: &str) -> String {
+    let mut out = String::new();
+    let mut shown = 0;
+    for c in s.chars() {
+        if shown == QUOTE_CHARS {
+            out.push_str(&format!("… ({} chars)", s.chars().count()));
+            return out;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+        shown += 1;
+    }
+    out
+}
+
+/// A JSON value from an input file for a message: serialised only as far as needed, then as
+/// [`quote`] (a 52 MB array costs no more than a short one).
+///
+/// ```
+/// use conflux_core::error::quote_json;
+/// let v = serde_json::json!(vec![1; 1_000_000]);
+/// assert!(quote_json(&v).starts_with("[1,1,1,") && quote_json(&v).ends_with("…"));
+/// assert_eq!(quote_json(&serde_json::json!({"a": "b"})), r#"{"a":"b"}"#);
+/// ```
+pub fn quote_json(v: &serde_json::Value) -> String {
+    /// A writer that accepts a few bytes and then refuses, ending the serialisation.
+    struct Head(Vec<u8>);
+    impl std::io::Write for Head {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let room = 4 * QUOTE_CHARS - self.0.len().min(4 * QUOTE_CHARS);
+            if room == 0 {
+                return Err(std::io::Error::other("enough"));
+            }
+            let n = buf.len().min(room);
+            self.0.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut head = Head(Vec::new());
+    let complete = serde_json::to_writer(&mut head, v).is_ok();
+    let text = String::from_utf8_lossy(&head.0);
+    if complete {
+        return quote(&text);
+    }
+    // Cut short: the total length is unknown, so only the mark.
+    let shown: String = text.chars().take(QUOTE_CHARS).collect();
+    format!("{}…", quote(&shown))
+}
+
+/// A list of names from an input file for a message: each [`quote`]d, at most [`LIST_ITEMS`]
+/// shown, then how many more there are.
+///
+/// ```
+/// use conflux_core::error::list;
+/// assert_eq!(list(&["a", "b"]), "a, b");
+/// let many: Vec<String> = (0..100).map(|i| format!("c{i}")).collect();
+/// assert_eq!(list(&many), "c0, c1, c2, c3, c4, c5, c6, c7, … (92 more)");
+/// ```
+pub fn list<S: AsRef<str>>(items: &[S]) -> String {
+    let mut parts: Vec<String> = items
+        .iter()
+        .take(LIST_ITEMS)
+        .map(|s| quote(s.as_ref()))
+        .collect();
+    if items.len() > LIST_ITEMS {
+        parts.push(format!("… ({} more)", items.len() - LIST_ITEMS));
+    }
+    parts.join(", ")
 }
 
 impl Error {

@@ -9,7 +9,7 @@ fn read(name: &str) -> (Vec<f64>, Vec<f64>, Vec<String>) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/data/adult")
         .join(name);
-    let mut src = CsvSource::open(&path, Some("income"), 13, None).unwrap();
+    let mut src = CsvSource::open(&path, &Default::default(), Some("income"), 13, None).unwrap();
     let names = src.columns().feature_names();
     let (x, y) = src.read_all().unwrap();
     (x, y, names)

@@ -93,7 +93,13 @@ pub fn explain(args: &ExplainArgs, ame: &Ame) -> Result<()> {
         );
     }
     let d = ame.input_dim();
-    let mut src = CsvSource::open(&args.data, args.label.as_deref(), d, Some(&ame.features))?;
+    let mut src = CsvSource::open(
+        &args.data,
+        &args.csv.options(),
+        args.label.as_deref(),
+        d,
+        Some(&ame.features),
+    )?;
     let names = ame.groups.names().to_vec();
     let (p, o) = (ame.experts(), ame.task.outputs());
     let mut sink = Sink::open(args.out.as_deref())?;
@@ -234,14 +240,17 @@ pub fn evaluate(args: &EvaluateArgs, ame: &Ame) -> Result<()> {
         );
     };
     let d = ame.input_dim();
-    let mut src = CsvSource::open(&args.data, Some(label), d, Some(&ame.features))?;
-    let (mut x, labels) = src.read_all()?;
-    if let Some(m) = args.max_rows
-        && labels.len() > m
-    {
-        x.truncate(m * d);
-    }
-    let labels = &labels[..labels.len().min(args.max_rows.unwrap_or(usize::MAX))];
+    let mut src = CsvSource::open(
+        &args.data,
+        &args.csv.options(),
+        Some(label),
+        d,
+        Some(&ame.features),
+    )?;
+    let (mut x, mut labels) = (Vec::new(), Vec::new());
+    src.read_block(args.max_rows.unwrap_or(usize::MAX), &mut x, &mut labels)?;
+    src.ensure_rows()?;
+    let labels = &labels[..];
     check_labels(ame, &args.data, 0, labels)?;
     if let Some(pre) = &ame.preprocess {
         pre.apply(&mut x);
@@ -337,7 +346,14 @@ pub fn train(a: &TrainAmeArgs) -> Result<()> {
             a.out.display()
         );
     }
-    let data = super::train::read_training_data(&a.data, &a.label, &a.exclude, a.task)?;
+    let mut inputs = vec![("--data", a.data.as_path())];
+    if let Some(g) = &a.groups {
+        inputs.push(("--groups", g.as_path()));
+    }
+    super::check_stdin(&[("--data", Some(&a.data)), ("--groups", a.groups.as_deref())])?;
+    crate::output::check_outputs(&[("--out", &a.out)], &inputs)?;
+    let data =
+        super::train::read_training_data(&a.data, &a.csv.options(), &a.label, &a.exclude, a.task)?;
     let (d, names, x, y) = (data.names.len(), data.names, data.x, data.y);
     let task = match a.task {
         TaskArg::Regression => AmeTask::Regression,

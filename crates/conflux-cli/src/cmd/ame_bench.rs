@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use conflux_core::ame::AmeTask;
-use conflux_core::data::csv::CsvSource;
+use conflux_core::data::csv::{CsvFile, CsvOptions};
 use conflux_core::rng::Rng;
 use conflux_core::{Ame, Plan, Predict, Target};
 use conflux_methods::spec::MethodSpec;
@@ -37,11 +37,14 @@ fn bundled(name: &str, text: &str, label: &str) -> Result<(Vec<String>, Vec<f64>
 }
 
 fn read_csv(path: &Path, label: &str) -> Result<(Vec<String>, Vec<f64>, Vec<f64>)> {
-    let features: Vec<String> = CsvSource::header(path)?
-        .into_iter()
-        .filter(|c| c != label)
+    let file = CsvFile::open(path, &CsvOptions::default())?;
+    let features: Vec<String> = file
+        .header()
+        .iter()
+        .filter(|c| *c != label)
+        .cloned()
         .collect();
-    let mut src = CsvSource::open(path, Some(label), features.len(), Some(&features))?;
+    let mut src = file.select(Some(label), true, features.len(), Some(&features))?;
     let (x, y) = src.read_all()?;
     Ok((features, x, y))
 }
@@ -165,6 +168,9 @@ fn digits_data(quick: bool, data: Option<&Path>) -> Result<DigitsData> {
 
 /// `bench ame-digits`.
 pub fn digits(a: &AmeDigitsArgs) -> Result<()> {
+    if let (Some(out), Some(data)) = (&a.out, &a.data) {
+        crate::output::check_outputs(&[("--out", out)], &[("--data", data)])?;
+    }
     let data = digits_data(a.quick, a.data.as_deref())?;
     let d = data.d;
     let mut rng = Rng::for_row(a.seed, usize::MAX - 7);

@@ -174,12 +174,13 @@ pub fn methods(a: &MethodsBenchArgs) -> Result<()> {
     let d = net.input_dim();
     let mut src = conflux_core::data::csv::CsvSource::open(
         &a.data,
+        &a.csv.options(),
         a.label.as_deref(),
         d,
         net.stored_feature_names(),
     )?;
     let (mut x, mut y) = (Vec::new(), Vec::new());
-    src.read_block(a.rows.max(1), &mut x, &mut y)?;
+    src.read_block(a.rows, &mut x, &mut y)?;
     src.ensure_rows()?;
     let rows = src.rows_read();
     if let Some(p) = net.preprocess() {

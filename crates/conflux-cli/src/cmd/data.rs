@@ -10,23 +10,19 @@ use crate::output::Sink;
 
 /// `data conflicts`.
 pub fn conflicts(a: &ConflictsArgs) -> Result<()> {
-    if a.dim == 0 {
-        anyhow::bail!("--dim: expected at least 1, got 0");
-    }
-    if !(0.0..=1.0).contains(&a.likelihood) {
+    // The dataset is built in memory: its size is bounded like any table held at once.
+    let limits = conflux_core::Limits::current();
+    let cells = (a.dim as u64)
+        .saturating_mul(4)
+        .saturating_add(1)
+        .saturating_mul(a.rows as u64);
+    if cells > limits.data_cells {
         anyhow::bail!(
-            "--likelihood: expected a probability in [0, 1], got {}",
-            a.likelihood
+            "--rows {} × {} columns is more data than may be held in memory at once: {}",
+            a.rows,
+            a.dim.saturating_mul(4).saturating_add(1),
+            conflux_core::limits::DATA_CELLS.exceeded(limits.data_cells)
         );
-    }
-    if a.sigma.is_nan() || a.sigma <= 0.0 {
-        anyhow::bail!(
-            "--sigma: expected a positive standard deviation, got {}",
-            a.sigma
-        );
-    }
-    if a.rows == 0 {
-        anyhow::bail!("--rows: expected at least 1, got 0");
     }
     let spec = ConflictSpec {
         dim: a.dim,

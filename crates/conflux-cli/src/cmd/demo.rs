@@ -108,6 +108,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         max_rows: None,
         spec: &spec,
         groups: None,
+        csv: conflux_core::data::csv::CsvOptions::default(),
         seed: 0,
     };
     let mut c = Collect::default();

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result};
-use conflux_core::data::csv::CsvSource;
+use conflux_core::data::csv::CsvFile;
 use conflux_core::io::AnyModel;
 use conflux_core::{FeatureGroups, Float, Network, Plan};
 use conflux_methods::metrics::{self, Perturbation};
@@ -36,7 +36,27 @@ fn label(m: &Method) -> String {
 
 /// Runs `evaluate`.
 pub fn run(args: &EvaluateArgs) -> Result<()> {
-    let net = match super::load_any(&args.model)? {
+    super::check_stdin(&[
+        ("--data", Some(&args.data)),
+        (
+            "--reference",
+            super::explain::reference_file(&args.reference),
+        ),
+        ("--groups", args.groups.as_deref()),
+    ])?;
+    let loaded = super::load_traced(&args.model)?;
+    let mut inputs = super::model_inputs(&loaded);
+    inputs.push(("--data", &args.data));
+    if let Some(p) = super::explain::reference_file(&args.reference) {
+        inputs.push(("--reference", p));
+    }
+    if let Some(p) = &args.groups {
+        inputs.push(("--groups", p));
+    }
+    if let Some(out) = &args.out {
+        crate::output::check_outputs(&[("--out", out)], &inputs)?;
+    }
+    let net = match loaded.model {
         AnyModel::Network(n) => n,
         AnyModel::Ame(a) => {
             if !args.methods.is_empty() || !args.metrics.is_empty() {
@@ -136,34 +156,67 @@ fn evaluate<F: Float>(
     args.target
         .validate(plan.output_dim())
         .context("--target")?;
+    let csv = args.csv.options();
+    let file = CsvFile::open(&args.data, &csv)?;
+    let rmse = args.metrics.contains(&Metric::Rmse);
     // A model without stored feature names takes every column but the label; with
     // --metric rmse the ground-truth columns are not features either.
     let unnamed_features = match net.stored_feature_names() {
-        None if args.metrics.contains(&Metric::Rmse) => Some(
-            CsvSource::header(&args.data)?
-                .into_iter()
+        None if rmse => Some(
+            file.header()
+                .iter()
                 .filter(|h| Some(h.as_str()) != args.label.as_deref())
                 .filter(|h| !h.starts_with(&args.truth_prefix))
+                .cloned()
                 .collect::<Vec<_>>(),
         ),
         _ => None,
     };
-    let mut src = CsvSource::open(
-        &args.data,
+    let data_name = file.path().to_path_buf();
+    let mut src = file.select(
         args.label.as_deref(),
+        true,
         d,
         net.stored_feature_names().or(unnamed_features.as_deref()),
     )?;
     let features = src.columns().feature_names();
-    let (mut x, mut labels) = (Vec::new(), Vec::new());
-    src.read_block(args.max_rows.unwrap_or(usize::MAX), &mut x, &mut labels)?;
+    // Ground truth for --metric rmse: columns <prefix><feature>, read in the same pass.
+    if rmse {
+        let names: Vec<String> = features
+            .iter()
+            .map(|f| format!("{}{f}", args.truth_prefix))
+            .collect();
+        if let Some(missing) = names.iter().find(|n| !src.columns().header.contains(n)) {
+            anyhow::bail!(
+                "--metric rmse: {} has no ground-truth column '{}' (--truth-prefix {})",
+                data_name.display(),
+                conflux_core::error::quote(missing),
+                conflux_core::error::quote(&args.truth_prefix)
+            );
+        }
+        src = src.with_extra(&names)?;
+    }
+    let (mut x, mut labels, mut truth_values) = (Vec::new(), Vec::new(), Vec::new());
+    src.read_block_with(
+        args.max_rows.unwrap_or(usize::MAX),
+        &mut x,
+        &mut labels,
+        &mut truth_values,
+    )?;
     src.ensure_rows()?;
     let rows = src.rows_read();
+    drop(src);
     if let Some(p) = net.preprocess() {
         p.apply(&mut x);
     }
-    let reference = super::explain::shared_reference(super::Subject::Net(net), &args.data, args.label.as_deref(), &args.reference, None)?
-        .context("--reference: evaluate takes one shared reference row (zeros, mean, median or a one-row file)")?;
+    let reference = super::explain::shared_reference(
+        super::Subject::Net(net),
+        &args.data,
+        &csv,
+        args.label.as_deref(),
+        &args.reference,
+        None,
+    )?;
     let groups = match &args.groups {
         Some(p) => Some(FeatureGroups::load(p, &features).context("--groups")?),
         None => None,
@@ -174,8 +227,9 @@ fn evaluate<F: Float>(
         .map(|c| {
             features.iter().position(|f| f == c).with_context(|| {
                 format!(
-                    "--categorical: unknown column '{c}'; features are {}",
-                    features.join(", ")
+                    "--categorical: unknown column '{}'; features are {}",
+                    conflux_core::error::quote(c),
+                    conflux_core::error::list(&features)
                 )
             })
         })
@@ -188,27 +242,7 @@ fn evaluate<F: Float>(
         seed: args.seed,
     };
     perturbation.validate()?;
-    // Ground truth for --metric rmse: columns <prefix><feature>.
-    let truth = if args.metrics.contains(&Metric::Rmse) {
-        let names: Vec<String> = features
-            .iter()
-            .map(|f| format!("{}{f}", args.truth_prefix))
-            .collect();
-        let header = CsvSource::header(&args.data)?;
-        if let Some(missing) = names.iter().find(|n| !header.contains(n)) {
-            anyhow::bail!(
-                "--metric rmse: {} has no ground-truth column '{missing}' (--truth-prefix {})",
-                args.data.display(),
-                args.truth_prefix
-            );
-        }
-        let mut t = CsvSource::open(&args.data, None, d, Some(&names))?;
-        let (mut tv, mut unused) = (Vec::new(), Vec::new());
-        t.read_block(rows, &mut tv, &mut unused)?;
-        Some(tv)
-    } else {
-        None
-    };
+    let truth = rmse.then_some(truth_values);
     let xf: Vec<F> = x.iter().map(|&v| F::of(v)).collect();
     let rf: Vec<F> = reference.iter().map(|&v| F::of(v)).collect();
     let xv = ArrayView2::from_shape((rows, d), &xf[..])?;

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use conflux_core::data::csv::CsvSource;
+use conflux_core::data::csv::{CsvOptions, CsvSource, is_stdio};
 use conflux_core::io::AnyModel;
 use conflux_core::reference::column_stat;
 use conflux_core::{Attribution, FeatureGroups, Float, Plan, Reference, Target};
@@ -22,7 +22,28 @@ const BATCH_ROWS: usize = 4096;
 
 /// Runs `explain`.
 pub fn run(args: &ExplainArgs) -> Result<()> {
-    let model = super::load_any(&args.model)?;
+    super::check_stdin(&[
+        ("--data", Some(&args.data)),
+        ("--reference", reference_file(&args.reference)),
+        ("--reference-data", args.reference_data.as_deref()),
+        ("--groups", args.groups.as_deref()),
+    ])?;
+    let loaded = super::load_traced(&args.model)?;
+    let mut inputs = super::model_inputs(&loaded);
+    inputs.push(("--data", &args.data));
+    if let Some(p) = reference_file(&args.reference) {
+        inputs.push(("--reference", p));
+    }
+    if let Some(p) = &args.reference_data {
+        inputs.push(("--reference-data", p));
+    }
+    if let Some(p) = &args.groups {
+        inputs.push(("--groups", p));
+    }
+    if let Some(out) = &args.out {
+        crate::output::check_outputs(&[("--out", out)], &inputs)?;
+    }
+    let model = loaded.model;
     let subject = match &model {
         AnyModel::Network(n) => Subject::Net(n),
         // An AME explains itself: its attention is the default method.
@@ -37,6 +58,14 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
         Precision::F32 => write_all::<f32>(args, subject, &spec),
         Precision::F64 => write_all::<f64>(args, subject, &spec),
     })
+}
+
+/// The file of `--reference FILE.csv`.
+pub fn reference_file(r: &Reference) -> Option<&Path> {
+    match r {
+        Reference::File(p) => Some(p),
+        _ => None,
+    }
 }
 
 /// The method from `--method` and `--c` (c is CAFE's shorthand).
@@ -93,6 +122,8 @@ pub struct Job<'a> {
     pub groups: Option<&'a Path>,
     /// `--seed` (sampling methods).
     pub seed: u64,
+    /// How the CSV files are read.
+    pub csv: CsvOptions,
 }
 
 /// Receives the streamed results.
@@ -129,7 +160,7 @@ pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
         Subject::Net(net) => Some(Plan::<F>::new(net, job.explain_probabilities)?),
         Subject::Ame(_) => None,
     };
-    let mut src = CsvSource::open(job.data, job.label, d, model.names())?;
+    let mut src = CsvSource::open(job.data, &job.csv, job.label, d, model.names())?;
     // The method, with groups resolved against the data's feature names, checked against the
     // network before any data row is read.
     let groups = match job.groups {
@@ -168,28 +199,16 @@ pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
         }
     };
     // Resolve the reference: shared (one row) or a second source read in lockstep.
-    let mut per_row: Option<CsvSource> = None;
-    let shared = match shared_reference(
+    let (shared, mut per_row) = match resolve_reference(
         model,
         job.data,
+        &job.csv,
         job.label,
         job.reference,
         job.reference_data,
     )? {
-        Some(r) => Some(r),
-        None => {
-            let Reference::File(path) = job.reference else {
-                unreachable!("only files can be per row")
-            };
-            per_row = Some(CsvSource::open_with(
-                path,
-                job.label,
-                false,
-                d,
-                model.names(),
-            )?);
-            None
-        }
+        Resolved::Shared(r) => (Some(r), None),
+        Resolved::PerRow(src) => (None, Some(src)),
     };
     out.begin(&Prepared {
         method: &method,
@@ -200,7 +219,7 @@ pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
         .as_ref()
         .map(|r| r.iter().map(|&v| F::of(v)).collect());
     let bar = Reporter::bytes(src.progress().1, "explaining", job.quiet);
-    let (mut raw, mut labels, mut xr, mut rr) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut raw, mut labels, mut xr) = (Vec::new(), Vec::new(), Vec::new());
     let mut done = 0;
     loop {
         let want = job
@@ -222,8 +241,7 @@ pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
         let refs: Option<Vec<F>> = match &mut per_row {
             Some(rs) => {
                 xr.clear();
-                let got = rs.read_block(rows, &mut xr, &mut rr)?;
-                rr.clear();
+                let got = rs.read_block(rows, &mut xr)?;
                 if got != rows {
                     anyhow::bail!(
                         "{}: expected 1 reference row or one per data row, got {} rows for at least {} data rows",
@@ -255,7 +273,7 @@ pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
     bar.finish();
     src.ensure_rows()?;
     if let Some(rs) = &mut per_row {
-        let extra = rs.read_block(1, &mut xr, &mut rr)?;
+        let extra = rs.read_block(1, &mut xr)?;
         if extra > 0 && job.max_rows.is_none() {
             anyhow::bail!(
                 "{}: expected 1 reference row or one per data row ({done}), got more",
@@ -266,39 +284,100 @@ pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
     Ok(done)
 }
 
-/// The reference in the network's input space when it is one row shared by all inputs;
-/// `None` for a reference file with more than one row (one per data row).
+/// A resolved `--reference`.
+pub enum Resolved {
+    /// One row shared by every input, in the network's input space.
+    Shared(Vec<f64>),
+    /// A file with one row per data row (raw units), opened, its first rows held.
+    PerRow(PerRow),
+}
+
+/// A per-row reference file read in lockstep with the data.
+pub struct PerRow {
+    src: CsvSource,
+    /// Raw rows already read (while telling one row from several), served first.
+    held: Vec<f64>,
+    d: usize,
+}
+
+impl PerRow {
+    /// Appends up to `rows` reference rows (raw units) to `out`; returns how many.
+    fn read_block(&mut self, rows: usize, out: &mut Vec<f64>) -> Result<usize> {
+        let from_held = (self.held.len() / self.d).min(rows);
+        out.extend(self.held.drain(..from_held * self.d));
+        let mut unused = Vec::new();
+        let more = if rows > from_held {
+            self.src.read_block(rows - from_held, out, &mut unused)?
+        } else {
+            0
+        };
+        Ok(from_held + more)
+    }
+}
+
+/// The reference in the network's input space when it is one row shared by all inputs.
 ///
 /// # Errors
-/// Unreadable or malformed reference data.
+/// Unreadable or malformed reference data; a reference file with more than one row.
 pub fn shared_reference(
     model: Subject<'_>,
     data: &Path,
+    csv: &CsvOptions,
     label: Option<&str>,
     reference: &Reference,
     reference_data: Option<&Path>,
-) -> Result<Option<Vec<f64>>> {
+) -> Result<Vec<f64>> {
+    match resolve_reference(model, data, csv, label, reference, reference_data)? {
+        Resolved::Shared(r) => Ok(r),
+        Resolved::PerRow(_) => anyhow::bail!(
+            "--reference: this command takes one shared reference row (zeros, mean, median or a one-row file)"
+        ),
+    }
+}
+
+/// Resolves `--reference`: one shared row (zeros, statistics, a one-row file) or a file with
+/// one row per data row. A reference file is opened once (it may be standard input).
+///
+/// # Errors
+/// Unreadable or malformed reference data.
+pub fn resolve_reference(
+    model: Subject<'_>,
+    data: &Path,
+    csv: &CsvOptions,
+    label: Option<&str>,
+    reference: &Reference,
+    reference_data: Option<&Path>,
+) -> Result<Resolved> {
     let d = model.input_dim();
     let mut r = match reference {
-        Reference::Zeros => return Ok(Some(vec![0.0; d])),
+        Reference::Zeros => return Ok(Resolved::Shared(vec![0.0; d])),
         Reference::Mean | Reference::Median => {
-            let mut s = CsvSource::open_with(
-                reference_data.unwrap_or(data),
-                label,
-                false,
-                d,
-                model.names(),
-            )?;
+            let source = reference_data.unwrap_or(data);
+            if reference_data.is_none() && is_stdio(data) {
+                anyhow::bail!(
+                    "--reference {}: the statistics need a pass over the data before the explanations, and standard input (--data -) can be read only once; give the rows for the statistics with --reference-data FILE.csv",
+                    if *reference == Reference::Mean {
+                        "mean"
+                    } else {
+                        "median"
+                    }
+                );
+            }
+            let mut s = CsvSource::open_with(source, csv, label, false, d, model.names())?;
             let (x, _) = s.read_all()?;
             column_stat(&x, d, *reference == Reference::Median)
         }
         Reference::File(path) => {
-            let mut s = CsvSource::open_with(path, label, false, d, model.names())?;
+            let mut s = CsvSource::open_with(path, csv, label, false, d, model.names())?;
             let (mut first, mut lab) = (Vec::new(), Vec::new());
             s.read_block(2, &mut first, &mut lab)?;
             s.ensure_rows()?;
             if s.rows_read() > 1 {
-                return Ok(None);
+                return Ok(Resolved::PerRow(PerRow {
+                    src: s,
+                    held: first,
+                    d,
+                }));
             }
             first
         }
@@ -306,7 +385,7 @@ pub fn shared_reference(
     if let Some(p) = model.preprocess() {
         p.apply(&mut r);
     }
-    Ok(Some(r))
+    Ok(Resolved::Shared(r))
 }
 
 fn reference_path(r: &Reference) -> String {
@@ -394,6 +473,7 @@ fn write_all<F: Float>(args: &ExplainArgs, model: Subject<'_>, spec: &MethodSpec
         spec,
         groups: args.groups.as_deref(),
         seed: args.seed,
+        csv: args.csv.options(),
     };
     let target = args
         .out

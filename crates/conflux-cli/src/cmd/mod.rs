@@ -12,7 +12,7 @@ pub mod inspect;
 pub mod train;
 
 use anyhow::{Context, Result};
-use conflux_core::io::AnyModel;
+use conflux_core::io::{AnyModel, Loaded};
 use conflux_core::{Ame, Network, Preprocess};
 
 use crate::cli::ModelArgs;
@@ -31,7 +31,43 @@ pub fn load_model(m: &ModelArgs) -> Result<Network> {
 
 /// Loads `--model`: a network or an AME.
 pub fn load_any(m: &ModelArgs) -> Result<AnyModel> {
-    Ok(conflux_core::io::load_any(&m.model, m.arch.as_deref())?)
+    Ok(load_traced(m)?.model)
+}
+
+/// Loads `--model` and lists the files read (the model, sidecars, external data), so that
+/// outputs can be checked against them.
+pub fn load_traced(m: &ModelArgs) -> Result<Loaded> {
+    Ok(conflux_core::io::load_any_with(
+        &m.model,
+        m.arch.as_deref(),
+        &conflux_core::Limits::current(),
+    )?)
+}
+
+/// The files of a loaded model, labelled for [`crate::output::check_outputs`].
+pub fn model_inputs(loaded: &Loaded) -> Vec<(&'static str, &std::path::Path)> {
+    loaded
+        .files
+        .iter()
+        .map(|p| ("--model", p.as_path()))
+        .collect()
+}
+
+/// Refuses a command that would read standard input twice (`-` for two flags), or that
+/// needs a second pass over a `-` input.
+pub fn check_stdin(inputs: &[(&str, Option<&std::path::Path>)]) -> Result<()> {
+    let mut seen: Option<&str> = None;
+    for (flag, path) in inputs {
+        if path.is_some_and(conflux_core::data::csv::is_stdio) {
+            if let Some(first) = seen {
+                anyhow::bail!(
+                    "{first} - and {flag} -: standard input can be read only once; give one of them as a file"
+                );
+            }
+            seen = Some(flag);
+        }
+    }
+    Ok(())
 }
 
 /// The model a command works on, borrowed.
@@ -69,9 +105,6 @@ impl Subject<'_> {
 
 /// A rayon pool with `threads` workers (all cores when `None`).
 pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
-    if threads == Some(0) {
-        anyhow::bail!("--threads: expected at least 1, got 0");
-    }
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .build()

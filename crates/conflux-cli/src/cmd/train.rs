@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use conflux_core::Activation;
-use conflux_core::data::csv::CsvSource;
+use conflux_core::data::csv::{CsvFile, CsvOptions};
 use conflux_train::{Task, TrainConfig, train_mlp};
 
 use crate::cli::{TaskArg, TrainMlpArgs};
@@ -29,6 +29,10 @@ fn activation(name: &str) -> Result<Activation> {
     })
 }
 
+/// The most classes a multiclass label may have (a stray huge label must not size the
+/// output layer).
+pub const MAX_CLASSES: usize = 1 << 16;
+
 /// A training CSV read for a trainer: features, rows, labels, and the class count.
 pub struct TrainingData {
     /// Feature names (every column but the label and the excluded ones).
@@ -46,6 +50,7 @@ pub struct TrainingData {
 /// integers for multiclass, at least two distinct values).
 pub fn read_training_data(
     data: &std::path::Path,
+    csv: &CsvOptions,
     label: &str,
     exclude: &[String],
     task: TaskArg,
@@ -55,17 +60,20 @@ pub fn read_training_data(
             .iter()
             .any(|e| e.strip_suffix('*').map_or(e == c, |p| c.starts_with(p)))
     };
-    let features: Vec<String> = CsvSource::header(data)?
-        .into_iter()
-        .filter(|c| c != label && !excluded(c))
+    let file = CsvFile::open(data, csv)?;
+    let features: Vec<String> = file
+        .header()
+        .iter()
+        .filter(|c| *c != label && !excluded(c))
+        .cloned()
         .collect();
     if features.is_empty() {
         anyhow::bail!(
             "{}: no feature columns left besides the label and --exclude",
-            data.display()
+            file.path().display()
         );
     }
-    let mut src = CsvSource::open(data, Some(label), features.len(), Some(&features))?;
+    let mut src = file.select(Some(label), true, features.len(), Some(&features))?;
     let names = src.columns().feature_names();
     let (x, y) = src.read_all()?;
     let mut classes = 1;
@@ -77,7 +85,16 @@ pub fn read_training_data(
                     data.display()
                 );
             }
-            classes = y.iter().fold(0.0f64, |m, &v| m.max(v)) as usize + 1;
+            let top = y.iter().fold(0.0f64, |m, &v| m.max(v));
+            if top >= MAX_CLASSES as f64 {
+                anyhow::bail!(
+                    "{}: label column '{}' has the value {top}; multiclass labels are 0, 1, …, {} at most",
+                    data.display(),
+                    conflux_core::error::quote(label),
+                    MAX_CLASSES - 1
+                );
+            }
+            classes = top as usize + 1;
         }
         let mut distinct = y.clone();
         distinct.sort_by(f64::total_cmp);
@@ -106,8 +123,14 @@ pub fn mlp(a: &TrainMlpArgs) -> Result<()> {
             a.out.display()
         );
     }
+    let st = a.out.with_extension("safetensors");
+    let side = conflux_core::io::safetensors::sidecar_path(&st);
+    crate::output::check_outputs(
+        &[("--out", &a.out), ("--out", &st), ("--out", &side)],
+        &[("--data", &a.data)],
+    )?;
     let act = activation(&a.activation)?;
-    let data = read_training_data(&a.data, &a.label, &a.exclude, a.task)?;
+    let data = read_training_data(&a.data, &a.csv.options(), &a.label, &a.exclude, a.task)?;
     let (d, names, x, y) = (data.names.len(), data.names, data.x, data.y);
     let task = match a.task {
         TaskArg::Regression => Task::Regression,
@@ -143,7 +166,6 @@ pub fn mlp(a: &TrainMlpArgs) -> Result<()> {
     bar.finish();
     conflux_core::io::json::save(&net, &a.out)
         .with_context(|| format!("--out {}", a.out.display()))?;
-    let st = a.out.with_extension("safetensors");
     conflux_core::io::safetensors::save(&net, &st)
         .with_context(|| format!("writing {}", st.display()))?;
     let metrics: Vec<String> = report

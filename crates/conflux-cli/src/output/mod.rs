@@ -7,6 +7,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use conflux_core::data::csv::is_stdio;
 use conflux_core::{Attribution, Float};
 
 /// Bytes of standard output held back before they are written.
@@ -23,19 +24,17 @@ pub enum Sink {
 }
 
 impl Sink {
-    /// Opens the sink for `out` (stdout when `None`).
+    /// Opens the sink for `out` (stdout when `None` or `-`).
     pub fn open(out: Option<&Path>) -> Result<Self> {
         Ok(match out {
             None => Sink::Stdout(Vec::with_capacity(1 << 16)),
+            Some(p) if is_stdio(p) => Sink::Stdout(Vec::with_capacity(1 << 16)),
             Some(p) => {
                 let dir = match p.parent() {
                     Some(d) if !d.as_os_str().is_empty() => d,
                     _ => Path::new("."),
                 };
-                let tmp = tempfile::Builder::new()
-                    .prefix(".conflux-")
-                    .suffix(".tmp")
-                    .tempfile_in(dir)
+                let tmp = conflux_core::io::temp_file_in(dir)
                     .with_context(|| format!("{}: cannot create the output file", p.display()))?;
                 Sink::File(BufWriter::with_capacity(1 << 16, tmp), p.to_path_buf())
             }
@@ -90,15 +89,65 @@ impl Write for Sink {
     }
 }
 
+/// Refuses to run when an output path is one of the command's inputs (the same file by
+/// another name too: a symbolic link or a hard link), before anything is written. `-`
+/// (standard input or output) and paths that do not exist yet never clash.
+///
+/// `inputs` pairs each input with the flag that named it, for the message.
+pub fn check_outputs(outputs: &[(&str, &Path)], inputs: &[(&str, &Path)]) -> Result<()> {
+    for (oflag, out) in outputs {
+        if is_stdio(out) {
+            continue;
+        }
+        let Ok(meta) = std::fs::metadata(out) else {
+            continue;
+        };
+        for (iflag, input) in inputs {
+            if !is_stdio(input) && same_file(&meta, out, input) {
+                anyhow::bail!(
+                    "{oflag} {}: this is the input {iflag} {}; conflux never writes over its inputs, choose another output path",
+                    out.display(),
+                    input.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `b` is the file `a` (whose metadata is `ma`).
+fn same_file(ma: &std::fs::Metadata, a: &Path, b: &Path) -> bool {
+    let Ok(mb) = std::fs::metadata(b) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if ma.dev() == mb.dev() && ma.ino() == mb.ino() {
+            return true;
+        }
+    }
+    let _ = (ma, mb);
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
 /// Writes a command's results: with `out`, the machine-readable form (`format`, JSON by
-/// default) to that file atomically and the table to standard output; without, the
-/// `format`'s form or else the table to standard output.
+/// default) to that file atomically and the table to standard output; with `out` = `-`,
+/// the machine-readable form to standard output; without, the `format`'s form or else the
+/// table to standard output.
 pub fn emit(
     out: Option<&Path>,
     format: Option<crate::cli::Format>,
     table: &str,
     machine: impl Fn(crate::cli::Format) -> String,
 ) -> Result<()> {
+    let out = match out {
+        Some(p) if is_stdio(p) => {
+            print!("{}", machine(format.unwrap_or(crate::cli::Format::Json)));
+            return Ok(());
+        }
+        other => other,
+    };
     match (out, format) {
         (Some(path), f) => {
             let mut sink = Sink::open(Some(path))?;

@@ -100,7 +100,7 @@ pub fn save(m: &Ame, training: Option<Value>, path: &Path) -> Result<()> {
 /// # Errors
 /// [`Error::Io`], or [`Error::Model`] naming the file and the missing or malformed key.
 pub fn load(path: &Path) -> Result<Ame> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::io::read::read_text(path, &crate::Limits::current())?;
     let v: Value = serde_json::from_str(&text).map_err(|e| {
         Error::model(
             path,
@@ -130,7 +130,7 @@ impl<'a> Obj<'a> {
     fn usize(&self, key: &str) -> Result<usize> {
         self.get(key)?
             .as_u64()
-            .map(|v| v as usize)
+            .and_then(|v| usize::try_from(v).ok())
             .ok_or_else(|| self.bad(key, "a non-negative integer"))
     }
     fn str(&self, key: &str) -> Result<&'a str> {
@@ -177,7 +177,10 @@ pub fn from_value(v: &Value) -> Result<Ame> {
         other => {
             return Err(Error::model(
                 "",
-                format!("task: expected regression, binary or multiclass, got \"{other}\""),
+                format!(
+                    "task: expected regression, binary or multiclass, got \"{}\"",
+                    crate::error::quote(other)
+                ),
             ));
         }
     };
@@ -186,6 +189,11 @@ pub fn from_value(v: &Value) -> Result<Ame> {
         .as_array()
         .and_then(|a| a.iter().map(|s| s.as_str().map(str::to_owned)).collect())
         .ok_or_else(|| top.bad("features", "an array of names"))?;
+    let column: std::collections::HashMap<&str, usize> = features
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.as_str(), i))
+        .collect();
     let mut groups = Vec::new();
     for g in top
         .get("groups")?
@@ -202,8 +210,17 @@ pub fn from_value(v: &Value) -> Result<Ame> {
             .iter()
             .map(|c| {
                 c.as_str()
-                    .and_then(|c| features.iter().position(|f| f == c))
-                    .ok_or_else(|| Error::model("", format!("group '{name}': unknown column {c}")))
+                    .and_then(|c| column.get(c).copied())
+                    .ok_or_else(|| {
+                        Error::model(
+                            "",
+                            format!(
+                                "group '{}': unknown column {}",
+                                crate::error::quote(&name),
+                                crate::error::quote_json(c)
+                            ),
+                        )
+                    })
             })
             .collect::<Result<Vec<_>>>()?;
         groups.push((name, idx));
@@ -252,7 +269,10 @@ pub fn from_value(v: &Value) -> Result<Ame> {
         other => {
             return Err(Error::model(
                 "",
-                format!("encoder: expected kind tabular or image, got \"{other}\""),
+                format!(
+                    "encoder: expected kind tabular or image, got \"{}\"",
+                    crate::error::quote(other)
+                ),
             ));
         }
     };

@@ -193,6 +193,15 @@ pub struct AuxOutput {
     pub minus: Vec<f64>,
 }
 
+/// The product of sizes read from a file, `usize::MAX` when it overflows (no array has that
+/// many elements, so a length check against it fails cleanly).
+fn prod(sizes: &[usize]) -> usize {
+    sizes
+        .iter()
+        .try_fold(1usize, |a, &b| a.checked_mul(b))
+        .unwrap_or(usize::MAX)
+}
+
 impl Ame {
     /// Number of experts `p`.
     pub fn experts(&self) -> usize {
@@ -294,12 +303,12 @@ impl Ame {
                     check(
                         &format!("experts[{l}].weight"),
                         layer.w.len(),
-                        p * layer.outputs * layer.inputs,
+                        prod(&[p, layer.outputs, layer.inputs]),
                     )?;
                     check(
                         &format!("experts[{l}].bias"),
                         layer.b.len(),
-                        p * layer.outputs,
+                        prod(&[p, layer.outputs]),
                     )?;
                     width = layer.outputs;
                 }
@@ -309,16 +318,21 @@ impl Ame {
                 width,
                 convs,
             } => {
-                let cell = 1usize << convs.len();
-                if convs.is_empty() || height % cell != 0 || width % cell != 0 {
+                let cell = u32::try_from(convs.len())
+                    .ok()
+                    .and_then(|n| 1usize.checked_shl(n))
+                    .filter(|&c| c <= (*height).max(*width).max(1))
+                    .unwrap_or(0);
+                if convs.is_empty() || cell == 0 || height % cell != 0 || width % cell != 0 {
                     return Err(Error::model(
                         "",
                         format!(
-                            "image stem: {height}×{width} is not divisible by the cell size {cell}"
+                            "image stem: {height}×{width} is not divisible by the cell size 2^{}",
+                            convs.len()
                         ),
                     ));
                 }
-                if height * width != d || (height / cell) * (width / cell) != p {
+                if prod(&[*height, *width]) != d || prod(&[height / cell, width / cell]) != p {
                     return Err(Error::model(
                         "",
                         format!(
@@ -338,7 +352,7 @@ impl Ame {
                     check(
                         &format!("convs[{l}].weight"),
                         c.w.len(),
-                        c.c_out * c.c_in * 4,
+                        prod(&[c.c_out, c.c_in, 4]),
                     )?;
                     check(&format!("convs[{l}].bias"), c.b.len(), c.c_out)?;
                     c_in = c.c_out;
@@ -346,14 +360,23 @@ impl Ame {
             }
         }
         let (h, k) = (self.hidden(), self.gate_width());
-        check("out_weight", self.out_w.len(), p * o * h)?;
-        check("out_bias", self.out_b.len(), p * o)?;
-        check("gate_weight", self.gate_w.len(), k * p * (h + o))?;
-        check("context", self.context.len(), p * k)?;
-        check("aux_all_weight", self.aux_all_w.len(), o * p * h)?;
+        // Saturating products: a size that overflows can never match an array's length.
+        check("out_weight", self.out_w.len(), prod(&[p, o, h]))?;
+        check("out_bias", self.out_b.len(), prod(&[p, o]))?;
+        check(
+            "gate_weight",
+            self.gate_w.len(),
+            prod(&[k, p, h.saturating_add(o)]),
+        )?;
+        check("context", self.context.len(), prod(&[p, k]))?;
+        check("aux_all_weight", self.aux_all_w.len(), prod(&[o, p, h]))?;
         check("aux_all_bias", self.aux_all_b.len(), o)?;
-        check("aux_minus_weight", self.aux_minus_w.len(), p * o * p * h)?;
-        check("aux_minus_bias", self.aux_minus_b.len(), p * o)?;
+        check(
+            "aux_minus_weight",
+            self.aux_minus_w.len(),
+            prod(&[p, o, p, h]),
+        )?;
+        check("aux_minus_bias", self.aux_minus_b.len(), prod(&[p, o]))?;
         Ok(())
     }
 

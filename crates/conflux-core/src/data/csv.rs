@@ -1,14 +1,54 @@
 //! Streaming CSV reader for numeric feature tables.
 //!
-//! A header row is required. Rows are read in blocks so memory stays bounded whatever the
-//! file size. Every problem is reported with the file, the 1-based line (the header is line 1)
-//! and the column: non-numeric cells, NaN/infinity, ragged rows, a missing label column, an
-//! empty or header-only file.
+//! Rows are read in blocks so memory stays bounded whatever the file size, and no line may
+//! be longer than [`CsvOptions::max_line_bytes`] — enforced while reading, so a file with one
+//! gigantic line (or `/dev/zero`) costs no more memory than the limit. The path `-` reads
+//! standard input. Every problem is reported with the file, the 1-based line (the header is
+//! line 1) and the column: non-numeric cells, NaN/infinity, ragged rows, a missing label
+//! column, duplicate column names, a header that looks like data, an empty or header-only
+//! file.
 
-use std::fs::File;
+use std::collections::HashMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::error::{DataLocation, Error, Result};
+use crate::error::{DataLocation, Error, Result, list, quote};
+use crate::limits::{DATA_CELLS, LINE_BYTES, Limits};
+
+/// How a CSV file is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvOptions {
+    /// The first line names the columns (default). Without a header every line is data and
+    /// the columns are named `f0`, `f1`, ….
+    pub has_header: bool,
+    /// Maximum bytes of one line (a quoted field spanning lines counts as one line).
+    pub max_line_bytes: u64,
+    /// Maximum cells held in memory by one read ([`CsvSource::read_block`] into one buffer).
+    pub max_cells: u64,
+}
+
+impl Default for CsvOptions {
+    /// A header row, and the [`Limits::current`] line and cell limits.
+    fn default() -> Self {
+        CsvOptions::with_limits(&Limits::current())
+    }
+}
+
+impl CsvOptions {
+    /// A header row and the given limits.
+    pub fn with_limits(limits: &Limits) -> Self {
+        CsvOptions {
+            has_header: true,
+            max_line_bytes: limits.line_bytes,
+            max_cells: limits.data_cells,
+        }
+    }
+}
+
+/// `true` for the path `-`, which stands for standard input (or output).
+pub fn is_stdio(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
 
 /// How the CSV's columns map to the model's inputs.
 #[derive(Debug, Clone)]
@@ -19,6 +59,8 @@ pub struct Columns {
     pub features: Vec<usize>,
     /// The label column, if `--label` was given.
     pub label: Option<usize>,
+    /// Further columns read beside the features (e.g. ground truth), in request order.
+    pub extra: Vec<usize>,
 }
 
 impl Columns {
@@ -31,24 +73,101 @@ impl Columns {
     }
 }
 
-/// A CSV file opened for block-wise reading.
-pub struct CsvSource {
-    path: PathBuf,
-    reader: ::csv::Reader<File>,
-    columns: Columns,
-    record: ::csv::StringRecord,
-    rows_read: usize,
-    file_len: u64,
+/// Raised by [`LineLimit`] inside the I/O error the CSV parser passes on.
+#[derive(Debug)]
+struct LineTooLong {
+    line: u64,
+    max: u64,
 }
 
-impl std::fmt::Debug for CsvSource {
+impl std::fmt::Display for LineTooLong {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CsvSource")
-            .field("path", &self.path)
-            .field("rows_read", &self.rows_read)
-            .finish_non_exhaustive()
+        write!(f, "line {} is longer than {} bytes", self.line, self.max)
     }
 }
+
+impl std::error::Error for LineTooLong {}
+
+/// Where the CSV grammar is, as far as line ends are concerned (csv-core's states, reduced).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lex {
+    StartField,
+    InField,
+    InQuoted,
+    QuoteInQuoted,
+}
+
+/// A reader that fails as soon as one CSV line (a record; quoted line breaks included)
+/// exceeds `max` bytes, before the parser has buffered it.
+struct LineLimit<R> {
+    inner: R,
+    max: u64,
+    /// Bytes of the current record so far.
+    run: u64,
+    lex: Lex,
+    /// 1-based line of the current position and of the current record's start.
+    line: u64,
+    record_line: u64,
+    /// The line found too long, reported at the next read: the bytes before it are passed on
+    /// first, so the error surfaces when the parser reaches that line, not when it reads ahead.
+    failed: Option<u64>,
+}
+
+impl<R: Read> LineLimit<R> {
+    fn new(inner: R, max: u64) -> Self {
+        LineLimit {
+            inner,
+            max,
+            run: 0,
+            lex: Lex::StartField,
+            line: 1,
+            record_line: 1,
+            failed: None,
+        }
+    }
+}
+
+impl<R: Read> Read for LineLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Some(line) = self.failed {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                LineTooLong {
+                    line,
+                    max: self.max,
+                },
+            ));
+        }
+        let n = self.inner.read(buf)?;
+        for (k, &b) in buf[..n].iter().enumerate() {
+            let end = b == b'\n' || b == b'\r';
+            self.lex = match (self.lex, b) {
+                (Lex::InQuoted, b'"') => Lex::QuoteInQuoted,
+                (Lex::InQuoted, _) => Lex::InQuoted,
+                (Lex::StartField | Lex::QuoteInQuoted, b'"') => Lex::InQuoted,
+                (_, b',') => Lex::StartField,
+                (_, _) if end => Lex::StartField,
+                _ => Lex::InField,
+            };
+            if b == b'\n' {
+                self.line += 1;
+            }
+            if end && self.lex == Lex::StartField {
+                self.run = 0;
+                self.record_line = self.line;
+            } else {
+                self.run += 1;
+                if self.run > self.max {
+                    self.failed = Some(self.record_line);
+                    return if k > 0 { Ok(k) } else { self.read(buf) };
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
+type Reader = ::csv::Reader<LineLimit<Box<dyn Read + Send>>>;
 
 fn data_err(
     path: &Path,
@@ -63,42 +182,57 @@ fn data_err(
     }
 }
 
-impl CsvSource {
-    /// Opens `path`, reads the header and maps columns to the model's `input_dim` inputs:
-    /// by name when `names` (the model's stored feature names) are all in the header,
-    /// otherwise by position over the non-label columns.
+/// A CSV file whose header has been read, not yet mapped to a model's inputs.
+pub struct CsvFile {
+    path: PathBuf,
+    reader: Reader,
+    header: Vec<String>,
+    /// The first data row, already read (files without a header).
+    pending: Option<::csv::StringRecord>,
+    file_len: u64,
+    max_cells: u64,
+}
+
+impl std::fmt::Debug for CsvFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsvFile")
+            .field("path", &self.path)
+            .field("columns", &self.header.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CsvFile {
+    /// Opens `path` (`-`: standard input) and reads the header.
     ///
     /// # Errors
-    /// [`Error::Io`] if the file cannot be opened; [`Error::Data`] for an empty file, a missing
-    /// label column or a column count that does not match the model.
-    pub fn open(
-        path: &Path,
-        label: Option<&str>,
-        input_dim: usize,
-        names: Option<&[String]>,
-    ) -> Result<Self> {
-        Self::open_with(path, label, true, input_dim, names)
+    /// [`Error::Io`] if the file cannot be opened or is a folder or device;
+    /// [`Error::Data`] for an empty file, an over-long line, duplicate column names or a
+    /// header that looks like data.
+    pub fn open(path: &Path, opts: &CsvOptions) -> Result<Self> {
+        if is_stdio(path) {
+            return Self::from_reader(Path::new("<stdin>"), Box::new(std::io::stdin()), 0, opts);
+        }
+        let (file, len) = crate::io::read::open_input(path)?;
+        Self::from_reader(path, Box::new(file), len.unwrap_or(0), opts)
     }
 
-    /// As [`CsvSource::open`]; with `label_required = false` a label column absent from the
-    /// header is not an error (reference files need not carry the label).
+    /// Reads the header from `reader`; `path` names the source in errors, `len` is its size
+    /// in bytes for progress (0 when unknown).
     ///
     /// # Errors
-    /// As [`CsvSource::open`].
-    pub fn open_with(
+    /// As [`CsvFile::open`].
+    pub fn from_reader(
         path: &Path,
-        label: Option<&str>,
-        label_required: bool,
-        input_dim: usize,
-        names: Option<&[String]>,
+        reader: Box<dyn Read + Send>,
+        len: u64,
+        opts: &CsvOptions,
     ) -> Result<Self> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
         let mut reader = ::csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .trim(::csv::Trim::All)
-            .from_reader(file);
+            .from_reader(LineLimit::new(reader, opts.max_line_bytes));
         let mut record = ::csv::StringRecord::new();
         let got = reader
             .read_record(&mut record)
@@ -108,53 +242,106 @@ impl CsvSource {
                 path,
                 1,
                 None,
-                "expected a header row, got an empty file",
+                if opts.has_header {
+                    "expected a header row, got an empty file"
+                } else {
+                    "expected a data row, got an empty file"
+                },
             ));
         }
-        let header: Vec<String> = record.iter().map(str::to_owned).collect();
+        let (header, pending) = if opts.has_header {
+            let header: Vec<String> = record.iter().map(str::to_owned).collect();
+            check_header(path, &header)?;
+            (header, None)
+        } else {
+            let header = (0..record.len()).map(|i| format!("f{i}")).collect();
+            (header, Some(record))
+        };
+        Ok(CsvFile {
+            path: path.to_path_buf(),
+            reader,
+            header,
+            pending,
+            file_len: len,
+            max_cells: opts.max_cells,
+        })
+    }
+
+    /// Column names in file order (`f0`, `f1`, … without a header).
+    pub fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    /// The name of the source in messages (`<stdin>` for standard input).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Maps the columns to the model's `input_dim` inputs: by name when `names` (the model's
+    /// stored feature names) are all in the header, otherwise by position over the non-label
+    /// columns. With `label_required = false` a label column absent from the header is not an
+    /// error (reference files need not carry the label).
+    ///
+    /// # Errors
+    /// [`Error::Data`] for a missing label column or a column count that does not match.
+    pub fn select(
+        self,
+        label: Option<&str>,
+        label_required: bool,
+        input_dim: usize,
+        names: Option<&[String]>,
+    ) -> Result<CsvSource> {
+        let path = &self.path;
+        let header = &self.header;
+        let index: HashMap<&str, usize> = header
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.as_str(), i))
+            .collect();
         let label_idx = match label {
             None => None,
-            Some(l) if !label_required && !header.iter().any(|h| h == l) => None,
-            Some(l) => Some(header.iter().position(|h| h == l).ok_or_else(|| {
+            Some(l) if !label_required && !index.contains_key(l) => None,
+            Some(l) => Some(*index.get(l).ok_or_else(|| {
                 data_err(
                     path,
                     1,
                     None,
                     format!(
-                        "expected a label column '{l}' in the header, got columns {}",
-                        header.join(", ")
+                        "expected a label column '{}' in the header, got columns {}",
+                        quote(l),
+                        list(header)
                     ),
                 )
             })?),
         };
-        let candidates: Vec<usize> = (0..header.len())
-            .filter(|&i| Some(i) != label_idx)
-            .collect();
+        let candidates = header.len() - usize::from(label_idx.is_some());
         let by_name = names.and_then(|names| {
             names
                 .iter()
                 .map(|n| {
-                    header
-                        .iter()
-                        .position(|h| h == n)
+                    index
+                        .get(n.as_str())
+                        .copied()
                         .filter(|&i| Some(i) != label_idx)
                 })
                 .collect::<Option<Vec<_>>>()
         });
         let features = match by_name {
             Some(f) => f,
-            None if candidates.len() == input_dim => candidates,
+            None if candidates == input_dim => (0..header.len())
+                .filter(|&i| Some(i) != label_idx)
+                .collect(),
             None => {
                 let hint = match names {
                     Some(n) => {
                         let missing: Vec<&str> = n
                             .iter()
-                            .filter(|x| !header.contains(x))
+                            .filter(|x| !index.contains_key(x.as_str()))
                             .map(String::as_str)
                             .collect();
                         format!(
                             " (model feature columns missing from the header: {})",
-                            missing.join(", ")
+                            list(&missing)
                         )
                     }
                     None => String::new(),
@@ -164,56 +351,144 @@ impl CsvSource {
                     1,
                     None,
                     format!(
-                        "wrong column count: expected {input_dim} feature columns{}, got {}{hint}",
+                        "wrong column count: expected {input_dim} feature columns{}, got {candidates}{hint}",
                         if label_idx.is_some() {
                             " besides the label"
                         } else {
                             ""
                         },
-                        candidates.len()
                     ),
                 ));
             }
         };
         Ok(CsvSource {
-            path: path.to_path_buf(),
-            reader,
             columns: Columns {
-                header,
+                header: self.header.clone(),
                 features,
                 label: label_idx,
+                extra: Vec::new(),
             },
-            record,
+            file: self,
+            record: ::csv::StringRecord::new(),
             rows_read: 0,
-            file_len,
         })
     }
+}
 
-    /// The header of `path` (column names), reading nothing else.
-    ///
-    /// # Errors
-    /// As [`CsvSource::open`] for a missing or empty file.
-    pub fn header(path: &Path) -> Result<Vec<String>> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut reader = ::csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .trim(::csv::Trim::All)
-            .from_reader(file);
-        let mut record = ::csv::StringRecord::new();
-        if !reader
-            .read_record(&mut record)
-            .map_err(|e| csv_err(path, &e))?
-            || record.iter().all(str::is_empty)
-        {
+/// Column names must be unique, and a header made only of numbers is a data row.
+fn check_header(path: &Path, header: &[String]) -> Result<()> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, h) in header.iter().enumerate() {
+        if let Some(first) = seen.insert(h.as_str(), i) {
             return Err(data_err(
                 path,
                 1,
                 None,
-                "expected a header row, got an empty file",
+                format!(
+                    "columns {} and {} are both named '{}'; column names must be unique",
+                    first + 1,
+                    i + 1,
+                    quote(h)
+                ),
             ));
         }
-        Ok(record.iter().map(str::to_owned).collect())
+    }
+    let numeric = |h: &String| h.parse::<f64>().is_ok();
+    // pandas writes unnamed columns as 0, 1, 2, …: names, not data.
+    let pandas = header.iter().enumerate().all(|(i, h)| *h == i.to_string());
+    if header.iter().all(numeric) && !pandas {
+        return Err(data_err(
+            path,
+            1,
+            None,
+            format!(
+                "the first line looks like data, not a header (every name is a number: {}); \
+                 add a header row naming the columns, or pass --no-header to read every line as \
+                 data with columns named f0, f1, …",
+                list(header)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A CSV file opened for block-wise reading, its columns mapped to a model's inputs.
+pub struct CsvSource {
+    file: CsvFile,
+    columns: Columns,
+    record: ::csv::StringRecord,
+    rows_read: usize,
+}
+
+impl std::fmt::Debug for CsvSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsvSource")
+            .field("path", &self.file.path)
+            .field("rows_read", &self.rows_read)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CsvSource {
+    /// Opens `path` (`-`: standard input), reads the header and maps columns to the model's
+    /// `input_dim` inputs (see [`CsvFile::select`]).
+    ///
+    /// # Errors
+    /// As [`CsvFile::open`] and [`CsvFile::select`].
+    pub fn open(
+        path: &Path,
+        opts: &CsvOptions,
+        label: Option<&str>,
+        input_dim: usize,
+        names: Option<&[String]>,
+    ) -> Result<Self> {
+        CsvFile::open(path, opts)?.select(label, true, input_dim, names)
+    }
+
+    /// As [`CsvSource::open`]; with `label_required = false` a label column absent from the
+    /// header is not an error (reference files need not carry the label).
+    ///
+    /// # Errors
+    /// As [`CsvSource::open`].
+    pub fn open_with(
+        path: &Path,
+        opts: &CsvOptions,
+        label: Option<&str>,
+        label_required: bool,
+        input_dim: usize,
+        names: Option<&[String]>,
+    ) -> Result<Self> {
+        CsvFile::open(path, opts)?.select(label, label_required, input_dim, names)
+    }
+
+    /// Also reads the columns `names` (in this order) into the `extra` buffer of
+    /// [`CsvSource::read_block_with`].
+    ///
+    /// # Errors
+    /// [`Error::Data`] naming the first column missing from the header.
+    pub fn with_extra(mut self, names: &[String]) -> Result<Self> {
+        let index: HashMap<&str, usize> = self
+            .columns
+            .header
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.as_str(), i))
+            .collect();
+        let extra = names
+            .iter()
+            .map(|n| {
+                index.get(n.as_str()).copied().ok_or_else(|| {
+                    data_err(
+                        &self.file.path,
+                        1,
+                        None,
+                        format!("expected a column '{}' in the header", quote(n)),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.columns.extra = extra;
+        Ok(self)
     }
 
     /// The column mapping.
@@ -221,14 +496,20 @@ impl CsvSource {
         &self.columns
     }
 
+    /// The name of the source in messages (`<stdin>` for standard input).
+    pub fn path(&self) -> &Path {
+        &self.file.path
+    }
+
     /// Data rows read so far.
     pub fn rows_read(&self) -> usize {
         self.rows_read
     }
 
-    /// Bytes of the file consumed so far and the file's size (for progress bars).
+    /// Bytes of the file consumed so far and the file's size (for progress bars; 0 when
+    /// unknown, as for standard input).
     pub fn progress(&self) -> (u64, u64) {
-        (self.reader.position().byte(), self.file_len)
+        (self.file.reader.position().byte(), self.file.file_len)
     }
 
     /// Reads up to `max_rows` rows, appending features (model-input order, row-major) to `x`
@@ -236,30 +517,53 @@ impl CsvSource {
     /// the end of the file).
     ///
     /// # Errors
-    /// [`Error::Data`] naming the line and column of the first bad cell or ragged row.
+    /// [`Error::Data`] naming the line and column of the first bad cell or ragged row, or
+    /// the line at which `x` would hold more cells than [`CsvOptions::max_cells`].
     pub fn read_block(
         &mut self,
         max_rows: usize,
         x: &mut Vec<f64>,
         labels: &mut Vec<f64>,
     ) -> Result<usize> {
+        self.read_block_with(max_rows, x, labels, &mut Vec::new())
+    }
+
+    /// As [`CsvSource::read_block`], appending the [`CsvSource::with_extra`] columns to
+    /// `extra`.
+    ///
+    /// # Errors
+    /// As [`CsvSource::read_block`].
+    pub fn read_block_with(
+        &mut self,
+        max_rows: usize,
+        x: &mut Vec<f64>,
+        labels: &mut Vec<f64>,
+        extra: &mut Vec<f64>,
+    ) -> Result<usize> {
         let mut n = 0;
         let width = self.columns.header.len();
+        let per_row = (self.columns.features.len() + self.columns.extra.len()).max(1) as u64;
         while n < max_rows {
-            if !self
-                .reader
-                .read_record(&mut self.record)
-                .map_err(|e| csv_err(&self.path, &e))?
-            {
-                break;
-            }
-            let line = self.record.position().map_or(0, ::csv::Position::line);
+            let line = if let Some(first) = self.file.pending.take() {
+                self.record = first;
+                1
+            } else {
+                if !self
+                    .file
+                    .reader
+                    .read_record(&mut self.record)
+                    .map_err(|e| csv_err(&self.file.path, &e))?
+                {
+                    break;
+                }
+                self.record.position().map_or(0, ::csv::Position::line)
+            };
             if self.record.len() == 1 && self.record[0].is_empty() {
                 continue; // blank line
             }
             if self.record.len() != width {
                 return Err(data_err(
-                    &self.path,
+                    &self.file.path,
                     line,
                     None,
                     format!(
@@ -268,11 +572,27 @@ impl CsvSource {
                     ),
                 ));
             }
+            if (x.len() + extra.len()) as u64 + per_row > self.file.max_cells {
+                return Err(data_err(
+                    &self.file.path,
+                    line,
+                    None,
+                    format!(
+                        "more data than may be held in memory at once ({} rows so far): {}; \
+                         fewer rows (e.g. --max-rows) also help",
+                        self.rows_read + n,
+                        DATA_CELLS.exceeded(self.file.max_cells)
+                    ),
+                ));
+            }
             for &c in &self.columns.features {
                 x.push(self.cell(line, c)?);
             }
             if let Some(c) = self.columns.label {
                 labels.push(self.cell(line, c)?);
+            }
+            for &c in &self.columns.extra {
+                extra.push(self.cell(line, c)?);
             }
             n += 1;
         }
@@ -285,18 +605,18 @@ impl CsvSource {
         let col = || Some((c + 1, self.columns.header[c].clone()));
         let v: f64 = s.parse().map_err(|_| {
             data_err(
-                &self.path,
+                &self.file.path,
                 line,
                 col(),
-                format!("expected a number, got '{s}'"),
+                format!("expected a number, got '{}'", quote(s)),
             )
         })?;
         if !v.is_finite() {
             return Err(data_err(
-                &self.path,
+                &self.file.path,
                 line,
                 col(),
-                format!("expected a finite number, got '{s}'"),
+                format!("expected a finite number, got '{}'", quote(s)),
             ));
         }
         Ok(v)
@@ -320,7 +640,7 @@ impl CsvSource {
     pub fn ensure_rows(&self) -> Result<()> {
         if self.rows_read == 0 {
             return Err(data_err(
-                &self.path,
+                &self.file.path,
                 2,
                 None,
                 "expected at least one data row, got only the header",
@@ -333,7 +653,21 @@ impl CsvSource {
 fn csv_err(path: &Path, e: &::csv::Error) -> Error {
     let line = e.position().map_or(0, ::csv::Position::line);
     match e.kind() {
-        ::csv::ErrorKind::Io(io) => Error::io(path, std::io::Error::new(io.kind(), io.to_string())),
+        ::csv::ErrorKind::Io(io) => {
+            if let Some(long) = io.get_ref().and_then(|i| i.downcast_ref::<LineTooLong>()) {
+                return data_err(
+                    path,
+                    long.line,
+                    None,
+                    format!(
+                        "line longer than {} bytes: {}",
+                        long.max,
+                        LINE_BYTES.exceeded(long.max)
+                    ),
+                );
+            }
+            Error::io(path, std::io::Error::new(io.kind(), io.to_string()))
+        }
         ::csv::ErrorKind::Utf8 { .. } => {
             data_err(path, line, None, "expected UTF-8 text, got invalid bytes")
         }
@@ -346,6 +680,145 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    fn opts() -> CsvOptions {
+        CsvOptions::with_limits(&Limits::DEFAULT)
+    }
+
+    fn from(content: &'static [u8], o: &CsvOptions) -> Result<CsvFile> {
+        CsvFile::from_reader(Path::new("mem.csv"), Box::new(content), 0, o)
+    }
+
+    #[test]
+    fn long_lines_fail_while_reading() {
+        let o = CsvOptions {
+            max_line_bytes: 16,
+            ..opts()
+        };
+        // Lines of up to 16 bytes pass; CRLF and lone CR end lines too.
+        let mut src = from(b"a,b\n1,2\r\n12345678901234,1\r3,4\n", &o)
+            .unwrap()
+            .select(None, true, 2, None)
+            .unwrap();
+        assert_eq!(src.read_all().unwrap().0.len(), 6);
+        let e = from(b"a,b\n1,2\n123456789012345678,1\n", &o)
+            .unwrap()
+            .select(None, true, 2, None)
+            .unwrap()
+            .read_all()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("mem.csv:3: line longer than 16 bytes") && e.contains("--max-line-bytes"),
+            "{e}"
+        );
+        // A quoted field spanning lines is one line; "" inside quotes does not end it.
+        let e = from(b"a,b\n\"1\n2\n\"\"3\n4\n5\n6\n7\n8\",2\n", &o)
+            .unwrap()
+            .select(None, true, 2, None)
+            .unwrap()
+            .read_all()
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("mem.csv:2: line longer"), "{e}");
+        // The header too, and an endless stream of zero bytes.
+        let e = from(&[b'x'; 100], &o).unwrap_err().to_string();
+        assert!(e.starts_with("mem.csv:1: line longer"), "{e}");
+        let zeros = std::io::repeat(0).take(1 << 30);
+        let e = CsvFile::from_reader(Path::new("zero"), Box::new(zeros), 0, &o)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("zero:1: line longer"), "{e}");
+    }
+
+    #[test]
+    fn header_conventions() {
+        let e = from(b"a,b,a\n1,2,3\n", &opts()).unwrap_err().to_string();
+        assert!(
+            e.contains("mem.csv:1: columns 1 and 3 are both named 'a'"),
+            "{e}"
+        );
+        let e = from(b"1.5,2e3,-4\n1,2,3\n", &opts())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("mem.csv:1: the first line looks like data") && e.contains("--no-header"),
+            "{e}"
+        );
+        // pandas' names for unnamed columns are names.
+        assert_eq!(
+            from(b"0,1,2\n1,2,3\n", &opts()).unwrap().header(),
+            ["0", "1", "2"]
+        );
+        // Without a header the first line is data and the columns are f0, f1, ….
+        let no = CsvOptions {
+            has_header: false,
+            ..opts()
+        };
+        let f = from(b"1.5,2e3,-4\n1,2,3\n", &no).unwrap();
+        assert_eq!(f.header(), ["f0", "f1", "f2"]);
+        let mut src = f.select(Some("f2"), true, 2, None).unwrap();
+        let (x, y) = src.read_all().unwrap();
+        assert_eq!((x, y), (vec![1.5, 2e3, 1.0, 2.0], vec![-4.0, 3.0]));
+        let e = from(b"1,2\n1,x\n", &no)
+            .unwrap()
+            .select(None, true, 2, None)
+            .unwrap()
+            .read_all()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("mem.csv:2:2 (column 'f1')"), "{e}");
+    }
+
+    #[test]
+    fn extra_columns_and_cell_budget() {
+        let names = ["a".to_string(), "b".to_string()];
+        let truth = ["gt_a".to_string(), "gt_b".to_string()];
+        let mut src = from(b"a,gt_a,b,gt_b\n1,10,2,20\n3,30,4,40\n", &opts())
+            .unwrap()
+            .select(None, false, 2, Some(&names))
+            .unwrap()
+            .with_extra(&truth)
+            .unwrap();
+        let (mut x, mut y, mut t) = (vec![], vec![], vec![]);
+        assert_eq!(src.read_block_with(10, &mut x, &mut y, &mut t).unwrap(), 2);
+        assert_eq!(
+            (x, t),
+            (vec![1.0, 2.0, 3.0, 4.0], vec![10.0, 20.0, 30.0, 40.0])
+        );
+        let small = CsvOptions {
+            max_cells: 5,
+            ..opts()
+        };
+        let e = from(b"a,b\n1,2\n3,4\n5,6\n", &small)
+            .unwrap()
+            .select(None, true, 2, None)
+            .unwrap()
+            .read_all()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("mem.csv:4: more data than may be held in memory at once (2 rows so far)")
+                && e.contains("--max-data-cells"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn long_values_are_cut_in_messages() {
+        let mut text = b"a,b\n1,".to_vec();
+        text.extend(std::iter::repeat_n(b'7', 100_000));
+        text.extend(b"x\n");
+        let text: &'static [u8] = Box::leak(text.into_boxed_slice());
+        let e = from(text, &opts())
+            .unwrap()
+            .select(None, true, 2, None)
+            .unwrap()
+            .read_all()
+            .unwrap_err()
+            .to_string();
+        assert!(e.len() < 200 && e.contains("(100001 chars)"), "{e}");
+    }
+
     fn tmp(content: &str) -> tempfile::NamedTempFile {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         f.write_all(content.as_bytes()).unwrap();
@@ -356,7 +829,7 @@ mod tests {
     fn reads_by_name_and_label() {
         let f = tmp("b,y,a\n1,0,2\n3,1,4\n");
         let names = vec!["a".to_string(), "b".to_string()];
-        let mut src = CsvSource::open(f.path(), Some("y"), 2, Some(&names)).unwrap();
+        let mut src = CsvSource::open(f.path(), &opts(), Some("y"), 2, Some(&names)).unwrap();
         let (x, y) = src.read_all().unwrap();
         assert_eq!(x, vec![2.0, 1.0, 4.0, 3.0]);
         assert_eq!(y, vec![0.0, 1.0]);
@@ -365,14 +838,14 @@ mod tests {
     #[test]
     fn errors_name_line_and_column() {
         let f = tmp("a,b\n1,2\n3,x\n");
-        let mut src = CsvSource::open(f.path(), None, 2, None).unwrap();
+        let mut src = CsvSource::open(f.path(), &opts(), None, 2, None).unwrap();
         let e = src.read_all().unwrap_err().to_string();
         assert!(
             e.ends_with(":3:2 (column 'b'): expected a number, got 'x'"),
             "{e}"
         );
         let f = tmp("a,b\n1,2\n3\n");
-        let e = CsvSource::open(f.path(), None, 2, None)
+        let e = CsvSource::open(f.path(), &opts(), None, 2, None)
             .unwrap()
             .read_all()
             .unwrap_err()
@@ -382,26 +855,26 @@ mod tests {
             "{e}"
         );
         let f = tmp("a,b\n1,inf\n");
-        let e = CsvSource::open(f.path(), None, 2, None)
+        let e = CsvSource::open(f.path(), &opts(), None, 2, None)
             .unwrap()
             .read_all()
             .unwrap_err()
             .to_string();
         assert!(e.contains("expected a finite number, got 'inf'"), "{e}");
         let f = tmp("a,b\n");
-        let e = CsvSource::open(f.path(), None, 2, None)
+        let e = CsvSource::open(f.path(), &opts(), None, 2, None)
             .unwrap()
             .read_all()
             .unwrap_err()
             .to_string();
         assert!(e.contains("only the header"), "{e}");
         let f = tmp("");
-        let e = CsvSource::open(f.path(), None, 2, None)
+        let e = CsvSource::open(f.path(), &opts(), None, 2, None)
             .unwrap_err()
             .to_string();
         assert!(e.contains("empty file"), "{e}");
         let f = tmp("a,b,c\n1,2,3\n");
-        let e = CsvSource::open(f.path(), None, 2, None)
+        let e = CsvSource::open(f.path(), &opts(), None, 2, None)
             .unwrap_err()
             .to_string();
         assert!(e.contains("expected 2 feature columns, got 3"), "{e}");

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, list, quote, quote_json};
 
 /// A partition of the features into named groups.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,21 +33,28 @@ impl FeatureGroups {
         let mut group_of = vec![usize::MAX; d];
         for (g, (name, m)) in groups.iter().enumerate() {
             if m.is_empty() {
-                return Err(Error::model("", format!("group '{name}' is empty")));
+                return Err(Error::model(
+                    "",
+                    format!("group '{}' is empty", quote(name)),
+                ));
             }
             for &f in m {
                 if f >= d {
                     return Err(Error::model(
                         "",
-                        format!("group '{name}': feature index {f} out of range 0..{d}"),
+                        format!(
+                            "group '{}': feature index {f} out of range 0..{d}",
+                            quote(name)
+                        ),
                     ));
                 }
                 if group_of[f] != usize::MAX {
                     return Err(Error::model(
                         "",
                         format!(
-                            "feature {f} is in two groups ('{}' and '{name}')",
-                            groups[group_of[f]].0
+                            "feature {f} is in two groups ('{}' and '{}')",
+                            quote(&groups[group_of[f]].0),
+                            quote(name)
                         ),
                     ));
                 }
@@ -74,7 +81,7 @@ impl FeatureGroups {
     /// [`Error::Io`], or [`Error::Model`] naming the file and the unknown, missing or
     /// repeated column.
     pub fn load(path: &Path, features: &[String]) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::io::read::read_text(path, &crate::Limits::current())?;
         let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
             Error::model(
                 path,
@@ -84,12 +91,17 @@ impl FeatureGroups {
         let obj = v.as_object().ok_or_else(|| {
             Error::model(path, "expected a JSON object {\"group\": [\"column\", …]}")
         })?;
+        let column: std::collections::HashMap<&str, usize> = features
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.as_str(), i))
+            .collect();
         let mut groups = Vec::new();
         for (name, cols) in obj {
             let cols = cols.as_array().ok_or_else(|| {
                 Error::model(
                     path,
-                    format!("group '{name}': expected an array of column names"),
+                    format!("group '{}': expected an array of column names", quote(name)),
                 )
             })?;
             let idx = cols
@@ -98,15 +110,21 @@ impl FeatureGroups {
                     let c = c.as_str().ok_or_else(|| {
                         Error::model(
                             path,
-                            format!("group '{name}': expected column names, got {c}"),
+                            format!(
+                                "group '{}': expected column names, got {}",
+                                quote(name),
+                                quote_json(c)
+                            ),
                         )
                     })?;
-                    features.iter().position(|f| f == c).ok_or_else(|| {
+                    column.get(c).copied().ok_or_else(|| {
                         Error::model(
                             path,
                             format!(
-                                "group '{name}': unknown column '{c}'; features are {}",
-                                features.join(", ")
+                                "group '{}': unknown column '{}'; features are {}",
+                                quote(name),
+                                quote(c),
+                                list(features)
                             ),
                         )
                     })

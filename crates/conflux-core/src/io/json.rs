@@ -8,6 +8,7 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
+use crate::limits::Limits;
 use crate::net::Network;
 use crate::net::Preprocess;
 use crate::net::activation::Activation;
@@ -22,7 +23,15 @@ pub const FORMAT: &str = "conflux-model";
 /// [`Error::Io`] when the file cannot be read; [`Error::Model`]/[`Error::Layer`] naming the
 /// file, layer and key when its content is not a valid model.
 pub fn load(path: &Path) -> Result<Network> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    load_with(path, &Limits::current())
+}
+
+/// As [`load`], reading at most `limits.model_bytes` bytes.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_with(path: &Path, limits: &Limits) -> Result<Network> {
+    let text = super::read::read_text(path, limits)?;
     from_str(&text).map_err(|e| e.with_path(path))
 }
 
@@ -49,7 +58,7 @@ pub fn from_value(v: &Value) -> Result<Network> {
     {
         return Err(Error::model(
             "",
-            format!("expected \"format\": \"{FORMAT}\", got {f}"),
+            format!("expected \"format\": \"{FORMAT}\", got {}", short(f)),
         ));
     }
     if let Some(fv) = top.get("format_version")
@@ -57,7 +66,7 @@ pub fn from_value(v: &Value) -> Result<Network> {
     {
         return Err(Error::model(
             "",
-            format!("expected format_version 1, got {fv}"),
+            format!("expected format_version 1, got {}", short(fv)),
         ));
     }
     let layers_v = top
@@ -71,9 +80,9 @@ pub fn from_value(v: &Value) -> Result<Network> {
     let mut head = None;
     let last = layers_v.len() - 1;
     for (i, lv) in layers_v.iter().enumerate() {
-        let obj = lv
-            .as_object()
-            .ok_or_else(|| Error::layer("", i, "?", format!("expected an object, got {lv}")))?;
+        let obj = lv.as_object().ok_or_else(|| {
+            Error::layer("", i, "?", format!("expected an object, got {}", short(lv)))
+        })?;
         let ty = obj
             .get("type")
             .and_then(Value::as_str)
@@ -111,7 +120,7 @@ pub fn from_value(v: &Value) -> Result<Network> {
                     Some(_) => {
                         return Err(l.err(format!(
                             "expected approximate \"none\" or \"tanh\", got {}",
-                            obj["approximate"]
+                            short(&obj["approximate"])
                         )));
                     }
                 }
@@ -169,7 +178,8 @@ pub fn from_value(v: &Value) -> Result<Network> {
             }
             other => {
                 return Err(l.err(format!(
-                    "unknown layer type \"{other}\"; expected one of linear, relu, leaky_relu, elu, selu, gelu, silu, softplus, sigmoid, tanh, identity, dropout, flatten, batchnorm, softmax, log_softmax"
+                    "unknown layer type \"{}\"; expected one of linear, relu, leaky_relu, elu, selu, gelu, silu, softplus, sigmoid, tanh, identity, dropout, flatten, batchnorm, softmax, log_softmax",
+                    crate::error::quote(other)
                 )));
             }
         };
@@ -182,7 +192,10 @@ pub fn from_value(v: &Value) -> Result<Network> {
             .ok_or_else(|| {
                 Error::model(
                     "",
-                    format!("expected input_dim to be a positive integer, got {v}"),
+                    format!(
+                        "expected input_dim to be a positive integer, got {}",
+                        short(v)
+                    ),
                 )
             })?,
         None => layers
@@ -204,7 +217,10 @@ pub fn from_value(v: &Value) -> Result<Network> {
             a.iter()
                 .map(|n| {
                     n.as_str().map(str::to_owned).ok_or_else(|| {
-                        Error::model("", format!("expected feature_names to be strings, got {n}"))
+                        Error::model(
+                            "",
+                            format!("expected feature_names to be strings, got {}", short(n)),
+                        )
                     })
                 })
                 .collect::<Result<Vec<_>>>()?,
@@ -212,7 +228,7 @@ pub fn from_value(v: &Value) -> Result<Network> {
         Some(v) => {
             return Err(Error::model(
                 "",
-                format!("expected feature_names to be an array, got {v}"),
+                format!("expected feature_names to be an array, got {}", short(v)),
             ));
         }
     };
@@ -225,9 +241,12 @@ pub fn from_value(v: &Value) -> Result<Network> {
 
 /// Reads a `preprocess` block.
 pub(crate) fn preprocess_from(p: &Value) -> Result<Preprocess> {
-    let obj = p
-        .as_object()
-        .ok_or_else(|| Error::model("", format!("expected preprocess to be an object, got {p}")))?;
+    let obj = p.as_object().ok_or_else(|| {
+        Error::model(
+            "",
+            format!("expected preprocess to be an object, got {}", short(p)),
+        )
+    })?;
     let vec = |k: &str| -> Result<Vec<f64>> {
         obj.get(k)
             .and_then(Value::as_array)
@@ -250,7 +269,10 @@ pub(crate) fn preprocess_from(p: &Value) -> Result<Preprocess> {
         }),
         other => Err(Error::model(
             "",
-            format!("preprocess: expected kind \"standardize\" or \"minmax\", got {other:?}"),
+            format!(
+                "preprocess: expected kind \"standardize\" or \"minmax\", got {}",
+                other.map_or_else(|| "nothing".into(), crate::error::quote)
+            ),
         )),
     }
 }
@@ -271,10 +293,14 @@ impl LayerReader<'_> {
         for k in self.obj.keys() {
             if k != "type" && !allowed.contains(&k.as_str()) {
                 return Err(self.err(if allowed.is_empty() {
-                    format!("unknown key \"{k}\" (this layer takes no parameters)")
+                    format!(
+                        "unknown key \"{}\" (this layer takes no parameters)",
+                        crate::error::quote(k)
+                    )
                 } else {
                     format!(
-                        "unknown key \"{k}\"; expected one of {}",
+                        "unknown key \"{}\"; expected one of {}",
+                        crate::error::quote(k),
                         allowed.join(", ")
                     )
                 }));
@@ -297,9 +323,12 @@ impl LayerReader<'_> {
     fn number_or(&self, key: &str, default: f64) -> Result<f64> {
         match self.obj.get(key) {
             None => Ok(default),
-            Some(v) => v
-                .as_f64()
-                .ok_or_else(|| self.err(format!("expected \"{key}\" to be a number, got {v}"))),
+            Some(v) => v.as_f64().ok_or_else(|| {
+                self.err(format!(
+                    "expected \"{key}\" to be a number, got {}",
+                    short(v)
+                ))
+            }),
         }
     }
 
@@ -363,12 +392,7 @@ impl LayerReader<'_> {
 }
 
 fn short(v: &Value) -> String {
-    let s = v.to_string();
-    if s.len() > 40 {
-        format!("{}…", &s[..s.floor_char_boundary(40)])
-    } else {
-        s
-    }
+    crate::error::quote_json(v)
 }
 
 /// Serialises a network to conflux's JSON model format (lossless: numbers are written in

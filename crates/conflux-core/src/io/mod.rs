@@ -2,13 +2,15 @@
 
 pub mod json;
 pub mod onnx;
+pub mod read;
 pub mod safetensors;
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::ame::Ame;
 use crate::error::{Error, Result};
+use crate::limits::Limits;
 use crate::net::Network;
 
 /// Any model conflux reads: a layered network or an AME.
@@ -20,57 +22,129 @@ pub enum AnyModel {
     Ame(Box<Ame>),
 }
 
-/// Loads a network or an AME: JSON files are told apart by their `format` key; other
-/// extensions as [`load_model`].
+/// A model and every file read to load it (the model file, sidecars, external data), so that
+/// callers can refuse to write over any of them.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The model.
+    pub model: AnyModel,
+    /// The files read, as given or resolved (the model file first).
+    pub files: Vec<PathBuf>,
+}
+
+/// Loads a network or an AME under the [`Limits::current`] limits: JSON files are told apart
+/// by their `format` key; other extensions as [`load_model`].
 ///
 /// # Errors
 /// As [`load_model`] and [`crate::ame::json::load`].
 pub fn load_any(path: &Path, arch: Option<&str>) -> Result<AnyModel> {
+    load_any_with(path, arch, &Limits::current()).map(|l| l.model)
+}
+
+/// As [`load_any`] under `limits`, also listing the files read.
+///
+/// # Errors
+/// As [`load_any`]; [`Error::Model`] when the model has more parameters than
+/// `limits.parameters`.
+pub fn load_any_with(path: &Path, arch: Option<&str>, limits: &Limits) -> Result<Loaded> {
     let is_json = path
         .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
     if !is_json {
-        return load_model(path, arch).map(AnyModel::Network);
+        let (net, files) = load_model_with(path, arch, limits)?;
+        return Ok(Loaded {
+            model: AnyModel::Network(net),
+            files,
+        });
     }
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = read::read_text(path, limits)?;
     let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         Error::model(
             path,
             format!("expected a JSON model, got invalid JSON ({e})"),
         )
     })?;
-    if crate::ame::json::is_ame(&v) {
-        crate::ame::json::from_value(&v)
-            .map(|a| AnyModel::Ame(Box::new(a)))
-            .map_err(|e| e.with_path(path))
+    drop(text);
+    let model = if crate::ame::json::is_ame(&v) {
+        let a = crate::ame::json::from_value(&v).map_err(|e| e.with_path(path))?;
+        check_parameters(path, a.param_count(), limits)?;
+        AnyModel::Ame(Box::new(a))
     } else {
-        json::from_value(&v)
-            .map(AnyModel::Network)
-            .map_err(|e| e.with_path(path))
-    }
+        let net = json::from_value(&v).map_err(|e| e.with_path(path))?;
+        check_parameters(path, net.param_count(), limits)?;
+        AnyModel::Network(net)
+    };
+    Ok(Loaded {
+        model,
+        files: vec![path.to_path_buf()],
+    })
 }
 
-/// Loads a model by file extension: `.json` (conflux format), `.onnx`, or `.safetensors`
-/// (with `arch`, or a sidecar `<stem>.arch.json`).
+fn check_parameters(path: &Path, n: usize, limits: &Limits) -> Result<()> {
+    limits
+        .check_parameters(n as u64)
+        .map_err(|r| Error::model(path, r))
+}
+
+/// Loads a model by file extension under the [`Limits::current`] limits: `.json` (conflux
+/// format), `.onnx`, or `.safetensors` (with `arch`, or a sidecar `<stem>.arch.json`).
 ///
 /// # Errors
 /// [`Error::Model`] for an unknown extension; otherwise the loader's own errors.
 pub fn load_model(path: &Path, arch: Option<&str>) -> Result<Network> {
-    match path
+    load_model_with(path, arch, &Limits::current()).map(|(net, _)| net)
+}
+
+/// As [`load_model`] under `limits`, also listing the files read.
+///
+/// # Errors
+/// As [`load_model`]; [`Error::Model`] when the model has more parameters than
+/// `limits.parameters`.
+pub fn load_model_with(
+    path: &Path,
+    arch: Option<&str>,
+    limits: &Limits,
+) -> Result<(Network, Vec<PathBuf>)> {
+    let (net, files) = match path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .as_deref()
     {
-        Some("json") => json::load(path),
-        Some("onnx") => onnx::load(path),
-        Some("safetensors") => safetensors::load(path, arch),
-        _ => Err(Error::model(
-            path,
-            "expected a model file ending in .json, .onnx or .safetensors",
-        )),
+        Some("json") => (json::load_with(path, limits)?, vec![path.to_path_buf()]),
+        Some("onnx") => {
+            let (net, mut external) = onnx::load_with(path, limits)?;
+            external.insert(0, path.to_path_buf());
+            (net, external)
+        }
+        Some("safetensors") => safetensors::load_with(path, arch, limits)?,
+        _ => {
+            return Err(Error::model(
+                path,
+                "expected a model file ending in .json, .onnx or .safetensors",
+            ));
+        }
+    };
+    check_parameters(path, net.param_count(), limits)?;
+    Ok((net, files))
+}
+
+/// A temporary file `.conflux-*.tmp` in `dir`, created with the permissions a new file gets
+/// from the process umask (normally 0644), so the renamed output looks like any other file.
+/// It is removed when dropped, on every error path.
+///
+/// # Errors
+/// The I/O error when it cannot be created.
+pub fn temp_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut b = tempfile::Builder::new();
+    b.prefix(".conflux-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(std::fs::Permissions::from_mode(0o666));
     }
+    b.tempfile_in(dir)
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder is written,
@@ -83,7 +157,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(path, e))?;
+    let mut tmp = temp_file_in(dir).map_err(|e| Error::io(path, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;

@@ -9,11 +9,12 @@
 //! the node and its op.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use onnx_protobuf::{Message, ModelProto, NodeProto, TensorProto};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, quote};
+use crate::limits::Limits;
 use crate::net::Network;
 use crate::net::activation::{Activation, SELU_ALPHA, SELU_SCALE};
 use crate::net::layer::{BatchNorm, Dense, Head, Layer};
@@ -55,14 +56,26 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Constant",
 ];
 
-/// Loads an ONNX file.
+/// Loads an ONNX file under the [`Limits::current`] limits.
 ///
 /// # Errors
 /// [`Error::Io`] if unreadable; [`Error::Model`] for a file that does not decode or fails
 /// validation; [`Error::OnnxNode`] naming the node and op for unsupported or malformed nodes.
 pub fn load(path: &Path) -> Result<Network> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    from_bytes(&bytes, path)
+    load_with(path, &Limits::current()).map(|(net, _)| net)
+}
+
+/// Loads an ONNX file under `limits`; also returns the external data files it read.
+///
+/// External data must be a relative path that stays inside the model file's folder (after
+/// `..` and symbolic links are resolved) and names a regular file; only the tensor's byte
+/// range is read, after it is checked against the file's size.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_with(path: &Path, limits: &Limits) -> Result<(Network, Vec<PathBuf>)> {
+    let bytes = super::read::read_file(path, limits)?;
+    from_bytes_with(&bytes, path, limits)
 }
 
 /// Decodes and converts ONNX bytes; `path` names the file in errors and locates external data.
@@ -70,6 +83,18 @@ pub fn load(path: &Path) -> Result<Network> {
 /// # Errors
 /// As [`load`].
 pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Network> {
+    from_bytes_with(bytes, path, &Limits::current()).map(|(net, _)| net)
+}
+
+/// As [`from_bytes`] under `limits`; also returns the external data files read.
+///
+/// # Errors
+/// As [`load`].
+pub fn from_bytes_with(
+    bytes: &[u8],
+    path: &Path,
+    limits: &Limits,
+) -> Result<(Network, Vec<PathBuf>)> {
     if bytes.is_empty() {
         return Err(Error::model(
             path,
@@ -82,7 +107,9 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Network> {
             format!("expected an ONNX model, got undecodable protobuf ({e})"),
         )
     })?;
-    Importer::new(&model, path)?.run()
+    let importer = Importer::new(&model, path, limits)?;
+    let net = importer.run()?;
+    Ok((net, importer.external))
 }
 
 struct Importer<'a> {
@@ -96,6 +123,8 @@ struct Importer<'a> {
     /// How many nodes consume each value.
     uses: HashMap<&'a str, usize>,
     input_width: Option<usize>,
+    /// External data files read.
+    external: Vec<PathBuf>,
 }
 
 fn node_name(n: &NodeProto) -> String {
@@ -107,7 +136,7 @@ fn node_name(n: &NodeProto) -> String {
 }
 
 impl<'a> Importer<'a> {
-    fn new(model: &'a ModelProto, path: &'a Path) -> Result<Self> {
+    fn new(model: &'a ModelProto, path: &'a Path, limits: &Limits) -> Result<Self> {
         let bad = |r: String| Error::model(path, r);
         if !model
             .opset_import
@@ -126,12 +155,23 @@ impl<'a> Importer<'a> {
             return Err(bad("expected a graph with nodes, got an empty graph".into()));
         }
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let dir = dir.as_path();
+        let mut decoder = Decoder {
+            dir: &dir,
+            limits,
+            parameters: 0,
+            external: Vec::new(),
+        };
         let mut consts = HashMap::new();
         for t in &graph.initializer {
-            let tensor =
-                decode_tensor(t, dir).map_err(|r| bad(format!("initializer '{}': {r}", t.name)))?;
-            consts.insert(t.name.clone(), tensor);
+            let tensor = decoder
+                .decode(t)
+                .map_err(|r| bad(format!("initializer '{}': {r}", quote(&t.name))))?;
+            if consts.insert(t.name.clone(), tensor).is_some() {
+                return Err(bad(format!(
+                    "initializer '{}' is defined twice; every tensor name must be produced once",
+                    quote(&t.name)
+                )));
+            }
         }
         let data_inputs: Vec<_> = graph
             .input
@@ -151,6 +191,9 @@ impl<'a> Importer<'a> {
             )));
         }
         let input = data_inputs[0].name.clone();
+        if input.is_empty() {
+            return Err(bad("expected a named graph input, got an empty name".into()));
+        }
         let input_width = data_inputs[0]
             .type_
             .as_ref()
@@ -159,9 +202,17 @@ impl<'a> Importer<'a> {
                 d.last()
                     .and_then(|d| d.has_dim_value().then(|| d.dim_value()))
             })
-            .and_then(|w| usize::try_from(w).ok())
-            .filter(|&w| w > 0);
-        // Every node input must be defined before it is used (topological order).
+            .and_then(|w| u64::try_from(w).ok())
+            .filter(|&w| w > 0 && w <= limits.tensor_elements)
+            .and_then(|w| usize::try_from(w).ok());
+        let node_err = |n: &NodeProto, reason: String| Error::OnnxNode {
+            path: path.into(),
+            node: node_name(n),
+            op: n.op_type.clone(),
+            reason,
+        };
+        // Every node input must be defined before it is used (topological order, hence no
+        // cycles), and every tensor name is produced once.
         let mut defined: HashSet<&str> =
             graph.initializer.iter().map(|t| t.name.as_str()).collect();
         defined.insert(&input);
@@ -170,19 +221,40 @@ impl<'a> Importer<'a> {
         for n in &graph.node {
             for i in n.input.iter().filter(|i| !i.is_empty()) {
                 if !defined.contains(i.as_str()) {
-                    return Err(Error::OnnxNode {
-                        path: path.into(),
-                        node: node_name(n),
-                        op: n.op_type.clone(),
-                        reason: format!(
-                            "input '{i}' is not defined by the graph input, an initializer or an earlier node"
-                        ),
-                    });
+                    let later = graph.node.iter().any(|m| m.output.iter().any(|o| o == i));
+                    return Err(node_err(
+                        n,
+                        if later {
+                            format!(
+                                "input '{}' is produced by a later node; expected nodes in topological order (no cycles)",
+                                quote(i)
+                            )
+                        } else {
+                            format!(
+                                "input '{}' is not defined by the graph input, an initializer or an earlier node",
+                                quote(i)
+                            )
+                        },
+                    ));
                 }
                 *uses.entry(i.as_str()).or_default() += 1;
             }
+            if n.output.iter().all(String::is_empty) {
+                return Err(node_err(n, "expected at least one output, got none".into()));
+            }
+            for o in n.output.iter().filter(|o| !o.is_empty()) {
+                if !defined.insert(o.as_str()) {
+                    return Err(node_err(
+                        n,
+                        format!(
+                            "output '{}' is already produced by the graph input, an initializer or an earlier node; every tensor name must be produced once",
+                            quote(o)
+                        ),
+                    ));
+                }
+            }
             if n.op_type == "Constant" {
-                let t = constant_value(n, dir).map_err(|r| Error::OnnxNode {
+                let t = decoder.constant(n).map_err(|r| Error::OnnxNode {
                     path: path.into(),
                     node: node_name(n),
                     op: n.op_type.clone(),
@@ -194,13 +266,25 @@ impl<'a> Importer<'a> {
             } else {
                 nodes.push(n);
             }
-            defined.extend(n.output.iter().map(String::as_str));
         }
         let output = graph.output[0].name.clone();
         if !defined.contains(output.as_str()) {
             return Err(bad(format!(
-                "graph output '{output}' is not produced by any node"
+                "graph output '{}' is not produced by any node",
+                quote(&output)
             )));
+        }
+        // No dangling outputs: every node feeds another node or the graph output.
+        if let Some(n) = graph.node.iter().find(|n| {
+            !n.output
+                .iter()
+                .any(|o| !o.is_empty() && (uses.contains_key(o.as_str()) || *o == output))
+        }) {
+            return Err(node_err(
+                n,
+                "its outputs are used by no node and are not the graph output (a dangling node)"
+                    .into(),
+            ));
         }
         Ok(Importer {
             path,
@@ -210,6 +294,7 @@ impl<'a> Importer<'a> {
             nodes,
             uses,
             input_width,
+            external: decoder.external,
         })
     }
 
@@ -226,7 +311,10 @@ impl<'a> Importer<'a> {
         self.consts.get(name).ok_or_else(|| {
             self.node_err(
                 n,
-                format!("expected '{name}' to be an initializer or constant"),
+                format!(
+                    "expected '{}' to be an initializer or constant",
+                    quote(name)
+                ),
             )
         })
     }
@@ -237,8 +325,9 @@ impl<'a> Importer<'a> {
             return Err(self.node_err(
                 n,
                 format!(
-                    "expected its first input to be '{cur}' (a sequential network), got {:?}",
-                    n.input.first()
+                    "expected its first input to be '{}' (a sequential network), got '{}'",
+                    quote(cur),
+                    quote(n.input.first().map_or("", String::as_str))
                 ),
             ));
         }
@@ -283,7 +372,11 @@ impl<'a> Importer<'a> {
                         let expand = broadcast_bias(b, w.1).ok_or_else(|| {
                             self.node_err(
                                 next,
-                                format!("expected a bias of {} values, got dims {:?}", w.1, b.dims),
+                                format!(
+                                    "expected a bias of {} values, got dims {}",
+                                    w.1,
+                                    show_dims(&b.dims)
+                                ),
                             )
                         })?;
                         bias = Some(expand);
@@ -335,7 +428,10 @@ impl<'a> Importer<'a> {
                         Some(other) => {
                             return Err(self.node_err(
                                 n,
-                                format!("expected approximate 'none' or 'tanh', got '{other}'"),
+                                format!(
+                                    "expected approximate 'none' or 'tanh', got '{}'",
+                                    quote(other)
+                                ),
                             ));
                         }
                     };
@@ -354,7 +450,7 @@ impl<'a> Importer<'a> {
                     if !n.input.iter().any(|x| x == cur) {
                         return Err(self.node_err(
                             n,
-                            format!("expected an input '{cur}' (a sequential network)"),
+                            format!("expected an input '{}' (a sequential network)", quote(cur)),
                         ));
                     }
                     consumed = self.match_window(i, cur, 5, Activation::Gelu).ok_or_else(|| {
@@ -433,8 +529,9 @@ impl<'a> Importer<'a> {
             return Err(Error::model(
                 self.path,
                 format!(
-                    "expected the node chain to end at the graph output '{}', got '{cur}'",
-                    self.output
+                    "expected the node chain to end at the graph output '{}', got '{}'",
+                    quote(&self.output),
+                    quote(cur)
                 ),
             ));
         }
@@ -483,7 +580,10 @@ impl<'a> Importer<'a> {
         let beta = attr_f(n, "beta").unwrap_or(1.0);
         let b = self.konst(n, &n.input[1])?;
         if b.dims.len() != 2 {
-            return Err(self.node_err(n, format!("expected a 2-D weight B, got dims {:?}", b.dims)));
+            return Err(self.node_err(
+                n,
+                format!("expected a 2-D weight B, got dims {}", show_dims(&b.dims)),
+            ));
         }
         let trans_b = attr_i(n, "transB").unwrap_or(0) != 0;
         let (out, inp) = if trans_b {
@@ -509,7 +609,10 @@ impl<'a> Importer<'a> {
                 let v = broadcast_bias(c, out).ok_or_else(|| {
                     self.node_err(
                         n,
-                        format!("expected bias C of {out} values, got dims {:?}", c.dims),
+                        format!(
+                            "expected bias C of {out} values, got dims {}",
+                            show_dims(&c.dims)
+                        ),
                     )
                 })?;
                 Some(v.into_iter().map(|x| beta * x).collect())
@@ -522,7 +625,10 @@ impl<'a> Importer<'a> {
     fn matmul_weight(&self, n: &NodeProto) -> Result<(usize, usize, Vec<f64>)> {
         let b = self.konst(n, n.input.get(1).map_or("", String::as_str))?;
         if b.dims.len() != 2 {
-            return Err(self.node_err(n, format!("expected a 2-D weight, got dims {:?}", b.dims)));
+            return Err(self.node_err(
+                n,
+                format!("expected a 2-D weight, got dims {}", show_dims(&b.dims)),
+            ));
         }
         let (k, m) = (b.dims[0], b.dims[1]);
         let mut w = vec![0.0; k * m];
@@ -589,6 +695,11 @@ impl<'a> Importer<'a> {
     }
 }
 
+/// Dims for a message (a hostile file may have millions).
+fn show_dims(d: &[usize]) -> String {
+    quote(&format!("{d:?}"))
+}
+
 fn broadcast_bias(t: &Tensor, n: usize) -> Option<Vec<f64>> {
     if t.data.len() == n && t.dims.iter().filter(|&&d| d != 1).count() <= 1 {
         Some(t.data.clone())
@@ -612,45 +723,179 @@ fn attr_s(n: &NodeProto, name: &str) -> Option<String> {
     attr(n, name).map(|a| String::from_utf8_lossy(&a.s).into_owned())
 }
 
-fn constant_value(n: &NodeProto, dir: &Path) -> std::result::Result<Tensor, String> {
-    for a in &n.attribute {
-        match a.name.as_str() {
-            "value" => {
-                let t =
-                    a.t.as_ref()
-                        .ok_or("expected a tensor in attribute 'value'")?;
-                return decode_tensor(t, dir);
-            }
-            "value_float" => {
-                return Ok(Tensor {
+/// Decodes tensors under the limits, counting parameters and recording external files.
+struct Decoder<'d> {
+    dir: &'d Path,
+    limits: &'d Limits,
+    /// Elements decoded so far (initializers and constants).
+    parameters: u64,
+    external: Vec<PathBuf>,
+}
+
+impl Decoder<'_> {
+    fn constant(&mut self, n: &NodeProto) -> std::result::Result<Tensor, String> {
+        for a in &n.attribute {
+            let t = match a.name.as_str() {
+                "value" => {
+                    let t =
+                        a.t.as_ref()
+                            .ok_or("expected a tensor in attribute 'value'")?;
+                    return self.decode(t);
+                }
+                "value_float" => Tensor {
                     dims: vec![],
                     data: vec![f64::from(a.f)],
-                });
-            }
-            "value_floats" => {
-                return Ok(Tensor {
+                },
+                "value_floats" => Tensor {
                     dims: vec![a.floats.len()],
                     data: a.floats.iter().map(|&v| f64::from(v)).collect(),
-                });
-            }
-            #[allow(clippy::cast_precision_loss)]
-            "value_int" => {
-                return Ok(Tensor {
+                },
+                #[allow(clippy::cast_precision_loss)]
+                "value_int" => Tensor {
                     dims: vec![],
                     data: vec![a.i as f64],
-                });
-            }
-            #[allow(clippy::cast_precision_loss)]
-            "value_ints" => {
-                return Ok(Tensor {
+                },
+                #[allow(clippy::cast_precision_loss)]
+                "value_ints" => Tensor {
                     dims: vec![a.ints.len()],
                     data: a.ints.iter().map(|&v| v as f64).collect(),
-                });
-            }
-            _ => {}
+                },
+                _ => continue,
+            };
+            self.count(t.data.len() as u64)?;
+            return Ok(t);
         }
+        Err("expected a 'value', 'value_float(s)' or 'value_int(s)' attribute".into())
     }
-    Err("expected a 'value', 'value_float(s)' or 'value_int(s)' attribute".into())
+
+    /// Adds `n` elements to the model's parameter count.
+    fn count(&mut self, n: u64) -> std::result::Result<(), String> {
+        self.parameters = self.parameters.saturating_add(n);
+        self.limits.check_parameters(self.parameters)
+    }
+
+    fn decode(&mut self, t: &TensorProto) -> std::result::Result<Tensor, String> {
+        let dims64 = t
+            .dims
+            .iter()
+            .map(|&d| {
+                u64::try_from(d).map_err(|_| {
+                    format!(
+                        "expected non-negative dims, got {}",
+                        quote(&format!("{:?}", t.dims))
+                    )
+                })
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        // Checked product, bounded before anything is allocated for it.
+        let count = self.limits.check_tensor(&dims64)?;
+        self.count(count as u64)?;
+        let dims: Vec<usize> = dims64.iter().map(|&d| d as usize).collect();
+        let width = match t.data_type {
+            FLOAT | INT32 => 4,
+            INT64 | DOUBLE => 8,
+            other => {
+                return Err(format!(
+                    "expected a float, double or integer tensor, got data type {other}"
+                ));
+            }
+        };
+        let bytes = count
+            .checked_mul(width)
+            .ok_or_else(|| format!("dims {} do not fit in memory", show_dims(&dims)))?;
+        let external;
+        let raw: &[u8] = if t.data_location.value() == EXTERNAL {
+            external = self.read_external(t, bytes as u64)?;
+            &external
+        } else {
+            &t.raw_data
+        };
+        let data: Vec<f64> = if !raw.is_empty() {
+            if raw.len() != bytes {
+                return Err(format!(
+                    "expected {count} values ({bytes} bytes) for dims {}, got {} bytes",
+                    show_dims(&dims),
+                    raw.len()
+                ));
+            }
+            #[allow(clippy::cast_precision_loss)]
+            raw.chunks_exact(width)
+                .map(|c| match t.data_type {
+                    FLOAT => f64::from(f32::from_le_bytes(c.try_into().expect("4-byte chunk"))),
+                    INT32 => f64::from(i32::from_le_bytes(c.try_into().expect("4-byte chunk"))),
+                    INT64 => i64::from_le_bytes(c.try_into().expect("8-byte chunk")) as f64,
+                    _ => f64::from_le_bytes(c.try_into().expect("8-byte chunk")),
+                })
+                .collect()
+        } else {
+            let got = match t.data_type {
+                FLOAT => t.float_data.len(),
+                INT32 => t.int32_data.len(),
+                INT64 => t.int64_data.len(),
+                _ => t.double_data.len(),
+            };
+            if got != count {
+                return Err(format!(
+                    "expected {count} values for dims {}, got {got}",
+                    show_dims(&dims)
+                ));
+            }
+            #[allow(clippy::cast_precision_loss)]
+            match t.data_type {
+                FLOAT => t.float_data.iter().map(|&v| f64::from(v)).collect(),
+                INT32 => t.int32_data.iter().map(|&v| f64::from(v)).collect(),
+                INT64 => t.int64_data.iter().map(|&v| v as f64).collect(),
+                _ => t.double_data.clone(),
+            }
+        };
+        if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+            return Err(format!(
+                "expected finite values, got {} at index {i}",
+                data[i]
+            ));
+        }
+        Ok(Tensor { dims, data })
+    }
+
+    /// Reads `bytes` bytes of external data: the location confined to the model's folder,
+    /// the range checked against the file's size before anything is read.
+    fn read_external(
+        &mut self,
+        t: &TensorProto,
+        bytes: u64,
+    ) -> std::result::Result<Vec<u8>, String> {
+        let get = |k: &str| {
+            t.external_data
+                .iter()
+                .find(|e| e.key == k)
+                .map(|e| e.value.as_str())
+        };
+        let location = get("location").ok_or("expected external data with a 'location' entry")?;
+        let file = super::read::confine(self.dir, location)?;
+        let parse = |k: &str| -> std::result::Result<Option<u64>, String> {
+            get(k)
+                .map(|v| {
+                    v.trim().parse::<u64>().map_err(|_| {
+                        format!("expected a non-negative integer '{k}', got '{}'", quote(v))
+                    })
+                })
+                .transpose()
+        };
+        let offset = parse("offset")?.unwrap_or(0);
+        if let Some(length) = parse("length")?
+            && length != bytes
+        {
+            return Err(format!(
+                "external data '{}': expected length {bytes} for the tensor's dims, got {length}",
+                quote(location)
+            ));
+        }
+        let data = super::read::read_range(&file, offset, bytes)?;
+        if !self.external.contains(&file) {
+            self.external.push(file);
+        }
+        Ok(data)
+    }
 }
 
 const FLOAT: i32 = 1;
@@ -658,104 +903,3 @@ const INT32: i32 = 6;
 const INT64: i32 = 7;
 const DOUBLE: i32 = 11;
 const EXTERNAL: i32 = 1;
-
-fn decode_tensor(t: &TensorProto, dir: &Path) -> std::result::Result<Tensor, String> {
-    let dims = t
-        .dims
-        .iter()
-        .map(|&d| {
-            usize::try_from(d).map_err(|_| format!("expected non-negative dims, got {:?}", t.dims))
-        })
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    let count: usize = dims.iter().product();
-    let external;
-    let raw: &[u8] = if t.data_location.value() == EXTERNAL {
-        external = read_external(t, dir)?;
-        &external
-    } else {
-        &t.raw_data
-    };
-    let width = match t.data_type {
-        FLOAT | INT32 => 4,
-        INT64 | DOUBLE => 8,
-        other => {
-            return Err(format!(
-                "expected a float, double or integer tensor, got data type {other}"
-            ));
-        }
-    };
-    let data: Vec<f64> = if !raw.is_empty() {
-        if raw.len() != count * width {
-            return Err(format!(
-                "expected {count} values ({} bytes) for dims {dims:?}, got {} bytes",
-                count * width,
-                raw.len()
-            ));
-        }
-        #[allow(clippy::cast_precision_loss)]
-        raw.chunks_exact(width)
-            .map(|c| match t.data_type {
-                FLOAT => f64::from(f32::from_le_bytes(c.try_into().expect("4-byte chunk"))),
-                INT32 => f64::from(i32::from_le_bytes(c.try_into().expect("4-byte chunk"))),
-                INT64 => i64::from_le_bytes(c.try_into().expect("8-byte chunk")) as f64,
-                _ => f64::from_le_bytes(c.try_into().expect("8-byte chunk")),
-            })
-            .collect()
-    } else {
-        #[allow(clippy::cast_precision_loss)]
-        match t.data_type {
-            FLOAT => t.float_data.iter().map(|&v| f64::from(v)).collect(),
-            INT32 => t.int32_data.iter().map(|&v| f64::from(v)).collect(),
-            INT64 => t.int64_data.iter().map(|&v| v as f64).collect(),
-            _ => t.double_data.clone(),
-        }
-    };
-    if data.len() != count {
-        return Err(format!(
-            "expected {count} values for dims {dims:?}, got {}",
-            data.len()
-        ));
-    }
-    if let Some(i) = data.iter().position(|v| !v.is_finite()) {
-        return Err(format!(
-            "expected finite values, got {} at index {i}",
-            data[i]
-        ));
-    }
-    Ok(Tensor { dims, data })
-}
-
-fn read_external(t: &TensorProto, dir: &Path) -> std::result::Result<Vec<u8>, String> {
-    let get = |k: &str| {
-        t.external_data
-            .iter()
-            .find(|e| e.key == k)
-            .map(|e| e.value.as_str())
-    };
-    let location = get("location").ok_or("expected external data with a 'location' entry")?;
-    let file = dir.join(location);
-    let bytes =
-        std::fs::read(&file).map_err(|e| format!("external data file {}: {e}", file.display()))?;
-    let parse = |k: &str| -> std::result::Result<Option<usize>, String> {
-        get(k)
-            .map(|v| {
-                v.parse::<usize>()
-                    .map_err(|_| format!("expected an integer '{k}', got '{v}'"))
-            })
-            .transpose()
-    };
-    let offset = parse("offset")?.unwrap_or(0);
-    let length = parse("length")?.unwrap_or(bytes.len().saturating_sub(offset));
-    let end = offset
-        .checked_add(length)
-        .filter(|&e| e <= bytes.len())
-        .ok_or_else(|| {
-            format!(
-                "external data {}: expected bytes {offset}..{} , but the file has {} bytes",
-                file.display(),
-                offset + length,
-                bytes.len()
-            )
-        })?;
-    Ok(bytes[offset..end].to_vec())
-}

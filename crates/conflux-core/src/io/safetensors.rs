@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use safetensors::{Dtype, SafeTensors};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, list, quote};
+use crate::limits::Limits;
 use crate::net::Network;
 use crate::net::activation::Activation;
 use crate::net::layer::{BatchNorm, Dense, Head, Layer};
@@ -29,15 +30,51 @@ pub fn sidecar_path(path: &Path) -> PathBuf {
 /// [`Error::Model`] for a missing architecture, undecodable file, missing or unused tensors;
 /// [`Error::Layer`] naming the module index for bad shapes or parameters.
 pub fn load(path: &Path, arch: Option<&str>) -> Result<Network> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    load_with(path, arch, &Limits::current()).map(|(net, _)| net)
+}
+
+/// As [`load`] under `limits`; also returns the files read (the weights, and the sidecar
+/// when one was read).
+///
+/// # Errors
+/// As [`load`].
+pub fn load_with(
+    path: &Path,
+    arch: Option<&str>,
+    limits: &Limits,
+) -> Result<(Network, Vec<PathBuf>)> {
+    let bytes = super::read::read_file(path, limits)?;
     let sidecar = sidecar_path(path);
-    let side: Option<serde_json::Value> = if sidecar.exists() {
-        let text = std::fs::read_to_string(&sidecar).map_err(|e| Error::io(&sidecar, e))?;
-        Some(serde_json::from_str(&text).map_err(|e| {
-            Error::model(&sidecar, format!("expected JSON, got invalid JSON ({e})"))
-        })?)
+    let mut files = vec![path.to_path_buf()];
+    let side = if sidecar.exists() {
+        let text = super::read::read_text(&sidecar, limits)?;
+        files.push(sidecar.clone());
+        Some(text)
     } else {
         None
+    };
+    let net = from_bytes(&bytes, path, arch, side.as_deref(), limits)?;
+    Ok((net, files))
+}
+
+/// Builds a network from safetensors `bytes`, the architecture `arch` or else the sidecar's
+/// text `side`; `path` names the file in errors (its sidecar path names the sidecar).
+///
+/// # Errors
+/// As [`load`].
+pub fn from_bytes(
+    bytes: &[u8],
+    path: &Path,
+    arch: Option<&str>,
+    side: Option<&str>,
+    limits: &Limits,
+) -> Result<Network> {
+    let sidecar = sidecar_path(path);
+    let side: Option<serde_json::Value> = match side {
+        Some(text) => Some(serde_json::from_str(text).map_err(|e| {
+            Error::model(&sidecar, format!("expected JSON, got invalid JSON ({e})"))
+        })?),
+        None => None,
     };
     let arch_owned;
     let arch = match (arch, &side) {
@@ -76,7 +113,16 @@ pub fn load(path: &Path, arch: Option<&str>) -> Result<Network> {
         )
     })?;
     let mut tensors: HashMap<String, (Vec<usize>, Vec<f64>)> = HashMap::new();
+    let mut parameters = 0u64;
     for (name, view) in st.tensors() {
+        let shape: Vec<u64> = view.shape().iter().map(|&d| d as u64).collect();
+        let count = limits
+            .check_tensor(&shape)
+            .map_err(|r| Error::model(path, format!("tensor '{}': {r}", quote(&name))))?;
+        parameters = parameters.saturating_add(count as u64);
+        limits
+            .check_parameters(parameters)
+            .map_err(|r| Error::model(path, r))?;
         let data: Vec<f64> = match view.dtype() {
             Dtype::F32 => view
                 .data()
@@ -91,7 +137,10 @@ pub fn load(path: &Path, arch: Option<&str>) -> Result<Network> {
             other => {
                 return Err(Error::model(
                     path,
-                    format!("tensor '{name}': expected F32 or F64, got {other:?}"),
+                    format!(
+                        "tensor '{}': expected F32 or F64, got {other:?}",
+                        quote(&name)
+                    ),
                 ));
             }
         };
@@ -114,17 +163,19 @@ pub fn load(path: &Path, arch: Option<&str>) -> Result<Network> {
     if prefix.len() > 1 {
         return Err(Error::model(
             path,
-            format!("expected tensors of one nn.Sequential, got several prefixes {prefix:?}"),
+            format!(
+                "expected tensors of one nn.Sequential, got several prefixes: {}",
+                list(&prefix.into_iter().collect::<Vec<_>>())
+            ),
         ));
     }
     let prefix = prefix.into_iter().next().unwrap_or_default();
     let mut used = BTreeSet::new();
     let mut take = |i: usize, kind: &str, p: &str| -> Result<(Vec<usize>, Vec<f64>)> {
         let key = format!("{prefix}{i}.{p}");
-        let t = tensors
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| Error::layer(path, i, kind, format!("missing tensor '{key}'")))?;
+        let t = tensors.get(&key).cloned().ok_or_else(|| {
+            Error::layer(path, i, kind, format!("missing tensor '{}'", quote(&key)))
+        })?;
         used.insert(key);
         Ok(t)
     };
@@ -142,7 +193,7 @@ pub fn load(path: &Path, arch: Option<&str>) -> Result<Network> {
                         path,
                         i,
                         kind,
-                        format!("expected a number parameter, got '{s}'"),
+                        format!("expected a number parameter, got '{}'", quote(s)),
                     )
                 })
             })
@@ -156,7 +207,10 @@ pub fn load(path: &Path, arch: Option<&str>) -> Result<Network> {
                         path,
                         i,
                         kind,
-                        format!("expected a 2-D weight (out × in), got shape {ws:?}"),
+                        format!(
+                            "expected a 2-D weight (out × in), got shape {}",
+                            quote(&format!("{ws:?}"))
+                        ),
                     ));
                 }
                 let bias = match tensors.contains_key(&format!("{prefix}{i}.bias")) {
@@ -191,7 +245,7 @@ pub fn load(path: &Path, arch: Option<&str>) -> Result<Network> {
                         path,
                         i,
                         kind,
-                        format!("expected gelu:none or gelu:tanh, got gelu:{o}"),
+                        format!("expected gelu:none or gelu:tanh, got gelu:{}", quote(o)),
                     ));
                 }
             },
@@ -239,7 +293,11 @@ pub fn load(path: &Path, arch: Option<&str>) -> Result<Network> {
     if !unused.is_empty() {
         return Err(Error::model(
             path,
-            format!("tensors not used by the architecture '{arch}': {unused:?} (wrong --arch?)"),
+            format!(
+                "tensors not used by the architecture '{}': {} (wrong --arch?)",
+                quote(arch),
+                list(&unused)
+            ),
         ));
     }
     let input_dim = layers

@@ -1,0 +1,88 @@
+//! Value parsers for numeric flags: every number a user types is range-checked by the
+//! argument parser, so the error names the flag (`invalid value '-1' for '--radius <R>':
+//! expected a number > 0`) and nothing runs with a nonsensical value.
+
+/// An integer ≥ 1 (counts: rows, samples, epochs, threads, widths).
+pub fn count(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("expected an integer ≥ 1".into()),
+    }
+}
+
+/// An integer ≥ 0 (patience, where 0 means never).
+pub fn natural(s: &str) -> Result<usize, String> {
+    s.trim()
+        .parse::<usize>()
+        .map_err(|_| "expected an integer ≥ 0".into())
+}
+
+fn number(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err("expected a finite number".into()),
+    }
+}
+
+/// A finite number > 0 (radii, learning rates, standard deviations of noise, seconds).
+pub fn positive(s: &str) -> Result<f64, String> {
+    match number(s) {
+        Ok(v) if v > 0.0 => Ok(v),
+        _ => Err("expected a number > 0".into()),
+    }
+}
+
+/// A finite number ≥ 0 (standard deviations, weight decay).
+pub fn non_negative(s: &str) -> Result<f64, String> {
+    match number(s) {
+        Ok(v) if v >= 0.0 => Ok(v),
+        _ => Err("expected a number ≥ 0".into()),
+    }
+}
+
+/// A probability in [0, 1].
+pub fn probability(s: &str) -> Result<f64, String> {
+    match number(s) {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err("expected a number in [0, 1]".into()),
+    }
+}
+
+/// A fraction in [0, 1): validation splits, dropout rates.
+pub fn split(s: &str) -> Result<f64, String> {
+    match number(s) {
+        Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
+        _ => Err("expected a number in [0, 1)".into()),
+    }
+}
+
+/// A resource limit: a positive integer with an optional K, M, G or T suffix (×1024ⁿ).
+pub fn limit(s: &str) -> Result<u64, String> {
+    conflux_core::limits::parse_limit(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(count("3"), Ok(3));
+        for bad in ["0", "-1", "1.5", "x", ""] {
+            assert!(count(bad).is_err(), "{bad}");
+        }
+        assert_eq!(natural("0"), Ok(0));
+        assert!(natural("-1").is_err());
+        assert_eq!(positive("0.02"), Ok(0.02));
+        for bad in ["0", "-1", "nan", "inf", "x"] {
+            assert!(positive(bad).is_err(), "{bad}");
+        }
+        assert_eq!(non_negative("0"), Ok(0.0));
+        assert!(non_negative("-0.1").is_err());
+        assert_eq!(probability("1"), Ok(1.0));
+        assert!(probability("1.01").is_err() && probability("-0.1").is_err());
+        assert!(split("0").is_ok() && split("1").is_err() && split("-0.1").is_err());
+        assert_eq!(limit("16M"), Ok(16 << 20));
+        assert!(limit("0").is_err());
+    }
+}

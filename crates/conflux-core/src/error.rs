@@ -121,8 +121,7 @@ pub const LIST_ITEMS: usize = 8;
 /// ```
 pub fn quote(s: &str) -> String {
     let mut out = String::new();
-    let mut shown = 0;
-    for c in s.chars() {
+    for (shown, c) in s.chars().enumerate() {
         if shown == QUOTE_CHARS {
             out.push_str(&format!("… ({} chars)", s.chars().count()));
             return out;
@@ -132,7 +131,6 @@ pub fn quote(s: &str) -> String {
         } else {
             out.push(c);
         }
-        shown += 1;
     }
     out
 }

@@ -23,10 +23,13 @@ impl std::str::FromStr for Reference {
             "zeros" => Reference::Zeros,
             "mean" => Reference::Mean,
             "median" => Reference::Median,
-            p if p.to_ascii_lowercase().ends_with(".csv") => Reference::File(PathBuf::from(p)),
+            p if p == "-" || p.to_ascii_lowercase().ends_with(".csv") => {
+                Reference::File(PathBuf::from(p))
+            }
             other => {
                 return Err(format!(
-                    "expected zeros, mean, median or a FILE.csv, got '{other}'"
+                    "expected zeros, mean, median, a FILE.csv or - (standard input), got '{}'",
+                    crate::error::quote(other)
                 ));
             }
         })

@@ -3,6 +3,7 @@
 //! specs to test the fast code against.
 
 pub mod assert;
+pub mod fixtures;
 pub mod golden;
 pub mod onnx;
 pub mod reference;

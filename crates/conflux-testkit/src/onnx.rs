@@ -90,6 +90,43 @@ impl OnnxBuilder {
         self
     }
 
+    /// Adds a float32 initializer with raw `dims` (any values, negative or huge included) and
+    /// raw bytes (any length): for hostile-file tests.
+    #[must_use]
+    pub fn init_raw(mut self, name: &str, dims: &[i64], raw: Vec<u8>) -> Self {
+        let mut t = TensorProto::new();
+        t.name = name.into();
+        t.dims = dims.to_vec();
+        t.data_type = 1;
+        t.raw_data = raw;
+        self.graph.initializer.push(t);
+        self
+    }
+
+    /// Adds a float32 initializer with external data given as raw key/value entries
+    /// (`location`, `offset`, `length`, …): for hostile-file tests.
+    #[must_use]
+    pub fn external_entries(
+        mut self,
+        name: &str,
+        dims: &[usize],
+        entries: &[(&str, &str)],
+    ) -> Self {
+        let mut t = TensorProto::new();
+        t.name = name.into();
+        t.dims = dims.iter().map(|&d| d as i64).collect();
+        t.data_type = 1;
+        t.data_location = DataLocation::EXTERNAL.into();
+        for (k, v) in entries {
+            let mut e = StringStringEntryProto::new();
+            e.key = (*k).into();
+            e.value = (*v).into();
+            t.external_data.push(e);
+        }
+        self.graph.initializer.push(t);
+        self
+    }
+
     /// Adds a node.
     #[must_use]
     pub fn node(

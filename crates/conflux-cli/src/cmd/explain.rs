@@ -289,7 +289,7 @@ pub enum Resolved {
     /// One row shared by every input, in the network's input space.
     Shared(Vec<f64>),
     /// A file with one row per data row (raw units), opened, its first rows held.
-    PerRow(PerRow),
+    PerRow(Box<PerRow>),
 }
 
 /// A per-row reference file read in lockstep with the data.
@@ -373,11 +373,11 @@ pub fn resolve_reference(
             s.read_block(2, &mut first, &mut lab)?;
             s.ensure_rows()?;
             if s.rows_read() > 1 {
-                return Ok(Resolved::PerRow(PerRow {
+                return Ok(Resolved::PerRow(Box::new(PerRow {
                     src: s,
                     held: first,
                     d,
-                }));
+                })));
             }
             first
         }

@@ -659,11 +659,7 @@ fn csv_err(path: &Path, e: &::csv::Error) -> Error {
                     path,
                     long.line,
                     None,
-                    format!(
-                        "line longer than {} bytes: {}",
-                        long.max,
-                        LINE_BYTES.exceeded(long.max)
-                    ),
+                    format!("line too long: {}", LINE_BYTES.exceeded(long.max)),
                 );
             }
             Error::io(path, std::io::Error::new(io.kind(), io.to_string()))
@@ -708,7 +704,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            e.starts_with("mem.csv:3: line longer than 16 bytes") && e.contains("--max-line-bytes"),
+            e.starts_with("mem.csv:3: line too long: the limit is 16 bytes per CSV line")
+                && e.contains("--max-line-bytes"),
             "{e}"
         );
         // A quoted field spanning lines is one line; "" inside quotes does not end it.
@@ -719,15 +716,15 @@ mod tests {
             .read_all()
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("mem.csv:2: line longer"), "{e}");
+        assert!(e.starts_with("mem.csv:2: line too long"), "{e}");
         // The header too, and an endless stream of zero bytes.
         let e = from(&[b'x'; 100], &o).unwrap_err().to_string();
-        assert!(e.starts_with("mem.csv:1: line longer"), "{e}");
+        assert!(e.starts_with("mem.csv:1: line too long"), "{e}");
         let zeros = std::io::repeat(0).take(1 << 30);
         let e = CsvFile::from_reader(Path::new("zero"), Box::new(zeros), 0, &o)
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("zero:1: line longer"), "{e}");
+        assert!(e.starts_with("zero:1: line too long"), "{e}");
     }
 
     #[test]

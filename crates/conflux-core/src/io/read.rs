@@ -63,7 +63,7 @@ pub fn open_input(path: &Path) -> Result<(File, Option<u64>)> {
             ),
         ));
     }
-    Ok((file, meta.is_file().then(|| meta.len())))
+    Ok((file, meta.is_file().then_some(meta.len())))
 }
 
 /// Reads a whole file of at most `limits.model_bytes` bytes.
@@ -138,6 +138,20 @@ pub fn confine(dir: &Path, location: &str) -> std::result::Result<PathBuf, Strin
         return Err(format!(
             "external data location '{shown}' is absolute; expected a path relative to the model's folder"
         ));
+    }
+    // Lexically first, so that nothing outside the folder is even looked at.
+    let mut depth = 0usize;
+    for c in rel.components() {
+        match c {
+            Component::Normal(_) => depth += 1,
+            Component::ParentDir if depth > 0 => depth -= 1,
+            Component::ParentDir => {
+                return Err(format!(
+                    "external data location '{shown}' leads outside the model's folder; external data must stay beside the model"
+                ));
+            }
+            _ => {}
+        }
     }
     let dir = if dir.as_os_str().is_empty() {
         Path::new(".")

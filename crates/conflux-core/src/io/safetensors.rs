@@ -106,7 +106,7 @@ pub fn from_bytes(
             ));
         }
     };
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| {
+    let st = SafeTensors::deserialize(bytes).map_err(|e| {
         Error::model(
             path,
             format!("expected a safetensors file, got an undecodable one ({e})"),

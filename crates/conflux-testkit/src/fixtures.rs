@@ -1,0 +1,145 @@
+//! Small model files of every format conflux reads, built in code: the seeds of the
+//! mutation test (and of the fuzzers' corpora, `fuzz/README.md`).
+
+use std::path::Path;
+
+use conflux_core::ame::{Conv2x2, Encoder, ExpertLayer};
+use conflux_core::{Ame, AmeTask, FeatureGroups};
+
+/// A tabular regression AME: two experts over one feature each, hidden width 2.
+pub fn tabular_ame() -> Ame {
+    let names = vec!["x0".to_string(), "x1".to_string()];
+    let (p, o, h, k) = (2, 1, 2, 2);
+    let ramp = |n: usize, s: f64| (0..n).map(|i| s * (i as f64 + 1.0)).collect::<Vec<_>>();
+    Ame {
+        task: AmeTask::Regression,
+        features: names.clone(),
+        groups: FeatureGroups::singletons(&names),
+        preprocess: None,
+        encoder: Encoder::Tabular {
+            layers: vec![ExpertLayer {
+                inputs: 1,
+                outputs: h,
+                w: ramp(p * h, 0.3),
+                b: ramp(p * h, -0.1),
+            }],
+        },
+        out_w: ramp(p * o * h, 0.2),
+        out_b: ramp(p * o, 0.1),
+        gate_w: ramp(k * p * (h + o), -0.05),
+        gate_b: ramp(k, 0.01),
+        context: ramp(p * k, 0.5),
+        aux_all_w: ramp(o * p * h, 0.4),
+        aux_all_b: ramp(o, 0.0),
+        aux_minus_w: ramp(p * o * p * h, 0.25),
+        aux_minus_b: ramp(p * o, 0.3),
+    }
+}
+
+/// A binary image AME: a 4×4 image, one 2×2 stride-2 convolution, four experts.
+pub fn image_ame() -> Ame {
+    let (hgt, wid, cell) = (4, 4, 2);
+    let features: Vec<String> = (0..hgt * wid).map(|i| format!("p{i}")).collect();
+    let (p, o, h, k) = (4, 1, 2, 3);
+    let ramp = |n: usize, s: f64| {
+        (0..n)
+            .map(|i| s * ((i % 5) as f64 - 2.0))
+            .collect::<Vec<_>>()
+    };
+    Ame {
+        task: AmeTask::Binary,
+        features,
+        groups: Ame::image_groups(hgt, wid, cell),
+        preprocess: None,
+        encoder: Encoder::Image {
+            height: hgt,
+            width: wid,
+            convs: vec![Conv2x2 {
+                c_in: 1,
+                c_out: h,
+                w: ramp(h * 4, 0.3),
+                b: ramp(h, 0.1),
+            }],
+        },
+        out_w: ramp(p * o * h, 0.2),
+        out_b: ramp(p * o, 0.1),
+        gate_w: ramp(k * p * (h + o), 0.05),
+        gate_b: ramp(k, 0.01),
+        context: ramp(p * k, 0.5),
+        aux_all_w: ramp(o * p * h, 0.4),
+        aux_all_b: ramp(o, 0.0),
+        aux_minus_w: ramp(p * o * p * h, 0.25),
+        aux_minus_b: ramp(p * o, 0.3),
+    }
+}
+
+/// Every bundled model and CSV of the repository, with its bytes: ONNX exports, the demo
+/// model, AME and safetensors files built here (the safetensors weights paired with their
+/// architecture sidecar), and the first `csv_lines` lines of every bundled CSV.
+pub fn seed_files(csv_lines: usize) -> Vec<(String, Vec<u8>)> {
+    let root = crate::repo_root();
+    let mut out = Vec::new();
+    let models = root.join("tests/models");
+    let mut onnx: Vec<_> = std::fs::read_dir(&models)
+        .expect("tests/models exists")
+        .map(|e| e.expect("listing tests/models").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "onnx"))
+        .collect();
+    onnx.sort();
+    for p in onnx {
+        out.push((name(&p), std::fs::read(&p).expect("model readable")));
+    }
+    let demo = root.join("crates/conflux-cli/assets/demo");
+    out.push((
+        "adult_mlp.json".into(),
+        std::fs::read(demo.join("adult_mlp.json")).expect("demo model readable"),
+    ));
+    for (n, a) in [
+        ("tabular.ame.json", tabular_ame()),
+        ("image.ame.json", image_ame()),
+    ] {
+        let v = conflux_core::ame::json::to_value(&a, None);
+        out.push((n.into(), serde_json::to_vec(&v).expect("JSON")));
+    }
+    // safetensors + sidecar, from the demo network.
+    let net = conflux_core::io::json::load(&demo.join("adult_mlp.json")).expect("demo model");
+    let dir = std::env::temp_dir().join(format!("conflux-seeds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp folder");
+    let st = dir.join("adult_mlp.safetensors");
+    conflux_core::io::safetensors::save(&net, &st).expect("safetensors saved");
+    out.push((
+        "adult_mlp.safetensors".into(),
+        std::fs::read(&st).expect("safetensors"),
+    ));
+    out.push((
+        "adult_mlp.arch.json".into(),
+        std::fs::read(conflux_core::io::safetensors::sidecar_path(&st)).expect("sidecar"),
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut csvs = vec![demo.join("adult_sample.csv")];
+    for sub in ["adult", "digits", "mnist38"] {
+        let mut v: Vec<_> = std::fs::read_dir(root.join("tests/data").join(sub))
+            .expect("tests/data exists")
+            .map(|e| e.expect("listing").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+            .collect();
+        v.sort();
+        csvs.extend(v);
+    }
+    for p in csvs {
+        let text = std::fs::read(&p).expect("CSV readable");
+        let mut cut = Vec::new();
+        for line in text.split_inclusive(|&b| b == b'\n').take(csv_lines) {
+            cut.extend_from_slice(line);
+        }
+        out.push((name(&p), cut));
+    }
+    out
+}
+
+fn name(p: &Path) -> String {
+    p.file_name()
+        .expect("a file name")
+        .to_string_lossy()
+        .into_owned()
+}

@@ -220,6 +220,96 @@ impl Method {
         }
     }
 
+    /// The working memory the method needs per explained row and target, in cells (floats or
+    /// flags) for `d` features: about one row for the propagation methods; the path points,
+    /// noisy copies or coalitions it builds (and their bookkeeping) for the others.
+    /// Saturates instead of overflowing.
+    pub fn cells_per_row(&self, d: usize) -> u64 {
+        let d = d as u64;
+        let groups = |g: &Option<FeatureGroups>| g.as_ref().map_or(d, |g| g.len() as u64);
+        let n = |k: usize| k as u64;
+        match self {
+            Method::Cafe(_)
+            | Method::Saliency(_)
+            | Method::GradientXInput(_)
+            | Method::Lrp(_)
+            | Method::DeepLift(_)
+            | Method::RevealCancel(_) => d,
+            Method::IntegratedGradients(m) => n(m.steps()).saturating_add(1).saturating_mul(2 * d),
+            Method::SmoothGrad(m) => n(m.samples).saturating_mul(2 * d),
+            Method::GradientShap(m) => n(m.samples).saturating_mul(2 * d),
+            Method::KernelShap(m) => {
+                let g = groups(&m.groups);
+                let coalitions = if m.exact {
+                    u32::try_from(g)
+                        .ok()
+                        .and_then(|g| 1u64.checked_shl(g))
+                        .unwrap_or(u64::MAX)
+                } else {
+                    n(m.samples).saturating_add(2)
+                };
+                coalitions.saturating_mul(d + g + 1)
+            }
+            Method::ShapleySampling(m) => {
+                let g = groups(&m.groups);
+                n(m.samples).saturating_mul(g + 1).saturating_mul(d + g)
+            }
+            Method::Lime(m) => n(m.samples).saturating_mul(d + groups(&m.groups) + 1),
+            Method::Ablation(m) => (groups(&m.groups) + 1).saturating_mul(d),
+        }
+    }
+
+    /// How many rows (with `targets` targets each) one call may explain within `budget`
+    /// cells of working memory: at least 1, at most `max_rows`.
+    ///
+    /// # Errors
+    /// [`Error::Param`] naming the parameter to lower when a single row needs more than
+    /// `budget` cells.
+    pub fn rows_within(
+        &self,
+        d: usize,
+        targets: usize,
+        budget: u64,
+        max_rows: usize,
+    ) -> Result<usize> {
+        let per_row = self.cells_per_row(d).saturating_mul(targets.max(1) as u64);
+        if per_row > budget {
+            let (name, value): (&'static str, String) = match self {
+                Method::IntegratedGradients(m) => ("steps", m.steps().to_string()),
+                Method::SmoothGrad(m) => ("n", m.samples.to_string()),
+                Method::GradientShap(m) => ("n", m.samples.to_string()),
+                Method::KernelShap(m) if m.exact => ("exact", "true".into()),
+                Method::KernelShap(m) => ("n", m.samples.to_string()),
+                Method::ShapleySampling(m) => ("n", m.samples.to_string()),
+                Method::Lime(m) => ("n", m.samples.to_string()),
+                _ => ("features", d.to_string()),
+            };
+            return Err(Error::param(
+                self.id().as_str(),
+                name,
+                value,
+                format!(
+                    "one row of {d} features needs {per_row} cells of working memory: {}; lower {name}{}",
+                    conflux_core::limits::DATA_CELLS.exceeded(budget),
+                    if matches!(
+                        self,
+                        Method::Ablation(_)
+                            | Method::KernelShap(_)
+                            | Method::ShapleySampling(_)
+                            | Method::Lime(_)
+                    ) {
+                        " or group the features (--groups)"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
+        Ok(usize::try_from(budget / per_row.max(1))
+            .unwrap_or(usize::MAX)
+            .clamp(1, max_rows.max(1)))
+    }
+
     /// Checks the configuration against the network before any data is read (CAFE's
     /// per-layer `c`).
     ///
@@ -581,5 +671,35 @@ mod tests {
             "lime".parse::<MethodSpec>().unwrap().cafe(),
             Err(Error::Param { name: "method", .. })
         ));
+    }
+
+    #[test]
+    fn working_memory_is_bounded() {
+        let m = |s: &str| s.parse::<MethodSpec>().unwrap().build(None, 0).unwrap();
+        // Propagation: one row of d; IG: 2·(steps+1)·d; KS: (n+2)·(d+m+1).
+        assert_eq!(m("cafe").cells_per_row(10), 10);
+        assert_eq!(m("ig:steps=4").cells_per_row(10), 100);
+        assert_eq!(m("kernel-shap:n=8").cells_per_row(10), 10 * 21);
+        assert_eq!(m("ig:steps=4").rows_within(10, 1, 1000, 4096).unwrap(), 10);
+        assert_eq!(m("ig:steps=4").rows_within(10, 2, 1000, 4096).unwrap(), 5);
+        assert_eq!(m("cafe").rows_within(10, 1, 1 << 28, 4096).unwrap(), 4096);
+        let e = m("kernel-shap:n=99999999999999")
+            .rows_within(13, 1, 1 << 28, 4096)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("kernel-shap: parameter n = 99999999999999")
+                && e.contains("--max-data-cells")
+                && e.contains("lower n"),
+            "{e}"
+        );
+        // Sizes saturate instead of overflowing.
+        let huge = format!("ig:steps={}:rule=riemann-left", usize::MAX);
+        assert_eq!(m(&huge).cells_per_row(10), u64::MAX);
+        let e = "ig:steps=10001"
+            .parse::<MethodSpec>()
+            .unwrap()
+            .build(None, 0);
+        assert!(e.unwrap_err().to_string().contains("at most 10000"));
     }
 }

@@ -256,6 +256,29 @@ fn evaluate<F: Float>(
     for spec in specs {
         let method = spec.build(groups.as_ref(), args.seed).context("--method")?;
         method.validate(&plan).context("--method")?;
+        // evaluate explains every row at once (sensitivity-max: every perturbed copy too).
+        let copies = if args.metrics.contains(&Metric::SensitivityMax) {
+            1 + args.samples
+        } else {
+            1
+        };
+        let targets = if args.target == conflux_core::Target::All {
+            plan.output_dim()
+        } else {
+            1
+        };
+        let budget = conflux_core::Limits::current().data_cells;
+        let fit = method
+            .rows_within(d, targets.saturating_mul(copies), budget, rows)
+            .context("--method")?;
+        if fit < rows {
+            anyhow::bail!(
+                "--method {}: evaluate explains all {rows} rows at once, and {rows} rows need more \
+                 working memory than allowed ({}); use --max-rows {fit} or fewer",
+                label(&method),
+                conflux_core::limits::DATA_CELLS.exceeded(budget)
+            );
+        }
         let a = method.attribute(&plan, xv, rv, args.target)?;
         let mut scores = Vec::new();
         for &m in &args.metrics {

@@ -193,6 +193,20 @@ pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
         (None, Subject::Net(_)) => unreachable!("networks are compiled"),
     };
     job.target.validate(outputs).context("--target")?;
+    // Rows per call, so that the method's working memory stays within the data-cell limit.
+    let targets = if job.target == Target::All {
+        outputs
+    } else {
+        1
+    };
+    let batch_rows = method
+        .rows_within(
+            d,
+            targets,
+            conflux_core::Limits::current().data_cells,
+            BATCH_ROWS,
+        )
+        .context(flag)?;
     let preprocess = |x: &mut [f64]| {
         if let Some(p) = model.preprocess() {
             p.apply(x);
@@ -224,7 +238,7 @@ pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
     loop {
         let want = job
             .max_rows
-            .map_or(BATCH_ROWS, |m| BATCH_ROWS.min(m - done));
+            .map_or(batch_rows, |m| batch_rows.min(m - done));
         raw.clear();
         let rows = if want == 0 {
             0

@@ -24,6 +24,9 @@ pub struct IntegratedGradients {
     rule: Rule,
 }
 
+/// The most Gauss–Legendre nodes [`IntegratedGradients::new`] accepts.
+pub const MAX_GAUSS_LEGENDRE_STEPS: usize = 10_000;
+
 impl Default for IntegratedGradients {
     fn default() -> Self {
         IntegratedGradients {
@@ -38,7 +41,8 @@ impl IntegratedGradients {
     /// Gauss–Legendre; CLI `ig:rule=riemann-trapezoid`, …).
     ///
     /// # Errors
-    /// [`Error::Param`] for `steps = 0`.
+    /// [`Error::Param`] for `steps = 0`, or more than [`MAX_GAUSS_LEGENDRE_STEPS`] with
+    /// Gauss–Legendre (its nodes cost `steps²` to compute).
     pub fn new(steps: usize, rule: Rule) -> Result<Self> {
         if steps == 0 {
             return Err(Error::param(
@@ -46,6 +50,16 @@ impl IntegratedGradients {
                 "steps",
                 0,
                 "expected at least 1",
+            ));
+        }
+        if rule == Rule::GaussLegendre && steps > MAX_GAUSS_LEGENDRE_STEPS {
+            return Err(Error::param(
+                "integrated-gradients",
+                "steps",
+                steps,
+                format!(
+                    "expected at most {MAX_GAUSS_LEGENDRE_STEPS} Gauss–Legendre nodes (they cost steps² to compute); use rule=riemann-trapezoid for more"
+                ),
             ));
         }
         Ok(IntegratedGradients { steps, rule })

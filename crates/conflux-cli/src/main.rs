@@ -73,6 +73,13 @@ fn main() -> ExitCode {
             msg.replace('\n', " ")
         );
     }));
+    // Ctrl-C or a termination signal: remove the unfinished output file, then exit as a shell
+    // expects (128 + SIGINT).
+    let _ = ctrlc::set_handler(|| {
+        conflux_core::io::remove_temp_files();
+        eprintln!("error: interrupted; no output written");
+        std::process::exit(130);
+    });
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -1005,3 +1005,60 @@ fn output_files_honour_the_umask() {
         assert_eq!(mode, 0o644, "{f}");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn interrupted_runs_leave_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "m.json", MODEL);
+    let mut data = String::from("a,b\n");
+    for i in 0..50_000 {
+        data.push_str(&format!("{},{}\n", i % 7, i % 5));
+    }
+    write(d, "x.csv", data);
+    // A slow run (Kernel SHAP with many coalitions), interrupted once its output file exists.
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_conflux"))
+        .current_dir(d)
+        .args([
+            "explain",
+            "--quiet",
+            "--model",
+            "m.json",
+            "--data",
+            "x.csv",
+            "--method",
+            "kernel-shap:n=20000",
+            "--out",
+            "o.json",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !common::listing(d).iter().any(|f| f.ends_with(".tmp")) {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the temporary output file appears"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+    assert_eq!(
+        common::listing(d),
+        ["m.json", "x.csv"],
+        "nothing left behind"
+    );
+}

@@ -393,17 +393,16 @@ fn check_header(path: &Path, header: &[String]) -> Result<()> {
             ));
         }
     }
-    let numeric = |h: &String| h.parse::<f64>().is_ok();
-    // pandas writes unnamed columns as 0, 1, 2, …: names, not data.
-    let pandas = header.iter().enumerate().all(|(i, h)| *h == i.to_string());
-    if header.iter().all(numeric) && !pandas {
+    // interface.md: without --no-header, a header that parses as numbers is an error.
+    if header.iter().all(|h| h.parse::<f64>().is_ok()) {
         return Err(data_err(
             path,
             1,
             None,
             format!(
                 "the first line looks like data, not a header (every name is a number: {}); \
-                 add a header row naming the columns, or pass --no-header to read every line as \
+                 add a header row naming the columns (numbers as names, as pandas writes for \
+                 unnamed columns, must be renamed), or pass --no-header to read every line as \
                  data with columns named f0, f1, …",
                 list(header)
             ),
@@ -741,11 +740,8 @@ mod tests {
             e.contains("mem.csv:1: the first line looks like data") && e.contains("--no-header"),
             "{e}"
         );
-        // pandas' names for unnamed columns are names.
-        assert_eq!(
-            from(b"0,1,2\n1,2,3\n", &opts()).unwrap().header(),
-            ["0", "1", "2"]
-        );
+        // Numbers are not names (interface.md), pandas' 0, 1, 2, … included.
+        assert!(from(b"0,1,2\n1,2,3\n", &opts()).is_err());
         // Without a header the first line is data and the columns are f0, f1, ….
         let no = CsvOptions {
             has_header: false,

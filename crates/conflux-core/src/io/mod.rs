@@ -59,14 +59,26 @@ pub fn load_any_with(path: &Path, arch: Option<&str>, limits: &Limits) -> Result
         });
     }
     let text = read::read_text(path, limits)?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+    Ok(Loaded {
+        model: json_model(&text, path, limits)?,
+        files: vec![path.to_path_buf()],
+    })
+}
+
+/// A network or an AME from the text of a JSON model file (told apart by its `format` key);
+/// `path` names the file in errors.
+///
+/// # Errors
+/// [`Error::Model`]/[`Error::Layer`] naming the file, and the key or layer; a model with
+/// more parameters than `limits.parameters`.
+pub fn json_model(text: &str, path: &Path, limits: &Limits) -> Result<AnyModel> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
         Error::model(
             path,
             format!("expected a JSON model, got invalid JSON ({e})"),
         )
     })?;
-    drop(text);
-    let model = if crate::ame::json::is_ame(&v) {
+    Ok(if crate::ame::json::is_ame(&v) {
         let a = crate::ame::json::from_value(&v).map_err(|e| e.with_path(path))?;
         check_parameters(path, a.param_count(), limits)?;
         AnyModel::Ame(Box::new(a))
@@ -74,10 +86,6 @@ pub fn load_any_with(path: &Path, arch: Option<&str>, limits: &Limits) -> Result
         let net = json::from_value(&v).map_err(|e| e.with_path(path))?;
         check_parameters(path, net.param_count(), limits)?;
         AnyModel::Network(net)
-    };
-    Ok(Loaded {
-        model,
-        files: vec![path.to_path_buf()],
     })
 }
 
@@ -144,7 +152,28 @@ pub fn temp_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
         use std::os::unix::fs::PermissionsExt;
         b.permissions(std::fs::Permissions::from_mode(0o666));
     }
-    b.tempfile_in(dir)
+    let tmp = b.tempfile_in(dir)?;
+    TEMP_FILES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(tmp.path().to_path_buf());
+    Ok(tmp)
+}
+
+/// Every temporary file [`temp_file_in`] created in this process (a file is removed when its
+/// owner drops it or renamed when it is committed; the names are random, so a stale entry is
+/// harmless).
+static TEMP_FILES: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Removes the temporary files of this process that still exist: for a signal handler, when
+/// the owners will not get to drop them (an interrupted command leaves nothing behind).
+pub fn remove_temp_files() {
+    let files = TEMP_FILES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for f in files.iter() {
+        let _ = std::fs::remove_file(f);
+    }
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder is written,

@@ -515,8 +515,9 @@ impl<'a> Importer<'a> {
                     return Err(self.node_err(
                         n,
                         format!(
-                            "unsupported op '{op}'; supported: {}",
-                            SUPPORTED_OPS.join(", ")
+                            "unsupported op '{}'; supported: {} (README §What is supported)",
+                            quote(op),
+                            crate::error::list(SUPPORTED_OPS)
                         ),
                     ));
                 }

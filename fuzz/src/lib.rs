@@ -1,49 +1,14 @@
-//! What the fuzz targets share: small limits (so that no input can ask for much memory) and
-//! the checks run on whatever loads — a model that loads must compute outputs of the right
-//! shape, a table that reads must have the right width.
+//! The fuzz targets: each feeds its input to one loader or parser under small limits (so
+//! that no input can ask for much memory) and runs whatever loads — a model that loads must
+//! compute outputs of the right shape (`conflux-testkit::fixtures`, shared with the mutation
+//! test), a table that reads must have the right width.
 
 use std::io::Cursor;
 use std::path::Path;
 
+use conflux_core::Plan;
 use conflux_core::data::csv::{CsvFile, CsvOptions};
-use conflux_core::io::AnyModel;
-use conflux_core::{Limits, Network, Plan};
-
-/// Limits small enough that no fuzzed size can take much memory.
-pub const LIMITS: Limits = Limits {
-    tensor_elements: 1 << 20,
-    parameters: 1 << 22,
-    model_bytes: 64 << 20,
-    line_bytes: 1 << 20,
-    data_cells: 1 << 22,
-};
-
-/// Runs a network that loaded: forward pass and compiled plan, shapes checked.
-pub fn run_network(net: &Network) {
-    let d = net.input_dim();
-    if d > 1 << 16 {
-        return;
-    }
-    let x: Vec<f64> = (0..2 * d).map(|i| (i % 7) as f64 - 3.0).collect();
-    let y = net.forward(&x, 2);
-    assert_eq!(y.len(), 2 * net.output_dim());
-    let plan = Plan::<f32>::new(net, false).expect("a loaded network compiles");
-    assert_eq!(plan.output_dim(), net.output_dim());
-}
-
-/// Runs any model that loaded.
-pub fn run_model(m: &AnyModel) {
-    match m {
-        AnyModel::Network(net) => run_network(net),
-        AnyModel::Ame(ame) => {
-            let d = ame.input_dim();
-            let x: Vec<f64> = (0..2 * d).map(|i| (i % 5) as f64 - 2.0).collect();
-            let out = ame.forward(&x, 2);
-            assert_eq!(out.y.len(), 2 * ame.task.outputs());
-            assert_eq!(out.a.len(), 2 * ame.experts());
-        }
-    }
-}
+use conflux_testkit::fixtures::{SMALL_LIMITS as LIMITS, run_model, run_network};
 
 /// ONNX bytes (external data resolves against a folder that does not exist).
 pub fn onnx(data: &[u8]) {

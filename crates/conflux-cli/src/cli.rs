@@ -31,8 +31,8 @@ pub struct LimitArgs {
     /// Parameters of one model [default: 256M; env CONFLUX_MAX_PARAMETERS].
     #[arg(long, global = true, value_name = "N", value_parser = parse::limit)]
     pub max_parameters: Option<u64>,
-    /// Bytes of a model file (or any file read whole) [default: 4G; env
-    /// CONFLUX_MAX_MODEL_BYTES].
+    /// Bytes of a model file; JSON files (models, sidecars, groups) a sixteenth of it
+    /// [default: 2G; env CONFLUX_MAX_MODEL_BYTES].
     #[arg(long, global = true, value_name = "BYTES", value_parser = parse::limit)]
     pub max_model_bytes: Option<u64>,
     /// Bytes of one CSV line [default: 16M; env CONFLUX_MAX_LINE_BYTES].

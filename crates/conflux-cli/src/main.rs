@@ -52,6 +52,23 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
     }
 }
 
+/// The last line of defence for error messages (values from files are already quoted and
+/// cut where they are put in): one line, no control characters, at most 2 000 characters
+/// (the start and the end kept).
+fn one_line(msg: &str) -> String {
+    let clean: String = msg
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let n = clean.chars().count();
+    if n <= 2000 {
+        return clean;
+    }
+    let head: String = clean.chars().take(1200).collect();
+    let tail: String = clean.chars().skip(n - 700).collect();
+    format!("{head} … ({} chars cut) … {tail}", n - 1900)
+}
+
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
@@ -95,7 +112,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            eprintln!("error: {}", one_line(&format!("{e:#}")));
             ExitCode::from(1)
         }
     }

@@ -315,6 +315,49 @@ fn outputs_never_overwrite_inputs() {
     fails(
         d,
         &with(&[
+            "--reference",
+            "mean",
+            "--reference-data",
+            "r.csv",
+            "--out",
+            "r.csv",
+        ]),
+        &["this is the input --reference-data r.csv"],
+        1,
+    );
+    // The files a model reads besides itself: a safetensors sidecar, ONNX external data.
+    let net = conflux_core::io::json::from_str(MODEL).unwrap();
+    conflux_core::io::safetensors::save(&net, &d.join("w.safetensors")).unwrap();
+    fails(
+        d,
+        &[
+            "explain",
+            "--model",
+            "w.safetensors",
+            "--data",
+            "x.csv",
+            "--out",
+            "w.arch.json",
+        ],
+        &[
+            "--out w.arch.json: this is the input --model",
+            "w.arch.json",
+        ],
+        1,
+    );
+    std::fs::write(d.join("w.bin"), [0u8; 16]).unwrap();
+    write(d, "e.onnx", external_onnx("w.bin"));
+    fails(
+        d,
+        &[
+            "explain", "--model", "e.onnx", "--data", "x.csv", "--out", "w.bin",
+        ],
+        &["--out w.bin: this is the input --model", "w.bin"],
+        1,
+    );
+    fails(
+        d,
+        &with(&[
             "--method",
             "kernel-shap",
             "--groups",
@@ -395,10 +438,10 @@ fn gigantic_lines_and_devices_stay_in_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write(d, "m.json", MODEL);
-    // A sparse 5 GiB file without a newline (reads as zero bytes), and a 5 GiB line of digits
-    // after a valid header and row. Each run is capped at 64 MiB of data segment: reading the
-    // line whole, as before, aborts with "memory allocation failed"; bounded reading ends in
-    // the clean error.
+    // A sparse 5 GiB file without a newline (it reads as zero bytes), and a valid header and
+    // row followed by 5 GiB of them. Each run is capped at 64 MiB of data segment: reading
+    // the line whole, as before, aborts with "memory allocation failed"; bounded reading
+    // ends in the clean error. (A real 64 MiB line of digits: sizes_from_files_and_flags…)
     let sparse = std::fs::File::create(d.join("sparse.csv")).unwrap();
     sparse.set_len(5 << 30).unwrap();
     let mut digits = std::fs::File::create(d.join("digits.csv")).unwrap();
@@ -1061,4 +1104,352 @@ fn interrupted_runs_leave_no_temporary_file() {
         ["m.json", "x.csv"],
         "nothing left behind"
     );
+}
+
+#[cfg(unix)]
+#[test]
+fn outputs_to_links_pipes_and_protected_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "m.json", MODEL);
+    write(d, "x.csv", DATA);
+    let want = ok(&run(
+        d,
+        &["explain", "--quiet", "--model", "m.json", "--data", "x.csv"],
+    ));
+    // An existing output keeps its permissions when it is replaced.
+    write(d, "private.json", "old");
+    std::fs::set_permissions(
+        d.join("private.json"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    ok(&run(
+        d,
+        &[
+            "explain",
+            "--quiet",
+            "--model",
+            "m.json",
+            "--data",
+            "x.csv",
+            "--out",
+            "private.json",
+        ],
+    ));
+    let meta = std::fs::metadata(d.join("private.json")).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::read_to_string(d.join("private.json")).unwrap(),
+        want
+    );
+    // A symbolic link keeps pointing at the (new) file.
+    std::fs::create_dir(d.join("real")).unwrap();
+    write(&d.join("real"), "target.json", "old");
+    std::os::unix::fs::symlink(d.join("real/target.json"), d.join("link.json")).unwrap();
+    ok(&run(
+        d,
+        &[
+            "explain",
+            "--quiet",
+            "--model",
+            "m.json",
+            "--data",
+            "x.csv",
+            "--out",
+            "link.json",
+        ],
+    ));
+    assert!(
+        std::fs::symlink_metadata(d.join("link.json"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("real/target.json")).unwrap(),
+        want
+    );
+    // A pipe (or a device such as /dev/null) is written in place, never replaced by a file.
+    let fifo = d.join("out.fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    ok(&run(
+        d,
+        &[
+            "explain", "--quiet", "--model", "m.json", "--data", "x.csv", "--out", "out.fifo",
+        ],
+    ));
+    assert_eq!(reader.join().unwrap(), want);
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::metadata(&fifo).unwrap().file_type().is_fifo(),
+        "still a pipe"
+    );
+    assert!(
+        !common::listing(d).iter().any(|f| f.ends_with(".tmp")),
+        "no temporary file"
+    );
+}
+
+#[test]
+fn one_shot_inputs_and_groups_from_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "m.json", MODEL);
+    write(d, "x.csv", DATA);
+    // A pipe as --data cannot give the statistics' pass (bash process substitution).
+    let has_bash = std::process::Command::new("bash")
+        .arg("-c")
+        .arg("true")
+        .status();
+    if has_bash.is_ok_and(|s| s.success()) {
+        let out = std::process::Command::new("bash")
+            .current_dir(d)
+            .arg("-c")
+            .arg(format!(
+                "exec {} explain --model m.json --data <(cat x.csv) --reference mean",
+                env!("CARGO_BIN_EXE_conflux")
+            ))
+            .output()
+            .unwrap();
+        check_failure(
+            &out,
+            &["pipe"],
+            &[
+                "--reference mean",
+                "standard input or a pipe",
+                "--reference-data",
+            ],
+            1,
+        );
+        let out = std::process::Command::new("bash")
+            .current_dir(d)
+            .arg("-c")
+            .arg(format!(
+                "exec {} explain --quiet --model m.json --data <(cat x.csv)",
+                env!("CARGO_BIN_EXE_conflux")
+            ))
+            .output()
+            .unwrap();
+        assert_eq!(
+            ok(&out),
+            ok(&run(
+                d,
+                &["explain", "--quiet", "--model", "m.json", "--data", "x.csv"]
+            ))
+        );
+    }
+    // Groups from standard input.
+    let out = conflux()
+        .current_dir(d)
+        .args([
+            "explain",
+            "--quiet",
+            "--model",
+            "m.json",
+            "--data",
+            "x.csv",
+            "--method",
+            "kernel-shap:exact=true",
+            "--groups",
+            "-",
+        ])
+        .write_stdin(r#"{"both": ["a", "b"]}"#)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    let s = &v["rows"][0]["scores"];
+    assert_eq!(s[0], s[1], "one group: both features get its score");
+}
+
+#[test]
+fn sizes_from_files_and_flags_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "m.json", MODEL);
+    write(d, "x.csv", DATA);
+    // JSON files get a sixteenth of the model-file limit (their parse tree is larger).
+    let junk = format!(
+        r#"{{"input_dim": 2, "junk": [{}], "layers": [{{"type": "relu"}}]}}"#,
+        vec!["0"; 600_000].join(",")
+    );
+    write(d, "junk.json", junk);
+    fails(
+        d,
+        &[
+            "inspect",
+            "--model",
+            "junk.json",
+            "--max-model-bytes",
+            "16M",
+        ],
+        &[
+            "junk.json",
+            "the limit is 1048576 bytes",
+            "--max-model-bytes",
+        ],
+        1,
+    );
+    // A declared input width beyond a tensor's limit, and one within it that inspect shows
+    // without making millions of names (memory capped at 64 MiB).
+    write(
+        d,
+        "wide.json",
+        r#"{"input_dim": 1000000000000000, "layers": [{"type": "relu"}]}"#,
+    );
+    fails(
+        d,
+        &["inspect", "--model", "wide.json"],
+        &[
+            "wide.json: input_dim 1000000000000000 is more than allowed",
+            "--max-tensor-elements",
+        ],
+        1,
+    );
+    write(
+        d,
+        "big.json",
+        r#"{"input_dim": 268435456, "layers": [{"type": "relu"}]}"#,
+    );
+    let out = capped(d, &["inspect", "--model", "big.json"]);
+    let text = ok(&out);
+    assert!(
+        text.contains("inputs      268435456 (f0, f1, f2, f3, f4, f5, f6, f7, … (268435448 more))"),
+        "{text}"
+    );
+    // Counts typed on the command line that would not fit in memory.
+    for (args, want) in [
+        (
+            vec![
+                "evaluate",
+                "--model",
+                "m.json",
+                "--data",
+                "x.csv",
+                "--method",
+                "cafe",
+                "--metric",
+                "infidelity",
+                "--samples",
+                "100000000000",
+            ],
+            "--samples 100000000000: infidelity holds",
+        ),
+        (
+            vec![
+                "explain",
+                "--model",
+                "m.json",
+                "--data",
+                "x.csv",
+                "--method",
+                "kernel-shap:n=100000000000",
+            ],
+            "kernel-shap: parameter n = 100000000000",
+        ),
+        (
+            vec![
+                "train",
+                "mlp",
+                "--data",
+                "t.csv",
+                "--label",
+                "y",
+                "--task",
+                "binary",
+                "--out",
+                "t.json",
+                "--hidden",
+                "100000000000",
+            ],
+            "train mlp: parameter hidden = [100000000000]",
+        ),
+        (
+            vec![
+                "train",
+                "ame",
+                "--data",
+                "t.csv",
+                "--label",
+                "y",
+                "--task",
+                "binary",
+                "--out",
+                "t.json",
+                "--hidden",
+                "100000000000",
+            ],
+            "train ame: parameter hidden = [100000000000]",
+        ),
+        (
+            vec![
+                "train",
+                "ame",
+                "--data",
+                "t.csv",
+                "--label",
+                "y",
+                "--task",
+                "binary",
+                "--out",
+                "t.json",
+                "--image",
+                "2x2",
+                "--stem-convs",
+                "100",
+            ],
+            "1 ≤ convs ≤ 16",
+        ),
+        (
+            vec![
+                "data",
+                "conflicts",
+                "--dim",
+                "2",
+                "--likelihood",
+                "0.5",
+                "--sigma",
+                "1e308",
+            ],
+            "--sigma 1e308: expected at most 1e100",
+        ),
+        (
+            vec![
+                "data",
+                "conflicts",
+                "--dim",
+                "2",
+                "--likelihood",
+                "0.5",
+                "--rows",
+                "100000000000",
+            ],
+            "more data than may be held in memory at once",
+        ),
+    ] {
+        write(d, "t.csv", "a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n");
+        let out = capped(d, &args);
+        check_failure(&out, &args, &[want], 1);
+    }
+    // A 64 MiB line of digits (real bytes, not a sparse file), memory capped at 64 MiB.
+    let mut f = std::fs::File::create(d.join("digits.csv")).unwrap();
+    std::io::Write::write_all(&mut f, b"a,b\n1,2\n").unwrap();
+    let chunk = vec![b'7'; 1 << 20];
+    for _ in 0..64 {
+        std::io::Write::write_all(&mut f, &chunk).unwrap();
+    }
+    drop(f);
+    let out = capped(d, &["explain", "--model", "m.json", "--data", "digits.csv"]);
+    check_failure(&out, &["digits"], &["digits.csv:3: line too long"], 1);
 }

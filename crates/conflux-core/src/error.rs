@@ -73,8 +73,17 @@ pub enum Error {
         /// The shape found.
         got: String,
     },
+    /// A path names something that is not a file that may be read (a folder, a device, or a
+    /// pipe where it could block).
+    #[error("{}: expected a regular file, got {found}", path.display())]
+    FileKind {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead ("a folder", "a character device", …).
+        found: &'static str,
+    },
     /// A method or command parameter is out of its valid range.
-    #[error("{method}: parameter {name} = {value}: {reason}")]
+    #[error("{method}: parameter {name} = {}: {reason}", quote(value))]
     Param {
         /// The method (or component) that owns the parameter.
         method: &'static str,

@@ -9,7 +9,7 @@
 //! | --- | --- | --- | --- |
 //! | elements of one tensor | 2²⁸ (268 435 456) | `CONFLUX_MAX_TENSOR_ELEMENTS` | `--max-tensor-elements` |
 //! | parameters of a model | 2²⁸ | `CONFLUX_MAX_PARAMETERS` | `--max-parameters` |
-//! | bytes of a model file (and of any file read whole) | 4 GiB | `CONFLUX_MAX_MODEL_BYTES` | `--max-model-bytes` |
+//! | bytes of a model file (ONNX, safetensors; JSON files: a sixteenth) | 2 GiB | `CONFLUX_MAX_MODEL_BYTES` | `--max-model-bytes` |
 //! | bytes of one CSV line | 16 MiB | `CONFLUX_MAX_LINE_BYTES` | `--max-line-bytes` |
 //! | cells of data held in memory at once | 2²⁸ | `CONFLUX_MAX_DATA_CELLS` | `--max-data-cells` |
 //!
@@ -27,7 +27,8 @@ pub struct Limits {
     pub tensor_elements: u64,
     /// Maximum parameters of one model (all tensors together).
     pub parameters: u64,
-    /// Maximum size in bytes of a file read into memory whole (model files, sidecars, groups).
+    /// Maximum size in bytes of a model file read into memory whole (ONNX, safetensors);
+    /// JSON files (models, sidecars, groups) get [`Limits::json_bytes`].
     pub model_bytes: u64,
     /// Maximum bytes of one CSV line (a quoted field spanning lines counts as one line).
     pub line_bytes: u64,
@@ -100,7 +101,7 @@ impl Limits {
     pub const DEFAULT: Limits = Limits {
         tensor_elements: 1 << 28,
         parameters: 1 << 28,
-        model_bytes: 4 << 30,
+        model_bytes: 2 << 30,
         line_bytes: 16 << 20,
         data_cells: 1 << 28,
     };
@@ -159,12 +160,19 @@ impl Limits {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(limits);
     }
 
+    /// Maximum size of a JSON file (model, AME, sidecar, groups): a sixteenth of
+    /// [`Limits::model_bytes`], because its parse tree takes up to sixteen times the text
+    /// (a one-digit number and its comma become a 32-byte value).
+    pub fn json_bytes(&self) -> u64 {
+        self.model_bytes / 16
+    }
+
     /// Checks one tensor's element count: `dims` multiplied with checked arithmetic.
     ///
     /// # Errors
     /// A message (for the caller's error variant) when the product overflows or exceeds
     /// [`Limits::tensor_elements`].
-    pub fn check_tensor(&self, dims: &[u64]) -> std::result::Result<usize, String> {
+    pub(crate) fn check_tensor(&self, dims: &[u64]) -> std::result::Result<usize, String> {
         let count = dims
             .iter()
             .try_fold(1u64, |acc, &d| acc.checked_mul(d))

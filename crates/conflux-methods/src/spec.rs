@@ -66,11 +66,24 @@ impl std::str::FromStr for MethodSpec {
                             "method",
                             "method",
                             s,
-                            format!("expected key=value after ':', got '{kv}'"),
+                            format!(
+                                "expected key=value after ':', got '{}'",
+                                conflux_core::error::quote(kv)
+                            ),
                         )
                     })
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<(String, String)>>>()?;
+        for (i, (k, _)) in params.iter().enumerate() {
+            if params[..i].iter().any(|(seen, _)| seen == k) {
+                return Err(Error::param(
+                    "method",
+                    "key",
+                    k,
+                    "given twice; give each parameter once",
+                ));
+            }
+        }
         Ok(MethodSpec { name, params })
     }
 }
@@ -87,7 +100,10 @@ pub fn parse_list(method: &'static str, name: &'static str, v: &str) -> Result<V
                     method,
                     name,
                     v,
-                    format!("expected comma-separated numbers, got '{x}'"),
+                    format!(
+                        "expected comma-separated numbers, got '{}'",
+                        conflux_core::error::quote(x)
+                    ),
                 )
             })
         })
@@ -274,36 +290,45 @@ impl Method {
     ) -> Result<usize> {
         let per_row = self.cells_per_row(d).saturating_mul(targets.max(1) as u64);
         if per_row > budget {
-            let (name, value): (&'static str, String) = match self {
-                Method::IntegratedGradients(m) => ("steps", m.steps().to_string()),
-                Method::SmoothGrad(m) => ("n", m.samples.to_string()),
-                Method::GradientShap(m) => ("n", m.samples.to_string()),
-                Method::KernelShap(m) if m.exact => ("exact", "true".into()),
-                Method::KernelShap(m) => ("n", m.samples.to_string()),
-                Method::ShapleySampling(m) => ("n", m.samples.to_string()),
-                Method::Lime(m) => ("n", m.samples.to_string()),
-                _ => ("features", d.to_string()),
+            let limit = conflux_core::limits::DATA_CELLS.exceeded(budget);
+            let groups = if matches!(
+                self,
+                Method::Ablation(_)
+                    | Method::KernelShap(_)
+                    | Method::ShapleySampling(_)
+                    | Method::Lime(_)
+            ) {
+                " or group the features (--groups)"
+            } else {
+                ""
             };
-            return Err(Error::param(
-                self.id().as_str(),
-                name,
-                value,
-                format!(
-                    "one row of {d} features needs {per_row} cells of working memory: {}; lower {name}{}",
-                    conflux_core::limits::DATA_CELLS.exceeded(budget),
-                    if matches!(
-                        self,
-                        Method::Ablation(_)
-                            | Method::KernelShap(_)
-                            | Method::ShapleySampling(_)
-                            | Method::Lime(_)
-                    ) {
-                        " or group the features (--groups)"
-                    } else {
-                        ""
-                    }
+            let knob: Option<(&'static str, String)> = match self {
+                Method::IntegratedGradients(m) => Some(("steps", m.steps().to_string())),
+                Method::SmoothGrad(m) => Some(("n", m.samples.to_string())),
+                Method::GradientShap(m) => Some(("n", m.samples.to_string())),
+                Method::KernelShap(m) if m.exact => Some(("exact", "true".into())),
+                Method::KernelShap(m) => Some(("n", m.samples.to_string())),
+                Method::ShapleySampling(m) => Some(("n", m.samples.to_string())),
+                Method::Lime(m) => Some(("n", m.samples.to_string())),
+                _ => None,
+            };
+            let need = format!(
+                "one row of {d} features{} needs {per_row} cells of working memory: {limit}",
+                if targets > 1 {
+                    format!(" × {targets} (targets or copies)")
+                } else {
+                    String::new()
+                }
+            );
+            return Err(match knob {
+                Some((name, value)) => Error::param(
+                    self.id().as_str(),
+                    name,
+                    value,
+                    format!("{need}; lower {name}{groups}"),
                 ),
-            ));
+                None => Error::param(self.id().as_str(), "features", d, format!("{need}{groups}")),
+            });
         }
         Ok(usize::try_from(budget / per_row.max(1))
             .unwrap_or(usize::MAX)
@@ -696,6 +721,19 @@ mod tests {
         // Sizes saturate instead of overflowing.
         let huge = format!("ig:steps={}:rule=riemann-left", usize::MAX);
         assert_eq!(m(&huge).cells_per_row(10), u64::MAX);
+        let e = "ig:steps=5:steps=6"
+            .parse::<MethodSpec>()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("key = steps: given twice"), "{e}");
+        let long = format!("ig:steps={}\u{1b}[2J", "9".repeat(100_000));
+        let e = long
+            .parse::<MethodSpec>()
+            .unwrap()
+            .build(None, 0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.len() < 300 && !e.contains('\u{1b}'), "{e}");
         let e = "ig:steps=10001"
             .parse::<MethodSpec>()
             .unwrap()

@@ -4,7 +4,46 @@
 use std::path::Path;
 
 use conflux_core::ame::{Conv2x2, Encoder, ExpertLayer};
-use conflux_core::{Ame, AmeTask, FeatureGroups};
+use conflux_core::io::AnyModel;
+use conflux_core::{Ame, AmeTask, FeatureGroups, Limits, Network, Plan};
+
+/// Limits small enough that no damaged or fuzzed size can take much memory (the mutation
+/// test and the fuzzers).
+pub const SMALL_LIMITS: Limits = Limits {
+    tensor_elements: 1 << 20,
+    parameters: 1 << 22,
+    model_bytes: 64 << 20,
+    line_bytes: 1 << 20,
+    data_cells: 1 << 22,
+};
+
+/// Runs a network that loaded: a forward pass on two rows and the compiled plan, shapes
+/// checked (panics on a wrong shape: a loaded model must be valid).
+pub fn run_network(net: &Network) {
+    let d = net.input_dim();
+    if d > 1 << 16 {
+        return;
+    }
+    let x: Vec<f64> = (0..2 * d).map(|i| (i % 7) as f64 - 3.0).collect();
+    let y = net.forward(&x, 2);
+    assert_eq!(y.len(), 2 * net.output_dim(), "output shape");
+    let plan = Plan::<f32>::new(net, false).expect("a loaded network compiles");
+    assert_eq!(plan.output_dim(), net.output_dim());
+}
+
+/// Runs any model that loaded (networks as [`run_network`]; AMEs forward, shapes checked).
+pub fn run_model(m: &AnyModel) {
+    match m {
+        AnyModel::Network(net) => run_network(net),
+        AnyModel::Ame(ame) => {
+            let d = ame.input_dim();
+            let x: Vec<f64> = (0..2 * d).map(|i| (i % 5) as f64 - 2.0).collect();
+            let out = ame.forward(&x, 2);
+            assert_eq!(out.y.len(), 2 * ame.task.outputs(), "prediction shape");
+            assert_eq!(out.a.len(), 2 * ame.experts(), "attention shape");
+        }
+    }
+}
 
 /// A tabular regression AME: two experts over one feature each, hidden width 2.
 pub fn tabular_ame() -> Ame {

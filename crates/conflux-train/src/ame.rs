@@ -111,17 +111,75 @@ impl AmeConfig {
             return err("classes", classes as f64, "expected at least 2 classes");
         }
         if let Some(s) = self.image {
-            let cell = 1usize << s.convs;
-            if s.convs == 0 || s.height % cell != 0 || s.width % cell != 0 {
+            let cell = u32::try_from(s.convs)
+                .ok()
+                .filter(|&c| c <= 16)
+                .map_or(0, |c| 1usize << c);
+            if s.convs == 0
+                || cell == 0
+                || s.height % cell != 0
+                || s.width % cell != 0
+                || s.height.checked_mul(s.width).is_none()
+            {
                 return err(
                     "image",
                     s.height as f64,
-                    "the image sides must be divisible by 2^convs (convs ≥ 1)",
+                    "the image sides must be divisible by 2^convs (1 ≤ convs ≤ 16)",
                 );
             }
         }
         Ok(())
     }
+}
+
+/// Refuses a configuration whose parameter count (as [`Ame::param_count`] will count it)
+/// exceeds the [`conflux_core::Limits`] in force, before anything is allocated for it.
+fn check_size(
+    cfg: &AmeConfig,
+    p: usize,
+    widest: usize,
+    h: usize,
+    o: usize,
+    k: usize,
+) -> Result<()> {
+    let (p, widest, h, o, k) = (p as u64, widest as u64, h as u64, o as u64, k as u64);
+    let mul = |xs: &[u64]| xs.iter().fold(1u64, |a, &b| a.saturating_mul(b));
+    let mut total = 0u64;
+    match cfg.image {
+        Some(stem) => {
+            // Channels start at hidden[0] and double with every 2×2 convolution.
+            let (mut c_in, mut c_out) = (1u64, cfg.hidden[0] as u64);
+            for _ in 0..stem.convs {
+                total = total.saturating_add(mul(&[c_in, c_out, 4]).saturating_add(c_out));
+                c_in = c_out;
+                c_out = c_out.saturating_mul(2);
+            }
+        }
+        None => {
+            let mut w_in = widest;
+            for &w in &cfg.hidden {
+                let w = w as u64;
+                total = total.saturating_add(mul(&[p, w_in, w]).saturating_add(mul(&[p, w])));
+                w_in = w;
+            }
+        }
+    }
+    for part in [
+        mul(&[p, o, h]),
+        mul(&[p, o]),
+        mul(&[k, p, h.saturating_add(o)]),
+        k,
+        mul(&[p, k]),
+        mul(&[o, p, h]),
+        o,
+        mul(&[p, o, p, h]),
+        mul(&[p, o]),
+    ] {
+        total = total.saturating_add(part);
+    }
+    conflux_core::Limits::current()
+        .check_parameters(total)
+        .map_err(|why| Error::param("train ame", "hidden", format!("{:?}", cfg.hidden), why))
 }
 
 /// One epoch's numbers.
@@ -761,9 +819,12 @@ pub fn train_ame(
     let p = groups.len();
     let o = cfg.task.outputs();
     let h = match cfg.image {
-        Some(stem) => cfg.hidden[0] << (stem.convs - 1),
+        Some(stem) => cfg.hidden[0].saturating_mul(1 << (stem.convs - 1)),
         None => *cfg.hidden.last().expect("validated non-empty"),
     };
+    let widest = (0..p).map(|g| groups.members(g).len()).max().unwrap_or(1);
+    let k = cfg.gate_width.unwrap_or((p * (h + o)).min(256));
+    check_size(cfg, p, widest, h, o, k)?;
     let device = Device::flex().autodiff();
     let shapes = Shapes::new(
         cfg.task,
@@ -774,7 +835,6 @@ pub fn train_ame(
         cfg.image,
         &device,
     );
-    let k = cfg.gate_width.unwrap_or((p * (h + o)).min(256));
     let mut rng = Rng::for_row(cfg.seed, usize::MAX - 2);
     let (train, val) = stratified_split(
         labels,

@@ -349,6 +349,17 @@ pub fn train_mlp(
     cfg.validate()?;
     let rows = y.len();
     let (t, k) = targets(cfg.task, y)?;
+    // The parameter count, bounded before anything is allocated for it.
+    let mut total = 0u64;
+    let mut w_in = d as u64;
+    for &w in cfg.hidden.iter().chain(std::iter::once(&k)) {
+        let w = w as u64;
+        total = total.saturating_add(w_in.saturating_mul(w).saturating_add(w));
+        w_in = w;
+    }
+    conflux_core::Limits::current()
+        .check_parameters(total)
+        .map_err(|why| Error::param("train mlp", "hidden", format!("{:?}", cfg.hidden), why))?;
     // Seeded shuffle, then the validation split.
     let mut rng = Rng::for_row(cfg.seed, usize::MAX - 1);
     let n_val = ((rows as f64) * cfg.val_split).round() as usize;

@@ -10,6 +10,13 @@ use crate::output::Sink;
 
 /// `data conflicts`.
 pub fn conflicts(a: &ConflictsArgs) -> Result<()> {
+    // Values are drawn up to ~10 σ and summed over d features: keep them finite.
+    if a.sigma > 1e100 {
+        anyhow::bail!(
+            "--sigma {:e}: expected at most 1e100 (larger values overflow the generated data)",
+            a.sigma
+        );
+    }
     // The dataset is built in memory: its size is bounded like any table held at once.
     let limits = conflux_core::Limits::current();
     let cells = (a.dim as u64)

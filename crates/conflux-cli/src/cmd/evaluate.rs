@@ -146,6 +146,57 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
     crate::output::emit(args.out.as_deref(), args.format, &table, machine)
 }
 
+/// evaluate explains every row at once (sensitivity-max: every perturbed copy too) and
+/// draws `--samples` perturbed copies of a row at a time for infidelity: both must fit in
+/// the data-cell limit.
+fn check_memory(
+    args: &EvaluateArgs,
+    method: &Method,
+    d: usize,
+    rows: usize,
+    outputs: usize,
+) -> Result<()> {
+    let budget = conflux_core::Limits::current().data_cells;
+    let exceeded = conflux_core::limits::DATA_CELLS.exceeded(budget);
+    let samples = args.samples as u64;
+    if args.metrics.contains(&Metric::Infidelity) {
+        let one = samples.saturating_mul(3 * d as u64);
+        if one > budget {
+            anyhow::bail!(
+                "--samples {samples}: infidelity holds {samples} perturbed copies of a row \
+                 ({one} cells): {exceeded}; lower --samples"
+            );
+        }
+    }
+    let copies = if args.metrics.contains(&Metric::SensitivityMax) {
+        args.samples.saturating_add(1)
+    } else {
+        1
+    };
+    let targets = if args.target == conflux_core::Target::All {
+        outputs
+    } else {
+        1
+    };
+    let fit = method
+        .rows_within(d, targets.saturating_mul(copies), budget, rows)
+        .with_context(|| {
+            if copies > 1 {
+                format!("--method (with sensitivity-max's --samples {samples})")
+            } else {
+                "--method".to_string()
+            }
+        })?;
+    if fit < rows {
+        anyhow::bail!(
+            "--method {}: evaluate explains all {rows} rows at once, and {rows} rows need more \
+             working memory than allowed ({exceeded}); use --max-rows {fit} or fewer",
+            label(method)
+        );
+    }
+    Ok(())
+}
+
 fn evaluate<F: Float>(
     args: &EvaluateArgs,
     net: &Network,
@@ -256,29 +307,7 @@ fn evaluate<F: Float>(
     for spec in specs {
         let method = spec.build(groups.as_ref(), args.seed).context("--method")?;
         method.validate(&plan).context("--method")?;
-        // evaluate explains every row at once (sensitivity-max: every perturbed copy too).
-        let copies = if args.metrics.contains(&Metric::SensitivityMax) {
-            1 + args.samples
-        } else {
-            1
-        };
-        let targets = if args.target == conflux_core::Target::All {
-            plan.output_dim()
-        } else {
-            1
-        };
-        let budget = conflux_core::Limits::current().data_cells;
-        let fit = method
-            .rows_within(d, targets.saturating_mul(copies), budget, rows)
-            .context("--method")?;
-        if fit < rows {
-            anyhow::bail!(
-                "--method {}: evaluate explains all {rows} rows at once, and {rows} rows need more \
-                 working memory than allowed ({}); use --max-rows {fit} or fewer",
-                label(&method),
-                conflux_core::limits::DATA_CELLS.exceeded(budget)
-            );
-        }
+        check_memory(args, &method, d, rows, plan.output_dim())?;
         let a = method.attribute(&plan, xv, rv, args.target)?;
         let mut scores = Vec::new();
         for &m in &args.metrics {

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use conflux_core::data::csv::{CsvOptions, CsvSource, is_stdio};
+use conflux_core::data::csv::{CsvOptions, CsvSource};
 use conflux_core::io::AnyModel;
 use conflux_core::reference::column_stat;
 use conflux_core::{Attribution, FeatureGroups, Float, Plan, Reference, Target};
@@ -199,14 +199,12 @@ pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
     } else {
         1
     };
-    let batch_rows = method
-        .rows_within(
-            d,
-            targets,
-            conflux_core::Limits::current().data_cells,
-            BATCH_ROWS,
-        )
-        .context(flag)?;
+    let batch_rows = method.rows_within(
+        d,
+        targets,
+        conflux_core::Limits::current().data_cells,
+        BATCH_ROWS,
+    )?;
     let preprocess = |x: &mut [f64]| {
         if let Some(p) = model.preprocess() {
             p.apply(x);
@@ -367,14 +365,15 @@ pub fn resolve_reference(
         Reference::Zeros => return Ok(Resolved::Shared(vec![0.0; d])),
         Reference::Mean | Reference::Median => {
             let source = reference_data.unwrap_or(data);
-            if reference_data.is_none() && is_stdio(data) {
+            if reference_data.is_none() && conflux_core::io::read::is_one_shot(data) {
                 anyhow::bail!(
-                    "--reference {}: the statistics need a pass over the data before the explanations, and standard input (--data -) can be read only once; give the rows for the statistics with --reference-data FILE.csv",
+                    "--reference {}: the statistics need a pass over the data before the explanations, and --data {} is standard input or a pipe, which can be read only once; give the rows for the statistics with --reference-data FILE.csv",
                     if *reference == Reference::Mean {
                         "mean"
                     } else {
                         "median"
-                    }
+                    },
+                    data.display()
                 );
             }
             let mut s = CsvSource::open_with(source, csv, label, false, d, model.names())?;

@@ -64,7 +64,9 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                 "model": args.model.model.display().to_string(),
                 "input_dim": net.input_dim(),
                 "output_dim": net.output_dim(),
-                "feature_names": net.feature_names(),
+                // Stored names only: f0, f1, … are implied (and a hostile input_dim must not
+                // make them all).
+                "feature_names": net.stored_feature_names(),
                 "preprocess": net.preprocess().map(|p| p.kind()),
                 "layers": layers,
                 "head": head,
@@ -75,11 +77,20 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         }
         InspectFormat::Text => {
             writeln!(o, "model       {}", args.model.model.display())?;
-            let names = net.feature_names();
-            let shown = if names.len() > 8 {
-                format!("{}, … ({} more)", names[..8].join(", "), names.len() - 8)
+            let shown: Vec<String> = match net.stored_feature_names() {
+                Some(n) => n
+                    .iter()
+                    .take(8)
+                    .map(|s| conflux_core::error::quote(s))
+                    .collect(),
+                None => (0..net.input_dim().min(8))
+                    .map(|i| format!("f{i}"))
+                    .collect(),
+            };
+            let shown = if net.input_dim() > 8 {
+                format!("{}, … ({} more)", shown.join(", "), net.input_dim() - 8)
             } else {
-                names.join(", ")
+                shown.join(", ")
             };
             writeln!(o, "inputs      {} ({shown})", net.input_dim())?;
             writeln!(

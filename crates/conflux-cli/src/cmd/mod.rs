@@ -53,18 +53,20 @@ pub fn model_inputs(loaded: &Loaded) -> Vec<(&'static str, &std::path::Path)> {
         .collect()
 }
 
-/// Refuses a command that would read standard input twice (`-` for two flags), or that
-/// needs a second pass over a `-` input.
+/// Refuses a command that would read standard input (`-`) or one pipe for two flags: they
+/// can be read only once.
 pub fn check_stdin(inputs: &[(&str, Option<&std::path::Path>)]) -> Result<()> {
-    let mut seen: Option<&str> = None;
-    for (flag, path) in inputs {
-        if path.is_some_and(conflux_core::data::csv::is_stdio) {
-            if let Some(first) = seen {
-                anyhow::bail!(
-                    "{first} - and {flag} -: standard input can be read only once; give one of them as a file"
-                );
-            }
-            seen = Some(flag);
+    let once: Vec<(&str, &std::path::Path)> = inputs
+        .iter()
+        .filter_map(|(flag, p)| p.map(|p| (*flag, p)))
+        .filter(|(_, p)| conflux_core::io::read::is_one_shot(p))
+        .collect();
+    for (i, (flag, path)) in once.iter().enumerate() {
+        if let Some((first, _)) = once[..i].iter().find(|(_, q)| q == path) {
+            anyhow::bail!(
+                "{first} {0} and {flag} {0}: standard input or a pipe can be read only once; give one of them as a file",
+                path.display()
+            );
         }
     }
     Ok(())

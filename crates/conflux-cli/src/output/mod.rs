@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use conflux_core::data::csv::is_stdio;
+use conflux_core::io::OutputTarget;
 use conflux_core::{Attribution, Float};
 
 /// Bytes of standard output held back before they are written.
@@ -19,8 +20,15 @@ pub enum Sink {
     /// Standard output, held back in memory until 1 MiB has accumulated, so that a run that
     /// fails early prints no partial document.
     Stdout(Vec<u8>),
-    /// A temporary file in the target's folder.
-    File(BufWriter<tempfile::NamedTempFile>, PathBuf),
+    /// A temporary file in the target's folder, renamed over the target (with the
+    /// permissions to keep) on commit.
+    File(
+        BufWriter<tempfile::NamedTempFile>,
+        PathBuf,
+        Option<std::fs::Permissions>,
+    ),
+    /// An existing device or pipe, written in place.
+    Direct(BufWriter<std::fs::File>, PathBuf),
 }
 
 impl Sink {
@@ -29,15 +37,17 @@ impl Sink {
         Ok(match out {
             None => Sink::Stdout(Vec::with_capacity(1 << 16)),
             Some(p) if is_stdio(p) => Sink::Stdout(Vec::with_capacity(1 << 16)),
-            Some(p) => {
-                let dir = match p.parent() {
-                    Some(d) if !d.as_os_str().is_empty() => d,
-                    _ => Path::new("."),
-                };
-                let tmp = conflux_core::io::temp_file_in(dir)
-                    .with_context(|| format!("{}: cannot create the output file", p.display()))?;
-                Sink::File(BufWriter::with_capacity(1 << 16, tmp), p.to_path_buf())
-            }
+            Some(p) => match OutputTarget::of(p)? {
+                OutputTarget::Direct(f) => {
+                    Sink::Direct(BufWriter::with_capacity(1 << 16, f), p.to_path_buf())
+                }
+                OutputTarget::Replace { target, keep } => {
+                    let tmp = conflux_core::io::temp_file_beside(&target).with_context(|| {
+                        format!("{}: cannot create the output file", p.display())
+                    })?;
+                    Sink::File(BufWriter::with_capacity(1 << 16, tmp), target, keep)
+                }
+            },
         })
     }
 
@@ -50,19 +60,17 @@ impl Sink {
                     .and_then(|()| out.flush())
                     .context("writing to standard output")
             }
-            Sink::File(w, path) => {
+            Sink::File(w, path, keep) => {
                 let tmp = w
                     .into_inner()
                     .map_err(|e| e.into_error())
                     .with_context(|| format!("{}: write failed", path.display()))?;
-                tmp.as_file()
-                    .sync_all()
-                    .with_context(|| format!("{}: write failed", path.display()))?;
-                tmp.persist(&path)
-                    .map_err(|e| e.error)
-                    .with_context(|| format!("{}: cannot write the output file", path.display()))?;
-                Ok(())
+                conflux_core::io::commit_temp(tmp, &path, keep.as_ref())
+                    .with_context(|| format!("{}: cannot write the output file", path.display()))
             }
+            Sink::Direct(mut w, path) => w
+                .flush()
+                .with_context(|| format!("{}: write failed", path.display())),
         }
     }
 }
@@ -78,13 +86,15 @@ impl Write for Sink {
                 }
                 Ok(buf.len())
             }
-            Sink::File(w, _) => w.write(buf),
+            Sink::File(w, _, _) => w.write(buf),
+            Sink::Direct(w, _) => w.write(buf),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Sink::Stdout(_) => Ok(()),
-            Sink::File(w, _) => w.flush(),
+            Sink::File(w, _, _) => w.flush(),
+            Sink::Direct(w, _) => w.flush(),
         }
     }
 }

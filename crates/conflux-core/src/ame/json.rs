@@ -100,7 +100,11 @@ pub fn save(m: &Ame, training: Option<Value>, path: &Path) -> Result<()> {
 /// # Errors
 /// [`Error::Io`], or [`Error::Model`] naming the file and the missing or malformed key.
 pub fn load(path: &Path) -> Result<Ame> {
-    let text = crate::io::read::read_text(path, &crate::Limits::current())?;
+    let text = crate::io::read::read_text(
+        path,
+        crate::io::read::Source::Named,
+        crate::Limits::current().json_bytes(),
+    )?;
     let v: Value = serde_json::from_str(&text).map_err(|e| {
         Error::model(
             path,

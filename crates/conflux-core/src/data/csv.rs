@@ -213,7 +213,7 @@ impl CsvFile {
         if is_stdio(path) {
             return Self::from_reader(Path::new("<stdin>"), Box::new(std::io::stdin()), 0, opts);
         }
-        let (file, len) = crate::io::read::open_input(path)?;
+        let (file, len) = crate::io::read::open_input(path, crate::io::read::Source::Named)?;
         Self::from_reader(path, Box::new(file), len.unwrap_or(0), opts)
     }
 
@@ -237,7 +237,7 @@ impl CsvFile {
         let got = reader
             .read_record(&mut record)
             .map_err(|e| csv_err(path, &e))?;
-        if !got || record.iter().all(str::is_empty) {
+        if !got {
             return Err(data_err(
                 path,
                 1,
@@ -247,6 +247,20 @@ impl CsvFile {
                 } else {
                     "expected a data row, got an empty file"
                 },
+            ));
+        }
+        let max_columns = (opts.max_line_bytes / 16).max(1024);
+        if record.len() as u64 > max_columns {
+            return Err(data_err(
+                path,
+                1,
+                None,
+                format!(
+                    "{} columns are more than allowed: the limit is {max_columns} columns \
+                     (a sixteenth of the line limit, at least 1024; raise it with \
+                     --max-line-bytes or CONFLUX_MAX_LINE_BYTES)",
+                    record.len()
+                ),
             ));
         }
         let (header, pending) = if opts.has_header {
@@ -375,8 +389,23 @@ impl CsvFile {
     }
 }
 
-/// Column names must be unique, and a header made only of numbers is a data row.
+/// Column names must be present and unique, and a header made only of numbers is a data
+/// row.
 fn check_header(path: &Path, header: &[String]) -> Result<()> {
+    if let Some(i) = header.iter().position(String::is_empty) {
+        return Err(data_err(
+            path,
+            1,
+            Some((i + 1, String::new())),
+            if header.len() == 1 {
+                "expected a header row naming the columns, got an empty line".to_string()
+            } else {
+                "the column has no name; every column needs one (an unnamed first column is \
+                 often an index written by pandas: to_csv(index=False) leaves it out)"
+                    .to_string()
+            },
+        ));
+    }
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, h) in header.iter().enumerate() {
         if let Some(first) = seen.insert(h.as_str(), i) {
@@ -728,6 +757,29 @@ mod tests {
 
     #[test]
     fn header_conventions() {
+        let e = from(b",a,b\n0,1,2\n", &opts()).unwrap_err().to_string();
+        assert!(
+            e.contains("mem.csv:1:1 (column ''): the column has no name"),
+            "{e}"
+        );
+        let e = from(b"\"\"\n1\n", &opts()).unwrap_err().to_string();
+        assert!(e.contains("got an empty line"), "{e}");
+        // The header's width is bounded before its names are stored.
+        let narrow = CsvOptions {
+            max_line_bytes: 32 << 10,
+            ..opts()
+        };
+        let wide: Vec<String> = (0..3000).map(|i| format!("c{i}")).collect();
+        let text: &'static [u8] = Box::leak(
+            format!("{}\n", wide.join(","))
+                .into_bytes()
+                .into_boxed_slice(),
+        );
+        let e = from(text, &narrow).unwrap_err().to_string();
+        assert!(
+            e.contains("3000 columns are more than allowed: the limit is 2048 columns"),
+            "{e}"
+        );
         let e = from(b"a,b,a\n1,2,3\n", &opts()).unwrap_err().to_string();
         assert!(
             e.contains("mem.csv:1: columns 1 and 3 are both named 'a'"),

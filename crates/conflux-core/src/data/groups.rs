@@ -81,7 +81,11 @@ impl FeatureGroups {
     /// [`Error::Io`], or [`Error::Model`] naming the file and the unknown, missing or
     /// repeated column.
     pub fn load(path: &Path, features: &[String]) -> Result<Self> {
-        let text = crate::io::read::read_text(path, &crate::Limits::current())?;
+        let text = crate::io::read::read_text(
+            path,
+            crate::io::read::Source::Named,
+            crate::Limits::current().json_bytes(),
+        )?;
         let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
             Error::model(
                 path,

@@ -31,7 +31,7 @@ pub fn load(path: &Path) -> Result<Network> {
 /// # Errors
 /// As [`load`].
 pub fn load_with(path: &Path, limits: &Limits) -> Result<Network> {
-    let text = super::read::read_text(path, limits)?;
+    let text = super::read::read_text(path, super::read::Source::Named, limits.json_bytes())?;
     from_str(&text).map_err(|e| e.with_path(path))
 }
 

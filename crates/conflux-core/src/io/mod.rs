@@ -5,8 +5,11 @@ pub mod onnx;
 pub mod read;
 pub mod safetensors;
 
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
 
 use crate::ame::Ame;
 use crate::error::{Error, Result};
@@ -58,7 +61,7 @@ pub fn load_any_with(path: &Path, arch: Option<&str>, limits: &Limits) -> Result
             files,
         });
     }
-    let text = read::read_text(path, limits)?;
+    let text = read::read_text(path, read::Source::Named, limits.json_bytes())?;
     Ok(Loaded {
         model: json_model(&text, path, limits)?,
         files: vec![path.to_path_buf()],
@@ -85,6 +88,17 @@ pub fn json_model(text: &str, path: &Path, limits: &Limits) -> Result<AnyModel> 
     } else {
         let net = json::from_value(&v).map_err(|e| e.with_path(path))?;
         check_parameters(path, net.param_count(), limits)?;
+        // An input row is a tensor too (and nothing reads rows wider than that).
+        if net.input_dim() as u64 > limits.tensor_elements {
+            return Err(Error::model(
+                path,
+                format!(
+                    "input_dim {} is more than allowed: {}",
+                    net.input_dim(),
+                    crate::limits::TENSOR_ELEMENTS.exceeded(limits.tensor_elements)
+                ),
+            ));
+        }
         AnyModel::Network(net)
     })
 }
@@ -144,7 +158,7 @@ pub fn load_model_with(
 ///
 /// # Errors
 /// The I/O error when it cannot be created.
-pub fn temp_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+pub fn temp_file_in(dir: &Path) -> std::io::Result<NamedTempFile> {
     let mut b = tempfile::Builder::new();
     b.prefix(".conflux-").suffix(".tmp");
     #[cfg(unix)]
@@ -176,19 +190,98 @@ pub fn remove_temp_files() {
     }
 }
 
+/// How an output path is written.
+#[derive(Debug)]
+pub enum OutputTarget {
+    /// An existing device or pipe (`/dev/null`, a terminal, `>(…)`): written in place — it
+    /// cannot be replaced, and a partial write to it is not a file left looking complete.
+    Direct(File),
+    /// A regular file (existing or not): written to a temporary file beside it and renamed
+    /// over it. Symbolic links are followed, so a link keeps pointing at the new file, and
+    /// an existing file's permissions are kept.
+    Replace {
+        /// The file to create or replace (links resolved).
+        target: PathBuf,
+        /// The permissions of the file being replaced.
+        keep: Option<std::fs::Permissions>,
+    },
+}
+
+impl OutputTarget {
+    /// Decides how `path` is written.
+    ///
+    /// # Errors
+    /// [`Error::Io`] for a folder or an unwritable device.
+    pub fn of(path: &Path) -> Result<Self> {
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => Err(Error::io(
+                path,
+                std::io::Error::new(
+                    std::io::ErrorKind::IsADirectory,
+                    "expected a file to write, got a folder",
+                ),
+            )),
+            Ok(m) if !m.is_file() => {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(|e| Error::io(path, e))?;
+                Ok(OutputTarget::Direct(f))
+            }
+            Ok(m) => Ok(OutputTarget::Replace {
+                target: path.canonicalize().unwrap_or_else(|_| path.to_path_buf()),
+                keep: Some(m.permissions()),
+            }),
+            Err(_) => Ok(OutputTarget::Replace {
+                target: path.to_path_buf(),
+                keep: None,
+            }),
+        }
+    }
+}
+
+/// A temporary file beside `target` (see [`temp_file_in`]).
+///
+/// # Errors
+/// The I/O error when it cannot be created.
+pub fn temp_file_beside(target: &Path) -> std::io::Result<NamedTempFile> {
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    temp_file_in(dir)
+}
+
+/// Flushes `tmp` to disk, gives it `keep`'s permissions and renames it to `target`.
+///
+/// # Errors
+/// The I/O error of the step that failed (the temporary file is then removed).
+pub fn commit_temp(
+    tmp: NamedTempFile,
+    target: &Path,
+    keep: Option<&std::fs::Permissions>,
+) -> std::io::Result<()> {
+    tmp.as_file().sync_all()?;
+    if let Some(p) = keep {
+        tmp.as_file().set_permissions(p.clone())?;
+    }
+    tmp.persist(target).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder is written,
-/// flushed and renamed over `path`, so no partial file is ever visible under that name.
+/// flushed and renamed over `path`, so no partial file is ever visible under that name
+/// (devices and pipes are written in place; see [`OutputTarget`]).
 ///
 /// # Errors
 /// [`Error::Io`] naming `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = temp_file_in(dir).map_err(|e| Error::io(path, e))?;
-    tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    match OutputTarget::of(path)? {
+        OutputTarget::Direct(mut f) => f.write_all(bytes).map_err(|e| Error::io(path, e)),
+        OutputTarget::Replace { target, keep } => {
+            let mut tmp = temp_file_beside(&target).map_err(|e| Error::io(path, e))?;
+            tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
+            commit_temp(tmp, &target, keep.as_ref()).map_err(|e| Error::io(path, e))
+        }
+    }
 }

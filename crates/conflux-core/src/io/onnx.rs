@@ -74,7 +74,7 @@ pub fn load(path: &Path) -> Result<Network> {
 /// # Errors
 /// As [`load`].
 pub fn load_with(path: &Path, limits: &Limits) -> Result<(Network, Vec<PathBuf>)> {
-    let bytes = super::read::read_file(path, limits)?;
+    let bytes = super::read::read_file(path, super::read::Source::Named, limits.model_bytes)?;
     from_bytes_with(&bytes, path, limits)
 }
 
@@ -557,7 +557,7 @@ impl<'a> Importer<'a> {
                 self.path,
                 format!(
                     "graph input '{}' has width {w} but the first layer expects {input_dim}",
-                    self.input
+                    quote(&self.input)
                 ),
             ));
         }

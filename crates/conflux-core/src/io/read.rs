@@ -1,9 +1,10 @@
 //! Bounded, confined reads of untrusted files.
 //!
 //! Every file conflux reads whole (model files, sidecars, group files) goes through
-//! [`read_file`]: regular files (and pipes) only — never a device such as `/dev/zero` — and
-//! never more than [`Limits::model_bytes`]. Files a model file points to (ONNX external data)
-//! go through [`open_confined`]: a relative path that stays inside the model's folder after
+//! [`read_file`]: a regular file (or, where the user named it, a pipe or `-` for standard
+//! input) — never a device such as `/dev/zero` or a folder, which are refused before they are
+//! opened — and never more than a byte limit. Files a model file points to (ONNX external
+//! data) go through [`confine`]: a relative path that stays inside the model's folder after
 //! `..` and symbolic links are resolved.
 
 use std::fs::File;
@@ -11,7 +12,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::{Error, Result, quote};
-use crate::limits::{Limits, MODEL_BYTES};
+use crate::limits::MODEL_BYTES;
 
 fn kind_of(ft: std::fs::FileType) -> &'static str {
     #[cfg(unix)]
@@ -26,6 +27,9 @@ fn kind_of(ft: std::fs::FileType) -> &'static str {
         if ft.is_socket() {
             return "a socket";
         }
+        if ft.is_fifo() {
+            return "a pipe";
+        }
     }
     if ft.is_dir() {
         "a folder"
@@ -34,44 +38,74 @@ fn kind_of(ft: std::fs::FileType) -> &'static str {
     }
 }
 
-/// Whether a file of this type may be read as a stream of bytes: regular files and pipes.
-fn readable(ft: std::fs::FileType) -> bool {
+fn is_pipe(ft: std::fs::FileType) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;
-        if ft.is_fifo() {
-            return true;
-        }
+        ft.is_fifo()
     }
-    ft.is_file()
+    #[cfg(not(unix))]
+    {
+        let _ = ft;
+        false
+    }
 }
 
-/// Opens `path` for reading as data: a regular file or a pipe, never a folder or a device.
+/// Which files may be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Regular files only: files found rather than named (sidecars, external data), where a
+    /// pipe could block forever.
+    RegularFile,
+    /// Regular files, pipes (`<(…)`, `/dev/stdin`) and `-` for standard input: files the user
+    /// named.
+    Named,
+}
+
+/// `true` when `path` can be read only once: `-` (standard input) or a pipe. Commands that
+/// need two passes over such an input refuse it.
+pub fn is_one_shot(path: &Path) -> bool {
+    crate::data::csv::is_stdio(path) || std::fs::metadata(path).is_ok_and(|m| !m.is_file())
+}
+
+/// Opens `path` for reading: checks what it is before opening it (opening a device or a
+/// pipe without a writer can have side effects or block), then checks the opened file
+/// again. Returns the file and its size when it is a regular file.
 ///
 /// # Errors
-/// [`Error::Io`] when it cannot be opened, [`Error::Model`]-style message (as `Error::Io`
-/// with kind `InvalidInput`) when it is not a regular file or pipe.
-pub fn open_input(path: &Path) -> Result<(File, Option<u64>)> {
+/// [`Error::Io`] when it cannot be opened; [`Error::FileKind`] for a folder, a device, or a
+/// pipe where only regular files are allowed.
+pub fn open_input(path: &Path, source: Source) -> Result<(File, Option<u64>)> {
+    let allowed = |ft: std::fs::FileType| ft.is_file() || (source == Source::Named && is_pipe(ft));
+    let refuse = |ft: std::fs::FileType| Error::FileKind {
+        path: path.to_path_buf(),
+        found: kind_of(ft),
+    };
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !allowed(meta.file_type()) {
+        return Err(refuse(meta.file_type()));
+    }
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-    if !readable(meta.file_type()) {
-        return Err(Error::io(
-            path,
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!("expected a regular file, got {}", kind_of(meta.file_type())),
-            ),
-        ));
+    if !allowed(meta.file_type()) {
+        return Err(refuse(meta.file_type()));
     }
     Ok((file, meta.is_file().then_some(meta.len())))
 }
 
-/// Reads a whole file of at most `limits.model_bytes` bytes.
+/// Reads a whole file (`-`: standard input) of at most `max_bytes` bytes.
 ///
 /// # Errors
-/// [`Error::Io`] for an unreadable file, a folder or device, or one over the limit.
-pub fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
-    let (file, len) = open_input(path)?;
+/// [`Error::Io`] for an unreadable file or one over the limit; [`Error::FileKind`] as
+/// [`open_input`].
+pub fn read_file(path: &Path, source: Source, max_bytes: u64) -> Result<Vec<u8>> {
+    let (reader, len): (Box<dyn Read>, Option<u64>) =
+        if source == Source::Named && crate::data::csv::is_stdio(path) {
+            (Box::new(std::io::stdin()), None)
+        } else {
+            let (f, len) = open_input(path, source)?;
+            (Box::new(f), len)
+        };
     let too_big = |got: String| {
         Error::io(
             path,
@@ -79,33 +113,34 @@ pub fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
                 std::io::ErrorKind::InvalidData,
                 format!(
                     "the file has {got} bytes: {}",
-                    MODEL_BYTES.exceeded(limits.model_bytes)
+                    MODEL_BYTES.exceeded(max_bytes)
                 ),
             ),
         )
     };
     if let Some(len) = len
-        && len > limits.model_bytes
+        && len > max_bytes
     {
         return Err(too_big(len.to_string()));
     }
-    let cap = usize::try_from(len.unwrap_or(0).min(limits.model_bytes)).unwrap_or(0);
+    let cap = usize::try_from(len.unwrap_or(0).min(max_bytes)).unwrap_or(0);
     let mut bytes = Vec::with_capacity(cap);
-    file.take(limits.model_bytes.saturating_add(1))
+    reader
+        .take(max_bytes.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, e))?;
-    if bytes.len() as u64 > limits.model_bytes {
-        return Err(too_big(format!("more than {}", limits.model_bytes)));
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_big(format!("more than {max_bytes}")));
     }
     Ok(bytes)
 }
 
-/// Reads a whole UTF-8 text file of at most `limits.model_bytes` bytes.
+/// Reads a whole UTF-8 text file of at most `max_bytes` bytes.
 ///
 /// # Errors
 /// As [`read_file`]; [`Error::Model`] when the bytes are not UTF-8.
-pub fn read_text(path: &Path, limits: &Limits) -> Result<String> {
-    let bytes = read_file(path, limits)?;
+pub fn read_text(path: &Path, source: Source, max_bytes: u64) -> Result<String> {
+    let bytes = read_file(path, source, max_bytes)?;
     String::from_utf8(bytes).map_err(|e| {
         Error::model(
             path,
@@ -123,7 +158,7 @@ pub fn read_text(path: &Path, limits: &Limits) -> Result<String> {
 ///
 /// # Errors
 /// A message saying which rule the location breaks.
-pub fn confine(dir: &Path, location: &str) -> std::result::Result<PathBuf, String> {
+pub(crate) fn confine(dir: &Path, location: &str) -> std::result::Result<PathBuf, String> {
     let shown = quote(location);
     if location.is_empty() || location.contains('\0') {
         return Err(format!(
@@ -187,7 +222,11 @@ pub fn confine(dir: &Path, location: &str) -> std::result::Result<PathBuf, Strin
 ///
 /// # Errors
 /// A message naming the file and the range.
-pub fn read_range(path: &Path, offset: u64, length: u64) -> std::result::Result<Vec<u8>, String> {
+pub(crate) fn read_range(
+    path: &Path,
+    offset: u64,
+    length: u64,
+) -> std::result::Result<Vec<u8>, String> {
     let shown = path.display();
     let mut file = File::open(path).map_err(|e| format!("external data file {shown}: {e}"))?;
     let size = file
@@ -264,26 +303,35 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("m.json");
         std::fs::write(&p, vec![b' '; 100]).unwrap();
-        let small = Limits {
-            model_bytes: 99,
-            ..Limits::DEFAULT
-        };
-        let e = read_file(&p, &small).unwrap_err().to_string();
+        let e = read_file(&p, Source::Named, 99).unwrap_err().to_string();
         assert!(
             e.contains("100 bytes") && e.contains("--max-model-bytes"),
             "{e}"
         );
-        assert_eq!(read_file(&p, &Limits::DEFAULT).unwrap().len(), 100);
-        let e = read_file(dir.path(), &Limits::DEFAULT)
+        assert_eq!(read_file(&p, Source::Named, 100).unwrap().len(), 100);
+        let e = read_file(dir.path(), Source::Named, 100)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("got a folder"), "{e}");
+        assert!(e.contains("expected a regular file, got a folder"), "{e}");
         #[cfg(target_os = "linux")]
         {
-            let e = read_file(Path::new("/dev/zero"), &Limits::DEFAULT)
+            let e = read_file(Path::new("/dev/zero"), Source::Named, 100)
                 .unwrap_err()
                 .to_string();
-            assert!(e.contains("character device"), "{e}");
+            assert!(e.contains("got a character device"), "{e}");
+        }
+        #[cfg(unix)]
+        {
+            // A pipe without a writer: refused where only regular files may be read, and
+            // without opening it (which would block).
+            let fifo = dir.path().join("fifo");
+            let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+            assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+            let e = read_file(&fifo, Source::RegularFile, 100)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("got a pipe"), "{e}");
+            assert!(is_one_shot(&fifo) && !is_one_shot(&p));
         }
     }
 }

@@ -43,11 +43,15 @@ pub fn load_with(
     arch: Option<&str>,
     limits: &Limits,
 ) -> Result<(Network, Vec<PathBuf>)> {
-    let bytes = super::read::read_file(path, limits)?;
+    let bytes = super::read::read_file(path, super::read::Source::Named, limits.model_bytes)?;
     let sidecar = sidecar_path(path);
     let mut files = vec![path.to_path_buf()];
     let side = if sidecar.exists() {
-        let text = super::read::read_text(&sidecar, limits)?;
+        let text = super::read::read_text(
+            &sidecar,
+            super::read::Source::RegularFile,
+            limits.json_bytes(),
+        )?;
         files.push(sidecar.clone());
         Some(text)
     } else {

@@ -77,13 +77,22 @@ impl Columns {
 #[derive(Debug)]
 struct LineTooLong {
     line: u64,
+    /// The byte limit, or the column limit when `columns`.
     max: u64,
+    columns: bool,
 }
 
 impl std::fmt::Display for LineTooLong {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {} is longer than {} bytes", self.line, self.max)
+        let unit = if self.columns { "columns" } else { "bytes" };
+        write!(f, "line {} has more than {} {unit}", self.line, self.max)
     }
+}
+
+/// The most columns a line may have: a sixteenth of the line limit, at least 1024 (so that
+/// the parser's per-field bookkeeping stays within a small multiple of the line limit).
+pub fn max_columns(max_line_bytes: u64) -> u64 {
+    (max_line_bytes / 16).max(1024)
 }
 
 impl std::error::Error for LineTooLong {}
@@ -108,9 +117,12 @@ struct LineLimit<R> {
     /// 1-based line of the current position and of the current record's start.
     line: u64,
     record_line: u64,
-    /// The line found too long, reported at the next read: the bytes before it are passed on
+    /// Fields of the current record so far, and the most allowed.
+    fields: u64,
+    max_fields: u64,
+    /// The overlong line found, reported at the next read: the bytes before it are passed on
     /// first, so the error surfaces when the parser reaches that line, not when it reads ahead.
-    failed: Option<u64>,
+    failed: Option<LineTooLong>,
 }
 
 impl<R: Read> LineLimit<R> {
@@ -122,6 +134,8 @@ impl<R: Read> LineLimit<R> {
             lex: Lex::StartField,
             line: 1,
             record_line: 1,
+            fields: 1,
+            max_fields: max_columns(max),
             failed: None,
         }
     }
@@ -129,12 +143,13 @@ impl<R: Read> LineLimit<R> {
 
 impl<R: Read> Read for LineLimit<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if let Some(line) = self.failed {
+        if let Some(f) = &self.failed {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 LineTooLong {
-                    line,
-                    max: self.max,
+                    line: f.line,
+                    max: f.max,
+                    columns: f.columns,
                 },
             ));
         }
@@ -154,11 +169,26 @@ impl<R: Read> Read for LineLimit<R> {
             }
             if end && self.lex == Lex::StartField {
                 self.run = 0;
+                self.fields = 1;
                 self.record_line = self.line;
             } else {
                 self.run += 1;
-                if self.run > self.max {
-                    self.failed = Some(self.record_line);
+                if b == b',' && self.lex == Lex::StartField {
+                    self.fields += 1;
+                }
+                let over = if self.run > self.max {
+                    Some((self.max, false))
+                } else if self.fields > self.max_fields {
+                    Some((self.max_fields, true))
+                } else {
+                    None
+                };
+                if let Some((max, columns)) = over {
+                    self.failed = Some(LineTooLong {
+                        line: self.record_line,
+                        max,
+                        columns,
+                    });
                     return if k > 0 { Ok(k) } else { self.read(buf) };
                 }
             }
@@ -249,7 +279,7 @@ impl CsvFile {
                 },
             ));
         }
-        let max_columns = (opts.max_line_bytes / 16).max(1024);
+        let max_columns = max_columns(opts.max_line_bytes);
         if record.len() as u64 > max_columns {
             return Err(data_err(
                 path,
@@ -683,12 +713,16 @@ fn csv_err(path: &Path, e: &::csv::Error) -> Error {
     match e.kind() {
         ::csv::ErrorKind::Io(io) => {
             if let Some(long) = io.get_ref().and_then(|i| i.downcast_ref::<LineTooLong>()) {
-                return data_err(
-                    path,
-                    long.line,
-                    None,
-                    format!("line too long: {}", LINE_BYTES.exceeded(long.max)),
-                );
+                let reason = if long.columns {
+                    format!(
+                        "line too wide: the limit is {} columns (a sixteenth of the line limit, \
+                         at least 1024; raise it with --max-line-bytes or CONFLUX_MAX_LINE_BYTES)",
+                        long.max
+                    )
+                } else {
+                    format!("line too long: {}", LINE_BYTES.exceeded(long.max))
+                };
+                return data_err(path, long.line, None, reason);
             }
             Error::io(path, std::io::Error::new(io.kind(), io.to_string()))
         }
@@ -777,8 +811,24 @@ mod tests {
         );
         let e = from(text, &narrow).unwrap_err().to_string();
         assert!(
-            e.contains("3000 columns are more than allowed: the limit is 2048 columns"),
+            e.contains("mem.csv:1: line too wide: the limit is 2048 columns"),
             "{e}"
+        );
+        // Commas inside quotes are not column breaks.
+        let quoted: &'static [u8] = Box::leak(
+            format!("a,b\n\"{}\",1\n", ",".repeat(3000))
+                .into_bytes()
+                .into_boxed_slice(),
+        );
+        let mut src = from(quoted, &narrow)
+            .unwrap()
+            .select(None, true, 2, None)
+            .unwrap();
+        assert!(
+            src.read_all()
+                .unwrap_err()
+                .to_string()
+                .contains("expected a number")
         );
         let e = from(b"a,b,a\n1,2,3\n", &opts()).unwrap_err().to_string();
         assert!(

@@ -154,7 +154,23 @@ impl<R: Read> Read for LineLimit<R> {
             ));
         }
         let n = self.inner.read(buf)?;
-        for (k, &b) in buf[..n].iter().enumerate() {
+        let mut k = 0;
+        while k < n {
+            // Fast path: outside quotes, bytes other than quote, comma and line ends only make
+            // the line longer (most of a numeric CSV).
+            if self.lex != Lex::InQuoted {
+                let plain = buf[k..n]
+                    .iter()
+                    .position(|&b| matches!(b, b'"' | b',' | b'\n' | b'\r'))
+                    .unwrap_or(n - k);
+                if plain > 0 && self.run + plain as u64 <= self.max {
+                    self.lex = Lex::InField;
+                    self.run += plain as u64;
+                    k += plain;
+                    continue;
+                }
+            }
+            let b = buf[k];
             let end = b == b'\n' || b == b'\r';
             self.lex = match (self.lex, b) {
                 (Lex::InQuoted, b'"') => Lex::QuoteInQuoted,
@@ -192,6 +208,7 @@ impl<R: Read> Read for LineLimit<R> {
                     return if k > 0 { Ok(k) } else { self.read(buf) };
                 }
             }
+            k += 1;
         }
         Ok(n)
     }

@@ -284,104 +284,79 @@ fn outputs_never_overwrite_inputs() {
         std::os::unix::fs::symlink(d.join("x.csv"), d.join("link.csv")).unwrap();
         std::fs::hard_link(d.join("x.csv"), d.join("hard.csv")).unwrap();
     }
-    let base = ["explain", "--model", "m.json", "--data", "x.csv"];
-    let with = |extra: &[&'static str]| -> Vec<&'static str> {
-        base.iter().chain(extra).copied().collect()
-    };
-    fails(
-        d,
-        &with(&["--out", "x.csv"]),
-        &["--out x.csv: this is the input --data x.csv"],
-        1,
-    );
-    fails(
-        d,
-        &with(&["--out", "./x.csv"]),
-        &["this is the input --data x.csv"],
-        1,
-    );
-    fails(
-        d,
-        &with(&["--out", "m.json"]),
-        &["this is the input --model m.json"],
-        1,
-    );
-    fails(
-        d,
-        &with(&["--reference", "r.csv", "--out", "r.csv"]),
-        &["this is the input --reference r.csv"],
-        1,
-    );
-    fails(
-        d,
-        &with(&[
-            "--reference",
-            "mean",
-            "--reference-data",
-            "r.csv",
-            "--out",
-            "r.csv",
-        ]),
-        &["this is the input --reference-data r.csv"],
-        1,
-    );
     // The files a model reads besides itself: a safetensors sidecar, ONNX external data.
     let net = conflux_core::io::json::from_str(MODEL).unwrap();
     conflux_core::io::safetensors::save(&net, &d.join("w.safetensors")).unwrap();
-    fails(
-        d,
-        &[
-            "explain",
-            "--model",
-            "w.safetensors",
-            "--data",
-            "x.csv",
-            "--out",
-            "w.arch.json",
-        ],
-        &[
-            "--out w.arch.json: this is the input --model",
-            "w.arch.json",
-        ],
-        1,
-    );
     std::fs::write(d.join("w.bin"), [0u8; 16]).unwrap();
     write(d, "e.onnx", external_onnx("w.bin"));
-    fails(
-        d,
-        &[
-            "explain", "--model", "e.onnx", "--data", "x.csv", "--out", "w.bin",
-        ],
-        &["--out w.bin: this is the input --model", "w.bin"],
-        1,
-    );
-    fails(
-        d,
-        &with(&[
-            "--method",
-            "kernel-shap",
-            "--groups",
+    let mut cases: Vec<(&str, &str, Vec<&str>, &str)> = vec![
+        (
+            "m.json",
+            "x.csv",
+            vec![],
+            "--out x.csv: this is the input --data x.csv",
+        ),
+        (
+            "m.json",
+            "./x.csv",
+            vec![],
+            "this is the input --data x.csv",
+        ),
+        (
+            "m.json",
+            "m.json",
+            vec![],
+            "this is the input --model m.json",
+        ),
+        (
+            "m.json",
+            "r.csv",
+            vec!["--reference", "r.csv"],
+            "this is the input --reference r.csv",
+        ),
+        (
+            "m.json",
+            "r.csv",
+            vec!["--reference", "mean", "--reference-data", "r.csv"],
+            "this is the input --reference-data r.csv",
+        ),
+        (
+            "m.json",
             "g.json",
-            "--out",
-            "g.json",
-        ]),
-        &["this is the input --groups g.json"],
-        1,
-    );
-    #[cfg(unix)]
-    {
-        fails(
-            d,
-            &with(&["--out", "link.csv"]),
-            &["--out link.csv: this is the input --data x.csv"],
-            1,
-        );
-        fails(
-            d,
-            &with(&["--out", "hard.csv"]),
-            &["--out hard.csv: this is the input --data x.csv"],
-            1,
-        );
+            vec!["--method", "kernel-shap", "--groups", "g.json"],
+            "this is the input --groups g.json",
+        ),
+        (
+            "w.safetensors",
+            "w.arch.json",
+            vec![],
+            "--out w.arch.json: this is the input --model",
+        ),
+        (
+            "e.onnx",
+            "w.bin",
+            vec![],
+            "--out w.bin: this is the input --model",
+        ),
+    ];
+    if cfg!(unix) {
+        cases.push((
+            "m.json",
+            "link.csv",
+            vec![],
+            "--out link.csv: this is the input --data x.csv",
+        ));
+        cases.push((
+            "m.json",
+            "hard.csv",
+            vec![],
+            "--out hard.csv: this is the input --data x.csv",
+        ));
+    }
+    for (model, out, extra, want) in cases {
+        let mut args = vec!["explain", "--model", model, "--data", "x.csv", "--out", out];
+        args.extend(extra);
+        fails(d, &args, &[want], 1);
     }
     // evaluate and training too.
     fails(

@@ -45,24 +45,22 @@ pub fn run_model(m: &AnyModel) {
     }
 }
 
-/// A tabular regression AME: two experts over one feature each, hidden width 2.
-pub fn tabular_ame() -> Ame {
-    let names = vec!["x0".to_string(), "x1".to_string()];
-    let (p, o, h, k) = (2, 1, 2, 2);
-    let ramp = |n: usize, s: f64| (0..n).map(|i| s * (i as f64 + 1.0)).collect::<Vec<_>>();
+/// An AME over `encoder` with every head filled from `ramp(len, scale)`; `(p, o, h, k)`
+/// are experts, outputs, hidden width and gate width.
+fn with_heads(
+    task: AmeTask,
+    features: Vec<String>,
+    groups: FeatureGroups,
+    encoder: Encoder,
+    (p, o, h, k): (usize, usize, usize, usize),
+    ramp: &dyn Fn(usize, f64) -> Vec<f64>,
+) -> Ame {
     Ame {
-        task: AmeTask::Regression,
-        features: names.clone(),
-        groups: FeatureGroups::singletons(&names),
+        task,
+        features,
+        groups,
         preprocess: None,
-        encoder: Encoder::Tabular {
-            layers: vec![ExpertLayer {
-                inputs: 1,
-                outputs: h,
-                w: ramp(p * h, 0.3),
-                b: ramp(p * h, -0.1),
-            }],
-        },
+        encoder,
         out_w: ramp(p * o * h, 0.2),
         out_b: ramp(p * o, 0.1),
         gate_w: ramp(k * p * (h + o), -0.05),
@@ -75,41 +73,59 @@ pub fn tabular_ame() -> Ame {
     }
 }
 
+/// A tabular regression AME: two experts over one feature each, hidden width 2.
+pub fn tabular_ame() -> Ame {
+    let names = vec!["x0".to_string(), "x1".to_string()];
+    let (p, h) = (2, 2);
+    let ramp = |n: usize, s: f64| (0..n).map(|i| s * (i as f64 + 1.0)).collect::<Vec<_>>();
+    let encoder = Encoder::Tabular {
+        layers: vec![ExpertLayer {
+            inputs: 1,
+            outputs: h,
+            w: ramp(p * h, 0.3),
+            b: ramp(p * h, -0.1),
+        }],
+    };
+    let groups = FeatureGroups::singletons(&names);
+    with_heads(
+        AmeTask::Regression,
+        names,
+        groups,
+        encoder,
+        (p, 1, h, 2),
+        &ramp,
+    )
+}
+
 /// A binary image AME: a 4×4 image, one 2×2 stride-2 convolution, four experts.
 pub fn image_ame() -> Ame {
     let (hgt, wid, cell) = (4, 4, 2);
     let features: Vec<String> = (0..hgt * wid).map(|i| format!("p{i}")).collect();
-    let (p, o, h, k) = (4, 1, 2, 3);
+    let (p, h) = (4, 2);
     let ramp = |n: usize, s: f64| {
         (0..n)
             .map(|i| s * ((i % 5) as f64 - 2.0))
             .collect::<Vec<_>>()
     };
-    Ame {
-        task: AmeTask::Binary,
+    let encoder = Encoder::Image {
+        height: hgt,
+        width: wid,
+        convs: vec![Conv2x2 {
+            c_in: 1,
+            c_out: h,
+            w: ramp(h * 4, 0.3),
+            b: ramp(h, 0.1),
+        }],
+    };
+    let groups = Ame::image_groups(hgt, wid, cell);
+    with_heads(
+        AmeTask::Binary,
         features,
-        groups: Ame::image_groups(hgt, wid, cell),
-        preprocess: None,
-        encoder: Encoder::Image {
-            height: hgt,
-            width: wid,
-            convs: vec![Conv2x2 {
-                c_in: 1,
-                c_out: h,
-                w: ramp(h * 4, 0.3),
-                b: ramp(h, 0.1),
-            }],
-        },
-        out_w: ramp(p * o * h, 0.2),
-        out_b: ramp(p * o, 0.1),
-        gate_w: ramp(k * p * (h + o), 0.05),
-        gate_b: ramp(k, 0.01),
-        context: ramp(p * k, 0.5),
-        aux_all_w: ramp(o * p * h, 0.4),
-        aux_all_b: ramp(o, 0.0),
-        aux_minus_w: ramp(p * o * p * h, 0.25),
-        aux_minus_b: ramp(p * o, 0.3),
-    }
+        groups,
+        encoder,
+        (p, 1, h, 3),
+        &ramp,
+    )
 }
 
 /// Every bundled model and CSV of the repository, with its bytes: ONNX exports, the demo

@@ -763,6 +763,15 @@ mod tests {
         CsvFile::from_reader(Path::new("mem.csv"), Box::new(content), 0, o)
     }
 
+    /// The error of reading `content` as two feature columns.
+    fn read_err(content: &'static [u8], o: &CsvOptions) -> String {
+        from(content, o)
+            .and_then(|f| f.select(None, true, 2, None))
+            .and_then(|mut s| s.read_all())
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
     fn long_lines_fail_while_reading() {
         let o = CsvOptions {
@@ -775,26 +784,14 @@ mod tests {
             .select(None, true, 2, None)
             .unwrap();
         assert_eq!(src.read_all().unwrap().0.len(), 6);
-        let e = from(b"a,b\n1,2\n123456789012345678,1\n", &o)
-            .unwrap()
-            .select(None, true, 2, None)
-            .unwrap()
-            .read_all()
-            .unwrap_err()
-            .to_string();
+        let e = read_err(b"a,b\n1,2\n123456789012345678,1\n", &o);
         assert!(
             e.starts_with("mem.csv:3: line too long: the limit is 16 bytes per CSV line")
                 && e.contains("--max-line-bytes"),
             "{e}"
         );
         // A quoted field spanning lines is one line; "" inside quotes does not end it.
-        let e = from(b"a,b\n\"1\n2\n\"\"3\n4\n5\n6\n7\n8\",2\n", &o)
-            .unwrap()
-            .select(None, true, 2, None)
-            .unwrap()
-            .read_all()
-            .unwrap_err()
-            .to_string();
+        let e = read_err(b"a,b\n\"1\n2\n\"\"3\n4\n5\n6\n7\n8\",2\n", &o);
         assert!(e.starts_with("mem.csv:2: line too long"), "{e}");
         // The header too, and an endless stream of zero bytes.
         let e = from(&[b'x'; 100], &o).unwrap_err().to_string();
@@ -871,13 +868,7 @@ mod tests {
         let mut src = f.select(Some("f2"), true, 2, None).unwrap();
         let (x, y) = src.read_all().unwrap();
         assert_eq!((x, y), (vec![1.5, 2e3, 1.0, 2.0], vec![-4.0, 3.0]));
-        let e = from(b"1,2\n1,x\n", &no)
-            .unwrap()
-            .select(None, true, 2, None)
-            .unwrap()
-            .read_all()
-            .unwrap_err()
-            .to_string();
+        let e = read_err(b"1,2\n1,x\n", &no);
         assert!(e.contains("mem.csv:2:2 (column 'f1')"), "{e}");
     }
 
@@ -901,13 +892,7 @@ mod tests {
             max_cells: 5,
             ..opts()
         };
-        let e = from(b"a,b\n1,2\n3,4\n5,6\n", &small)
-            .unwrap()
-            .select(None, true, 2, None)
-            .unwrap()
-            .read_all()
-            .unwrap_err()
-            .to_string();
+        let e = read_err(b"a,b\n1,2\n3,4\n5,6\n", &small);
         assert!(
             e.contains("mem.csv:4: more data than may be held in memory at once (2 rows so far)")
                 && e.contains("--max-data-cells"),
@@ -921,13 +906,7 @@ mod tests {
         text.extend(std::iter::repeat_n(b'7', 100_000));
         text.extend(b"x\n");
         let text: &'static [u8] = Box::leak(text.into_boxed_slice());
-        let e = from(text, &opts())
-            .unwrap()
-            .select(None, true, 2, None)
-            .unwrap()
-            .read_all()
-            .unwrap_err()
-            .to_string();
+        let e = read_err(text, &opts());
         assert!(e.len() < 200 && e.contains("(100001 chars)"), "{e}");
     }
 

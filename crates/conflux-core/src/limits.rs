@@ -79,7 +79,7 @@ pub const DATA_CELLS: LimitName = LimitName {
 };
 
 impl LimitName {
-    /// "N <what> (raise with FLAG or ENV)", for the end of an error message.
+    /// "the limit is N `what` (raise it with FLAG or ENV)", for the end of an error message.
     pub fn exceeded(&self, limit: u64) -> String {
         format!(
             "the limit is {limit} {} (raise it with {} or {})",

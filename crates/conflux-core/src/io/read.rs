@@ -4,7 +4,7 @@
 //! [`read_file`]: a regular file (or, where the user named it, a pipe or `-` for standard
 //! input) — never a device such as `/dev/zero` or a folder, which are refused before they are
 //! opened — and never more than a byte limit. Files a model file points to (ONNX external
-//! data) go through [`confine`]: a relative path that stays inside the model's folder after
+//! data) go through `confine`: a relative path that stays inside the model's folder after
 //! `..` and symbolic links are resolved.
 
 use std::fs::File;

@@ -74,6 +74,11 @@ fn check_failure(out: &Output, args: &[&str], want: &[&str], code: i32) {
     }
 }
 
+/// A command line written as one string (no argument contains a space).
+fn argv(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
 fn run(dir: &Path, args: &[&str]) -> Output {
     conflux().current_dir(dir).args(args).output().unwrap()
 }
@@ -172,15 +177,7 @@ fn onnx_sizes_and_graph_are_validated() {
     write(d, "wrap.onnx", wrap);
     fails(
         d,
-        &[
-            "explain",
-            "--model",
-            "wrap.onnx",
-            "--data",
-            "x.csv",
-            "--out",
-            "o.json",
-        ],
+        &argv("explain --model wrap.onnx --data x.csv --out o.json"),
         &[
             "wrap.onnx: initializer 'W'",
             "more elements than allowed",
@@ -197,15 +194,7 @@ fn onnx_sizes_and_graph_are_validated() {
     write(d, "reuse.onnx", reuse);
     fails(
         d,
-        &[
-            "explain",
-            "--model",
-            "reuse.onnx",
-            "--data",
-            "x.csv",
-            "--out",
-            "o.json",
-        ],
+        &argv("explain --model reuse.onnx --data x.csv --out o.json"),
         &[
             "reuse.onnx: node 'relu_1' (op Relu)",
             "output 'h' is already produced",
@@ -217,15 +206,7 @@ fn onnx_sizes_and_graph_are_validated() {
     std::fs::write(d.join("w.bin"), [0u8; 16]).unwrap();
     fails(
         d,
-        &[
-            "explain",
-            "--model",
-            "ok.onnx",
-            "--data",
-            "x.csv",
-            "--max-parameters",
-            "3",
-        ],
+        &argv("explain --model ok.onnx --data x.csv --max-parameters 3"),
         &[
             "ok.onnx: initializer 'W'",
             "the model has 4 parameters",
@@ -256,16 +237,9 @@ fn onnx_sizes_and_graph_are_validated() {
     let out = conflux()
         .current_dir(d)
         .env("CONFLUX_MAX_TENSOR_ELEMENTS", "3")
-        .args([
-            "explain",
-            "--quiet",
-            "--model",
-            "ok.onnx",
-            "--data",
-            "x.csv",
-            "--max-tensor-elements",
-            "4",
-        ])
+        .args(argv(
+            "explain --quiet --model ok.onnx --data x.csv --max-tensor-elements 4",
+        ))
         .output()
         .unwrap();
     ok(&out);
@@ -361,19 +335,9 @@ fn outputs_never_overwrite_inputs() {
     // evaluate and training too.
     fails(
         d,
-        &[
-            "evaluate",
-            "--model",
-            "m.json",
-            "--data",
-            "x.csv",
-            "--method",
-            "cafe",
-            "--metric",
-            "completeness",
-            "--out",
-            "x.csv",
-        ],
+        &argv(
+            "evaluate --model m.json --data x.csv --method cafe --metric completeness --out x.csv",
+        ),
         &["this is the input --data x.csv"],
         1,
     );
@@ -381,18 +345,7 @@ fn outputs_never_overwrite_inputs() {
     write(d, "t.safetensors", "a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n");
     fails(
         d,
-        &[
-            "train",
-            "mlp",
-            "--data",
-            "t.safetensors",
-            "--label",
-            "y",
-            "--task",
-            "binary",
-            "--out",
-            "t.json",
-        ],
+        &argv("train mlp --data t.safetensors --label y --task binary --out t.json"),
         &["--out t.safetensors: this is the input --data t.safetensors"],
         1,
     );
@@ -458,17 +411,7 @@ fn gigantic_lines_and_devices_stay_in_bounded_memory() {
     write(d, "wide.csv", "a,b\n1,2\n123456789,2\n");
     fails(
         d,
-        &[
-            "explain",
-            "--model",
-            "m.json",
-            "--data",
-            "wide.csv",
-            "--max-line-bytes",
-            "8",
-            "--out",
-            "o.json",
-        ],
+        &argv("explain --model m.json --data wide.csv --max-line-bytes 8 --out o.json"),
         &["wide.csv:3: line too long: the limit is 8 bytes per CSV line"],
         1,
     );
@@ -484,17 +427,7 @@ fn gigantic_lines_and_devices_stay_in_bounded_memory() {
         }
         let out = capped(
             d,
-            &[
-                "explain",
-                "--model",
-                "m.json",
-                "--data",
-                "wide.csv",
-                "--method",
-                "kernel-shap",
-                "--groups",
-                "/dev/zero",
-            ],
+            &argv("explain --model m.json --data wide.csv --method kernel-shap --groups /dev/zero"),
         );
         check_failure(
             &out,
@@ -503,15 +436,11 @@ fn gigantic_lines_and_devices_stay_in_bounded_memory() {
             1,
         );
         // Standard input is streamed with the same bound.
-        let out = std::process::Command::new("sh")
-            .current_dir(d)
-            .arg("-c")
-            .arg(format!(
-                "ulimit -d 65536 && exec {} explain --model m.json --data - < /dev/zero",
-                env!("CARGO_BIN_EXE_conflux")
-            ))
-            .output()
-            .unwrap();
+        let out = shell(
+            d,
+            "sh",
+            "ulimit -d 65536 && exec \"$CONFLUX\" explain --model m.json --data - < /dev/zero",
+        );
         check_failure(&out, &["stdin"], &["<stdin>:1: line too long"], 1);
     }
     assert_eq!(
@@ -519,6 +448,18 @@ fn gigantic_lines_and_devices_stay_in_bounded_memory() {
         ["digits.csv", "m.json", "sparse.csv", "wide.csv"],
         "no output or temporary file left behind"
     );
+}
+
+/// Runs `script` with `shell` (`sh`, or `bash` for process substitution) in `dir`, with
+/// `$CONFLUX` naming the binary.
+fn shell(dir: &Path, shell: &str, script: &str) -> Output {
+    std::process::Command::new(shell)
+        .current_dir(dir)
+        .env("CONFLUX", env!("CARGO_BIN_EXE_conflux"))
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap()
 }
 
 /// Runs conflux with its data segment capped at 64 MiB (`ulimit -d`).
@@ -639,17 +580,7 @@ fn data_conventions() {
     ));
     let without = ok(&run(
         d,
-        &[
-            "explain",
-            "--quiet",
-            "--model",
-            "m.json",
-            "--data",
-            "nohead.csv",
-            "--no-header",
-            "--format",
-            "csv",
-        ],
+        &argv("explain --quiet --model m.json --data nohead.csv --no-header --format csv"),
     ));
     let body = |s: &str| s.lines().skip(1).map(str::to_owned).collect::<Vec<_>>();
     assert_eq!(body(&with_header), body(&without));
@@ -660,175 +591,51 @@ fn data_conventions() {
     // Numeric flags are range-checked by the parser, naming the flag.
     for (args, want) in [
         (
-            vec![
-                "evaluate",
-                "--model",
-                "m.json",
-                "--data",
-                "x.csv",
-                "--method",
-                "cafe",
-                "--metric",
-                "sensitivity-max",
-                "--radius",
-                "-1",
-            ],
+            "evaluate --model m.json --data x.csv --method cafe --metric sensitivity-max --radius -1",
             "invalid value '-1' for '--radius <R>': expected a number > 0",
         ),
         (
-            vec![
-                "evaluate",
-                "--model",
-                "m.json",
-                "--data",
-                "x.csv",
-                "--method",
-                "cafe",
-                "--metric",
-                "completeness",
-                "--max-rows",
-                "0",
-            ],
+            "evaluate --model m.json --data x.csv --method cafe --metric completeness --max-rows 0",
             "invalid value '0' for '--max-rows <N>': expected an integer ≥ 1",
         ),
         (
-            vec![
-                "evaluate",
-                "--model",
-                "m.json",
-                "--data",
-                "x.csv",
-                "--method",
-                "cafe",
-                "--metric",
-                "infidelity",
-                "--samples",
-                "0",
-            ],
+            "evaluate --model m.json --data x.csv --method cafe --metric infidelity --samples 0",
             "'--samples <N>': expected an integer ≥ 1",
         ),
         (
-            vec![
-                "evaluate",
-                "--model",
-                "m.json",
-                "--data",
-                "x.csv",
-                "--method",
-                "cafe",
-                "--metric",
-                "infidelity",
-                "--perturb-sd",
-                "-0.5",
-            ],
+            "evaluate --model m.json --data x.csv --method cafe --metric infidelity --perturb-sd -0.5",
             "'--perturb-sd <SD>': expected a number ≥ 0",
         ),
         (
-            vec![
-                "evaluate",
-                "--model",
-                "m.json",
-                "--data",
-                "x.csv",
-                "--method",
-                "cafe",
-                "--metric",
-                "infidelity",
-                "--categorical-prob",
-                "1.5",
-            ],
+            "evaluate --model m.json --data x.csv --method cafe --metric infidelity --categorical-prob 1.5",
             "'--categorical-prob <P>': expected a number in [0, 1]",
         ),
         (
-            vec![
-                "explain",
-                "--model",
-                "m.json",
-                "--data",
-                "x.csv",
-                "--threads",
-                "0",
-            ],
+            "explain --model m.json --data x.csv --threads 0",
             "'--threads <N>': expected an integer ≥ 1",
         ),
         (
-            vec![
-                "train",
-                "mlp",
-                "--data",
-                "x.csv",
-                "--label",
-                "b",
-                "--task",
-                "regression",
-                "--out",
-                "t.json",
-                "--lr",
-                "0",
-            ],
+            "train mlp --data x.csv --label b --task regression --out t.json --lr 0",
             "'--lr <LR>': expected a number > 0",
         ),
         (
-            vec![
-                "train",
-                "mlp",
-                "--data",
-                "x.csv",
-                "--label",
-                "b",
-                "--task",
-                "regression",
-                "--out",
-                "t.json",
-                "--epochs",
-                "-3",
-            ],
+            "train mlp --data x.csv --label b --task regression --out t.json --epochs -3",
             "'--epochs <N>': expected an integer ≥ 1",
         ),
         (
-            vec![
-                "train",
-                "ame",
-                "--data",
-                "x.csv",
-                "--label",
-                "b",
-                "--task",
-                "regression",
-                "--out",
-                "t.json",
-                "--val-split",
-                "1",
-            ],
+            "train ame --data x.csv --label b --task regression --out t.json --val-split 1",
             "'--val-split <F>': expected a number in [0, 1)",
         ),
         (
-            vec![
-                "data",
-                "conflicts",
-                "--dim",
-                "2",
-                "--likelihood",
-                "0.5",
-                "--sigma",
-                "0",
-            ],
+            "data conflicts --dim 2 --likelihood 0.5 --sigma 0",
             "'--sigma <SIGMA>': expected a number > 0",
         ),
         (
-            vec![
-                "explain",
-                "--model",
-                "m.json",
-                "--data",
-                "x.csv",
-                "--max-line-bytes",
-                "0",
-            ],
+            "explain --model m.json --data x.csv --max-line-bytes 0",
             "'--max-line-bytes <BYTES>': expected a positive integer",
         ),
     ] {
-        fails(d, &args, &[want], 2);
+        fails(d, &argv(args), &[want], 2);
     }
 }
 
@@ -866,37 +673,14 @@ fn standard_input_and_output() {
     assert_eq!(common::listing(d), ["m.json", "x.csv"], "no file named -");
     // evaluate --out - prints the machine-readable form instead of the table.
     let v: serde_json::Value = serde_json::from_str(&ok(&piped(
-        &[
-            "evaluate",
-            "--model",
-            "m.json",
-            "--data",
-            "-",
-            "--method",
-            "deeplift",
-            "--metric",
-            "completeness",
-            "--out",
-            "-",
-        ],
+        &argv("evaluate --model m.json --data - --method deeplift --metric completeness --out -"),
         DATA,
     )))
     .unwrap();
     assert_eq!(v["rows_evaluated"], 3);
     // A reference from standard input, one row per data row.
     let per_row = ok(&piped(
-        &[
-            "explain",
-            "--quiet",
-            "--model",
-            "m.json",
-            "--data",
-            "x.csv",
-            "--reference",
-            "-",
-            "--method",
-            "deeplift",
-        ],
+        &argv("explain --quiet --model m.json --data x.csv --reference - --method deeplift"),
         "a,b\n0,0\n1,1\n0,1\n",
     ));
     let v: serde_json::Value = serde_json::from_str(&per_row).unwrap();
@@ -904,15 +688,7 @@ fn standard_input_and_output() {
     // Statistics of the data need a second pass: refused for standard input unless the rows
     // come from --reference-data.
     let out = piped(
-        &[
-            "explain",
-            "--model",
-            "m.json",
-            "--data",
-            "-",
-            "--reference",
-            "median",
-        ],
+        &argv("explain --model m.json --data - --reference median"),
         DATA,
     );
     check_failure(
@@ -923,46 +699,15 @@ fn standard_input_and_output() {
     );
     let median_file = ok(&run(
         d,
-        &[
-            "explain",
-            "--quiet",
-            "--model",
-            "m.json",
-            "--data",
-            "x.csv",
-            "--reference",
-            "median",
-        ],
+        &argv("explain --quiet --model m.json --data x.csv --reference median"),
     ));
     let median_stdin = ok(&piped(
-        &[
-            "explain",
-            "--quiet",
-            "--model",
-            "m.json",
-            "--data",
-            "-",
-            "--reference",
-            "median",
-            "--reference-data",
-            "x.csv",
-        ],
+        &argv("explain --quiet --model m.json --data - --reference median --reference-data x.csv"),
         DATA,
     ));
     assert_eq!(median_file, median_stdin);
     // Standard input read twice.
-    let out = piped(
-        &[
-            "explain",
-            "--model",
-            "m.json",
-            "--data",
-            "-",
-            "--reference",
-            "-",
-        ],
-        DATA,
-    );
+    let out = piped(&argv("explain --model m.json --data - --reference -"), DATA);
     check_failure(
         &out,
         &["twice"],
@@ -996,15 +741,13 @@ fn output_files_honour_the_umask() {
     write(d, "m.json", MODEL);
     write(d, "x.csv", DATA);
     for (umask, want) in [("022", 0o644), ("027", 0o640), ("077", 0o600)] {
-        let out = std::process::Command::new("sh")
-            .current_dir(d)
-            .arg("-c")
-            .arg(format!(
-                "umask {umask} && exec {} explain --quiet --model m.json --data x.csv --out o{umask}.json && exec true",
-                env!("CARGO_BIN_EXE_conflux")
-            ))
-            .output()
-            .unwrap();
+        let out = shell(
+            d,
+            "sh",
+            &format!(
+                "umask {umask} && exec \"$CONFLUX\" explain --quiet --model m.json --data x.csv --out o{umask}.json && exec true"
+            ),
+        );
         assert!(
             out.status.success(),
             "{}",
@@ -1019,15 +762,11 @@ fn output_files_honour_the_umask() {
     }
     // Models written by the trainer too.
     write(d, "t.csv", "a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n");
-    let out = std::process::Command::new("sh")
-        .current_dir(d)
-        .arg("-c")
-        .arg(format!(
-            "umask 022 && exec {} train mlp --quiet --data t.csv --label y --task binary --epochs 1 --out t.json",
-            env!("CARGO_BIN_EXE_conflux")
-        ))
-        .output()
-        .unwrap();
+    let out = shell(
+        d,
+        "sh",
+        "umask 022 && exec \"$CONFLUX\" train mlp --quiet --data t.csv --label y --task binary --epochs 1 --out t.json",
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -1053,18 +792,9 @@ fn interrupted_runs_leave_no_temporary_file() {
     // A slow run (Kernel SHAP with many coalitions), interrupted once its output file exists.
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_conflux"))
         .current_dir(d)
-        .args([
-            "explain",
-            "--quiet",
-            "--model",
-            "m.json",
-            "--data",
-            "x.csv",
-            "--method",
-            "kernel-shap:n=20000",
-            "--out",
-            "o.json",
-        ])
+        .args(argv(
+            "explain --quiet --model m.json --data x.csv --method kernel-shap:n=20000 --out o.json",
+        ))
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -1117,16 +847,7 @@ fn outputs_to_links_pipes_and_protected_files() {
     .unwrap();
     ok(&run(
         d,
-        &[
-            "explain",
-            "--quiet",
-            "--model",
-            "m.json",
-            "--data",
-            "x.csv",
-            "--out",
-            "private.json",
-        ],
+        &argv("explain --quiet --model m.json --data x.csv --out private.json"),
     ));
     let meta = std::fs::metadata(d.join("private.json")).unwrap();
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
@@ -1140,16 +861,7 @@ fn outputs_to_links_pipes_and_protected_files() {
     std::os::unix::fs::symlink(d.join("real/target.json"), d.join("link.json")).unwrap();
     ok(&run(
         d,
-        &[
-            "explain",
-            "--quiet",
-            "--model",
-            "m.json",
-            "--data",
-            "x.csv",
-            "--out",
-            "link.json",
-        ],
+        &argv("explain --quiet --model m.json --data x.csv --out link.json"),
     ));
     assert!(
         std::fs::symlink_metadata(d.join("link.json"))
@@ -1199,62 +911,37 @@ fn one_shot_inputs_and_groups_from_standard_input() {
     write(d, "m.json", MODEL);
     write(d, "x.csv", DATA);
     // A pipe as --data cannot give the statistics' pass (bash process substitution).
-    let has_bash = std::process::Command::new("bash")
-        .arg("-c")
-        .arg("true")
-        .status();
-    if has_bash.is_ok_and(|s| s.success()) {
-        let out = std::process::Command::new("bash")
-            .current_dir(d)
-            .arg("-c")
-            .arg(format!(
-                "exec {} explain --model m.json --data <(cat x.csv) --reference mean",
-                env!("CARGO_BIN_EXE_conflux")
-            ))
-            .output()
-            .unwrap();
-        check_failure(
-            &out,
-            &["pipe"],
-            &[
-                "--reference mean",
-                "standard input or a pipe",
-                "--reference-data",
-            ],
-            1,
-        );
-        let out = std::process::Command::new("bash")
-            .current_dir(d)
-            .arg("-c")
-            .arg(format!(
-                "exec {} explain --quiet --model m.json --data <(cat x.csv)",
-                env!("CARGO_BIN_EXE_conflux")
-            ))
-            .output()
-            .unwrap();
-        assert_eq!(
-            ok(&out),
-            ok(&run(
-                d,
-                &["explain", "--quiet", "--model", "m.json", "--data", "x.csv"]
-            ))
-        );
-    }
+    let out = shell(
+        d,
+        "bash",
+        "exec \"$CONFLUX\" explain --model m.json --data <(cat x.csv) --reference mean",
+    );
+    check_failure(
+        &out,
+        &["pipe"],
+        &[
+            "--reference mean",
+            "standard input or a pipe",
+            "--reference-data",
+        ],
+        1,
+    );
+    let out = shell(
+        d,
+        "bash",
+        "exec \"$CONFLUX\" explain --quiet --model m.json --data <(cat x.csv)",
+    );
+    assert_eq!(
+        ok(&out),
+        ok(&run(
+            d,
+            &["explain", "--quiet", "--model", "m.json", "--data", "x.csv"]
+        ))
+    );
     // Groups from standard input.
     let out = conflux()
         .current_dir(d)
-        .args([
-            "explain",
-            "--quiet",
-            "--model",
-            "m.json",
-            "--data",
-            "x.csv",
-            "--method",
-            "kernel-shap:exact=true",
-            "--groups",
-            "-",
-        ])
+        .args(argv("explain --quiet --model m.json --data x.csv --method kernel-shap:exact=true --groups -"))
         .write_stdin(r#"{"both": ["a", "b"]}"#)
         .output()
         .unwrap();
@@ -1277,13 +964,7 @@ fn sizes_from_files_and_flags_are_bounded() {
     write(d, "junk.json", junk);
     fails(
         d,
-        &[
-            "inspect",
-            "--model",
-            "junk.json",
-            "--max-model-bytes",
-            "16M",
-        ],
+        &argv("inspect --model junk.json --max-model-bytes 16M"),
         &[
             "junk.json",
             "the limit is 1048576 bytes",
@@ -1321,117 +1002,52 @@ fn sizes_from_files_and_flags_are_bounded() {
     // Counts typed on the command line that would not fit in memory.
     for (args, want) in [
         (
-            vec![
-                "evaluate",
-                "--model",
-                "m.json",
-                "--data",
-                "x.csv",
-                "--method",
-                "cafe",
-                "--metric",
-                "infidelity",
-                "--samples",
-                "100000000000",
-            ],
+            "evaluate --model m.json --data x.csv --method cafe --metric infidelity --samples 100000000000",
             "--samples 100000000000: infidelity holds",
         ),
         (
-            vec![
-                "explain",
-                "--model",
-                "m.json",
-                "--data",
-                "x.csv",
-                "--method",
-                "kernel-shap:n=100000000000",
-            ],
+            "explain --model m.json --data x.csv --method kernel-shap:n=100000000000",
             "kernel-shap: parameter n = 100000000000",
         ),
         (
-            vec![
-                "train",
-                "mlp",
-                "--data",
-                "t.csv",
-                "--label",
-                "y",
-                "--task",
-                "binary",
-                "--out",
-                "t.json",
-                "--hidden",
-                "100000000000",
-            ],
+            "train mlp --data t.csv --label y --task binary --out t.json --hidden 100000000000",
             "train mlp: parameter hidden = [100000000000]",
         ),
         (
-            vec![
-                "train",
-                "ame",
-                "--data",
-                "t.csv",
-                "--label",
-                "y",
-                "--task",
-                "binary",
-                "--out",
-                "t.json",
-                "--hidden",
-                "100000000000",
-            ],
+            "train ame --data t.csv --label y --task binary --out t.json --hidden 100000000000",
             "train ame: parameter hidden = [100000000000]",
         ),
         (
-            vec![
-                "train",
-                "ame",
-                "--data",
-                "t.csv",
-                "--label",
-                "y",
-                "--task",
-                "binary",
-                "--out",
-                "t.json",
-                "--image",
-                "2x2",
-                "--stem-convs",
-                "100",
-            ],
+            "train ame --data t.csv --label y --task binary --out t.json --image 2x2 --stem-convs 100",
             "1 ≤ convs ≤ 16",
         ),
         (
-            vec![
-                "data",
-                "conflicts",
-                "--dim",
-                "2",
-                "--likelihood",
-                "0.5",
-                "--sigma",
-                "1e308",
-            ],
+            "data conflicts --dim 2 --likelihood 0.5 --sigma 1e308",
             "--sigma 1e308: expected at most 1e100",
         ),
         (
-            vec![
-                "data",
-                "conflicts",
-                "--dim",
-                "2",
-                "--likelihood",
-                "0.5",
-                "--rows",
-                "100000000000",
-            ],
+            "data conflicts --dim 2 --likelihood 0.5 --rows 100000000000",
             "more data than may be held in memory at once",
         ),
     ] {
         write(d, "t.csv", "a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n");
+        let args = argv(args);
         let out = capped(d, &args);
         check_failure(&out, &args, &[want], 1);
     }
+    // A stray huge class label must not size the output layer.
+    write(d, "classes.csv", "a,b,y\n1,2,0\n3,4,1000000000000\n5,6,1\n");
+    let args = argv("train mlp --data classes.csv --label y --task multiclass --out c.json");
+    let out = capped(d, &args);
+    check_failure(
+        &out,
+        &args,
+        &[
+            "classes.csv: label column 'y' has the value 1000000000000",
+            "--max-parameters",
+        ],
+        1,
+    );
     // A 64 MiB line of digits (real bytes, not a sparse file), memory capped at 64 MiB.
     let mut f = std::fs::File::create(d.join("digits.csv")).unwrap();
     std::io::Write::write_all(&mut f, b"a,b\n1,2\n").unwrap();

@@ -64,30 +64,19 @@ impl OnnxBuilder {
     /// Adds an initializer whose bytes live in `file` (relative to the model), at `offset`.
     #[must_use]
     pub fn external_init(
-        mut self,
+        self,
         name: &str,
         dims: &[usize],
         file: &str,
         offset: usize,
         len: usize,
     ) -> Self {
-        let mut t = TensorProto::new();
-        t.name = name.into();
-        t.dims = dims.iter().map(|&d| d as i64).collect();
-        t.data_type = 1;
-        t.data_location = DataLocation::EXTERNAL.into();
-        for (k, v) in [
-            ("location", file.to_string()),
-            ("offset", offset.to_string()),
-            ("length", len.to_string()),
-        ] {
-            let mut e = StringStringEntryProto::new();
-            e.key = k.into();
-            e.value = v;
-            t.external_data.push(e);
-        }
-        self.graph.initializer.push(t);
-        self
+        let (offset, len) = (offset.to_string(), len.to_string());
+        self.external_entries(
+            name,
+            dims,
+            &[("location", file), ("offset", &offset), ("length", &len)],
+        )
     }
 
     /// Adds a float32 initializer with raw `dims` (any values, negative or huge included) and

@@ -348,8 +348,12 @@ pub fn train_mlp(
 ) -> Result<(Network, TrainReport)> {
     cfg.validate()?;
     let rows = y.len();
-    let (t, k) = targets(cfg.task, y)?;
-    // The parameter count, bounded before anything is allocated for it.
+    // The parameter count and the one-hot targets, bounded before anything is allocated.
+    let limits = conflux_core::Limits::current();
+    let k = match cfg.task {
+        Task::Multiclass { classes } => classes,
+        _ => 1,
+    };
     let mut total = 0u64;
     let mut w_in = d as u64;
     for &w in cfg.hidden.iter().chain(std::iter::once(&k)) {
@@ -357,9 +361,21 @@ pub fn train_mlp(
         total = total.saturating_add(w_in.saturating_mul(w).saturating_add(w));
         w_in = w;
     }
-    conflux_core::Limits::current()
+    limits
         .check_parameters(total)
         .map_err(|why| Error::param("train mlp", "hidden", format!("{:?}", cfg.hidden), why))?;
+    if (rows as u64).saturating_mul(k as u64) > limits.data_cells {
+        return Err(Error::param(
+            "train mlp",
+            "classes",
+            k,
+            format!(
+                "{rows} rows × {k} one-hot targets: {}",
+                conflux_core::limits::DATA_CELLS.exceeded(limits.data_cells)
+            ),
+        ));
+    }
+    let (t, k) = targets(cfg.task, y)?;
     // Seeded shuffle, then the validation split.
     let mut rng = Rng::for_row(cfg.seed, usize::MAX - 1);
     let n_val = ((rows as f64) * cfg.val_split).round() as usize;

@@ -250,12 +250,11 @@ pub fn evaluate(args: &EvaluateArgs, ame: &Ame) -> Result<()> {
     let (mut x, mut labels) = (Vec::new(), Vec::new());
     src.read_block(args.max_rows.unwrap_or(usize::MAX), &mut x, &mut labels)?;
     src.ensure_rows()?;
-    let labels = &labels[..];
-    check_labels(ame, &args.data, 0, labels)?;
+    check_labels(ame, &args.data, 0, &labels)?;
     if let Some(pre) = &ame.preprocess {
         pre.apply(&mut x);
     }
-    let e = ame.evaluate(&x, labels);
+    let e = ame.evaluate(&x, &labels);
     let names = ame.groups.names();
     let imp = |v: &[f64]| -> Map<String, Value> {
         names
@@ -346,12 +345,10 @@ pub fn train(a: &TrainAmeArgs) -> Result<()> {
             a.out.display()
         );
     }
-    let mut inputs = vec![("--data", a.data.as_path())];
-    if let Some(g) = &a.groups {
-        inputs.push(("--groups", g.as_path()));
-    }
-    super::check_stdin(&[("--data", Some(&a.data)), ("--groups", a.groups.as_deref())])?;
-    crate::output::check_outputs(&[("--out", &a.out)], &inputs)?;
+    super::check_io(
+        &[("--data", Some(&a.data)), ("--groups", a.groups.as_deref())],
+        &[("--out", &a.out)],
+    )?;
     let data =
         super::train::read_training_data(&a.data, &a.csv.options(), &a.label, &a.exclude, a.task)?;
     let (d, names, x, y) = (data.names.len(), data.names, data.x, data.y);

@@ -168,8 +168,8 @@ fn digits_data(quick: bool, data: Option<&Path>) -> Result<DigitsData> {
 
 /// `bench ame-digits`.
 pub fn digits(a: &AmeDigitsArgs) -> Result<()> {
-    if let (Some(out), Some(data)) = (&a.out, &a.data) {
-        crate::output::check_outputs(&[("--out", out)], &[("--data", data)])?;
+    if let Some(out) = &a.out {
+        super::check_io(&[("--data", a.data.as_deref())], &[("--out", out)])?;
     }
     let data = digits_data(a.quick, a.data.as_deref())?;
     let d = data.d;

@@ -208,16 +208,8 @@ pub fn methods(a: &MethodsBenchArgs) -> Result<()> {
         let method = name
             .parse::<conflux_methods::spec::MethodSpec>()?
             .build(None, 0)?;
-        let budget = conflux_core::Limits::current().data_cells;
-        let fit = method
-            .rows_within(d, 1, budget, rows)
+        super::check_rows_fit(&method, d, 1, rows, "--rows")
             .with_context(|| format!("--method {name}"))?;
-        if fit < rows {
-            anyhow::bail!(
-                "--method {name}: {rows} rows at once need more working memory than allowed ({}); use --rows {fit} or fewer",
-                conflux_core::limits::DATA_CELLS.exceeded(budget)
-            );
-        }
         let mut best = f64::INFINITY;
         for _ in 0..3 {
             let start = Instant::now();

@@ -19,15 +19,12 @@ pub fn conflicts(a: &ConflictsArgs) -> Result<()> {
     }
     // The dataset is built in memory: its size is bounded like any table held at once.
     let limits = conflux_core::Limits::current();
-    let cells = (a.dim as u64)
-        .saturating_mul(4)
-        .saturating_add(1)
-        .saturating_mul(a.rows as u64);
-    if cells > limits.data_cells {
+    // Columns: z and k (2d features), y, and the ground truth of both (2d).
+    let columns = a.dim.saturating_mul(4).saturating_add(1);
+    if (columns as u64).saturating_mul(a.rows as u64) > limits.data_cells {
         anyhow::bail!(
-            "--rows {} × {} columns is more data than may be held in memory at once: {}",
+            "--rows {} × {columns} columns is more data than may be held in memory at once: {}",
             a.rows,
-            a.dim.saturating_mul(4).saturating_add(1),
             conflux_core::limits::DATA_CELLS.exceeded(limits.data_cells)
         );
     }

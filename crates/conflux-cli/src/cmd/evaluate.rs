@@ -13,6 +13,7 @@ use conflux_methods::spec::{Method, MethodSpec};
 use ndarray::ArrayView2;
 use serde_json::{Value, json};
 
+use super::explain::{Resolved, resolve_reference};
 use crate::cli::{EvaluateArgs, Format, Metric, Precision};
 use crate::report::Reporter;
 
@@ -36,27 +37,19 @@ fn label(m: &Method) -> String {
 
 /// Runs `evaluate`.
 pub fn run(args: &EvaluateArgs) -> Result<()> {
-    super::check_stdin(&[
-        ("--data", Some(&args.data)),
-        (
-            "--reference",
-            super::explain::reference_file(&args.reference),
-        ),
-        ("--groups", args.groups.as_deref()),
-    ])?;
-    let loaded = super::load_traced(&args.model)?;
-    let mut inputs = super::model_inputs(&loaded);
-    inputs.push(("--data", &args.data));
-    if let Some(p) = super::explain::reference_file(&args.reference) {
-        inputs.push(("--reference", p));
-    }
-    if let Some(p) = &args.groups {
-        inputs.push(("--groups", p));
-    }
-    if let Some(out) = &args.out {
-        crate::output::check_outputs(&[("--out", out)], &inputs)?;
-    }
-    let net = match loaded.model {
+    let model = super::load_checked(
+        &args.model,
+        &[
+            ("--data", Some(&args.data)),
+            (
+                "--reference",
+                super::explain::reference_file(&args.reference),
+            ),
+            ("--groups", args.groups.as_deref()),
+        ],
+        args.out.as_deref(),
+    )?;
+    let net = match model {
         AnyModel::Network(n) => n,
         AnyModel::Ame(a) => {
             if !args.methods.is_empty() || !args.metrics.is_empty() {
@@ -173,28 +166,14 @@ fn check_memory(
     } else {
         1
     };
-    let targets = if args.target == conflux_core::Target::All {
-        outputs
-    } else {
-        1
-    };
-    let fit = method
-        .rows_within(d, targets.saturating_mul(copies), budget, rows)
-        .with_context(|| {
-            if copies > 1 {
-                format!("--method (with sensitivity-max's --samples {samples})")
-            } else {
-                "--method".to_string()
-            }
-        })?;
-    if fit < rows {
-        anyhow::bail!(
-            "--method {}: evaluate explains all {rows} rows at once, and {rows} rows need more \
-             working memory than allowed ({exceeded}); use --max-rows {fit} or fewer",
-            label(method)
-        );
-    }
-    Ok(())
+    let targets = args.target.per_row(outputs).saturating_mul(copies);
+    super::check_rows_fit(method, d, targets, rows, "--max-rows").with_context(|| {
+        if copies > 1 {
+            format!("sensitivity-max's --samples {samples}")
+        } else {
+            "evaluate explains every row at once".to_string()
+        }
+    })
 }
 
 fn evaluate<F: Float>(
@@ -260,14 +239,19 @@ fn evaluate<F: Float>(
     if let Some(p) = net.preprocess() {
         p.apply(&mut x);
     }
-    let reference = super::explain::shared_reference(
+    let Resolved::Shared(reference) = resolve_reference(
         super::Subject::Net(net),
         &args.data,
         &csv,
         args.label.as_deref(),
         &args.reference,
         None,
-    )?;
+    )?
+    else {
+        anyhow::bail!(
+            "--reference: evaluate takes one shared reference row (zeros, mean, median or a one-row file)"
+        );
+    };
     let groups = match &args.groups {
         Some(p) => Some(FeatureGroups::load(p, &features).context("--groups")?),
         None => None,

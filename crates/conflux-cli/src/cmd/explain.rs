@@ -22,28 +22,16 @@ const BATCH_ROWS: usize = 4096;
 
 /// Runs `explain`.
 pub fn run(args: &ExplainArgs) -> Result<()> {
-    super::check_stdin(&[
-        ("--data", Some(&args.data)),
-        ("--reference", reference_file(&args.reference)),
-        ("--reference-data", args.reference_data.as_deref()),
-        ("--groups", args.groups.as_deref()),
-    ])?;
-    let loaded = super::load_traced(&args.model)?;
-    let mut inputs = super::model_inputs(&loaded);
-    inputs.push(("--data", &args.data));
-    if let Some(p) = reference_file(&args.reference) {
-        inputs.push(("--reference", p));
-    }
-    if let Some(p) = &args.reference_data {
-        inputs.push(("--reference-data", p));
-    }
-    if let Some(p) = &args.groups {
-        inputs.push(("--groups", p));
-    }
-    if let Some(out) = &args.out {
-        crate::output::check_outputs(&[("--out", out)], &inputs)?;
-    }
-    let model = loaded.model;
+    let model = super::load_checked(
+        &args.model,
+        &[
+            ("--data", Some(&args.data)),
+            ("--reference", reference_file(&args.reference)),
+            ("--reference-data", args.reference_data.as_deref()),
+            ("--groups", args.groups.as_deref()),
+        ],
+        args.out.as_deref(),
+    )?;
     let subject = match &model {
         AnyModel::Network(n) => Subject::Net(n),
         // An AME explains itself: its attention is the default method.
@@ -194,14 +182,9 @@ pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
     };
     job.target.validate(outputs).context("--target")?;
     // Rows per call, so that the method's working memory stays within the data-cell limit.
-    let targets = if job.target == Target::All {
-        outputs
-    } else {
-        1
-    };
     let batch_rows = method.rows_within(
         d,
-        targets,
+        job.target.per_row(outputs),
         conflux_core::Limits::current().data_cells,
         BATCH_ROWS,
     )?;
@@ -324,26 +307,6 @@ impl PerRow {
             0
         };
         Ok(from_held + more)
-    }
-}
-
-/// The reference in the network's input space when it is one row shared by all inputs.
-///
-/// # Errors
-/// Unreadable or malformed reference data; a reference file with more than one row.
-pub fn shared_reference(
-    model: Subject<'_>,
-    data: &Path,
-    csv: &CsvOptions,
-    label: Option<&str>,
-    reference: &Reference,
-    reference_data: Option<&Path>,
-) -> Result<Vec<f64>> {
-    match resolve_reference(model, data, csv, label, reference, reference_data)? {
-        Resolved::Shared(r) => Ok(r),
-        Resolved::PerRow(_) => anyhow::bail!(
-            "--reference: this command takes one shared reference row (zeros, mean, median or a one-row file)"
-        ),
     }
 }
 

@@ -12,7 +12,9 @@ pub mod inspect;
 pub mod train;
 
 use anyhow::{Context, Result};
-use conflux_core::io::{AnyModel, Loaded};
+use std::path::Path;
+
+use conflux_core::io::AnyModel;
 use conflux_core::{Ame, Network, Preprocess};
 
 use crate::cli::ModelArgs;
@@ -31,32 +33,47 @@ pub fn load_model(m: &ModelArgs) -> Result<Network> {
 
 /// Loads `--model`: a network or an AME.
 pub fn load_any(m: &ModelArgs) -> Result<AnyModel> {
-    Ok(load_traced(m)?.model)
+    Ok(conflux_core::io::load_any(&m.model, m.arch.as_deref())?)
 }
 
-/// Loads `--model` and lists the files read (the model, sidecars, external data), so that
-/// outputs can be checked against them.
-pub fn load_traced(m: &ModelArgs) -> Result<Loaded> {
-    Ok(conflux_core::io::load_any_with(
+/// A command's inputs by flag (`None`: flag not given).
+pub type Inputs<'a> = [(&'a str, Option<&'a Path>)];
+
+/// Loads `--model`, then checks the command's files before anything is read from the data or
+/// written: [`check_io`] over `inputs` plus every file the model read (the model, sidecars,
+/// external data), with `--out`.
+pub fn load_checked(m: &ModelArgs, inputs: &Inputs, out: Option<&Path>) -> Result<AnyModel> {
+    let loaded = conflux_core::io::load_any_with(
         &m.model,
         m.arch.as_deref(),
         &conflux_core::Limits::current(),
-    )?)
-}
-
-/// The files of a loaded model, labelled for [`crate::output::check_outputs`].
-pub fn model_inputs(loaded: &Loaded) -> Vec<(&'static str, &std::path::Path)> {
-    loaded
+    )?;
+    let mut all: Vec<(&str, Option<&Path>)> = loaded
         .files
         .iter()
-        .map(|p| ("--model", p.as_path()))
-        .collect()
+        .map(|p| ("--model", Some(p.as_path())))
+        .collect();
+    all.extend_from_slice(inputs);
+    check_io(&all, out.map(|o| ("--out", o)).as_slice())?;
+    Ok(loaded.model)
+}
+
+/// Refuses, before anything is read or written, an output that is one of the inputs
+/// ([`crate::output::check_outputs`]) and standard input or a pipe named twice
+/// ([`check_stdin`]).
+pub fn check_io(inputs: &Inputs, outputs: &[(&str, &Path)]) -> Result<()> {
+    check_stdin(inputs)?;
+    let given: Vec<(&str, &Path)> = inputs
+        .iter()
+        .filter_map(|(flag, p)| p.map(|p| (*flag, p)))
+        .collect();
+    crate::output::check_outputs(outputs, &given)
 }
 
 /// Refuses a command that would read standard input (`-`) or one pipe for two flags: they
 /// can be read only once.
-pub fn check_stdin(inputs: &[(&str, Option<&std::path::Path>)]) -> Result<()> {
-    let once: Vec<(&str, &std::path::Path)> = inputs
+pub fn check_stdin(inputs: &Inputs) -> Result<()> {
+    let once: Vec<(&str, &Path)> = inputs
         .iter()
         .filter_map(|(flag, p)| p.map(|p| (*flag, p)))
         .filter(|(_, p)| conflux_core::io::read::is_one_shot(p))
@@ -103,6 +120,29 @@ impl Subject<'_> {
             Subject::Ame(a) => a.preprocess.as_ref(),
         }
     }
+}
+
+/// For commands that explain every row in one call: refuses when `rows` rows (with `targets`
+/// targets or copies each) need more working memory than the data-cell limit, naming
+/// `rows_flag`, the flag that lowers the row count.
+pub fn check_rows_fit(
+    method: &conflux_methods::spec::Method,
+    d: usize,
+    targets: usize,
+    rows: usize,
+    rows_flag: &str,
+) -> Result<()> {
+    let budget = conflux_core::Limits::current().data_cells;
+    let fit = method.rows_within(d, targets, budget, rows)?;
+    if fit < rows {
+        anyhow::bail!(
+            "--method {}: {rows} rows at once need more working memory than allowed ({}); use \
+             {rows_flag} {fit} or fewer",
+            method.id().as_str(),
+            conflux_core::limits::DATA_CELLS.exceeded(budget)
+        );
+    }
+    Ok(())
 }
 
 /// A rayon pool with `threads` workers (all cores when `None`).

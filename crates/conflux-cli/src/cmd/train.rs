@@ -29,10 +29,6 @@ fn activation(name: &str) -> Result<Activation> {
     })
 }
 
-/// The most classes a multiclass label may have (a stray huge label must not size the
-/// output layer).
-pub const MAX_CLASSES: usize = 1 << 16;
-
 /// A training CSV read for a trainer: features, rows, labels, and the class count.
 pub struct TrainingData {
     /// Feature names (every column but the label and the excluded ones).
@@ -85,13 +81,17 @@ pub fn read_training_data(
                     data.display()
                 );
             }
+            // A stray huge label must not size the output layer: a model with more classes
+            // than the parameter limit cannot be built anyway.
             let top = y.iter().fold(0.0f64, |m, &v| m.max(v));
-            if top >= MAX_CLASSES as f64 {
+            let limit = conflux_core::Limits::current().parameters;
+            if top >= limit as f64 {
                 anyhow::bail!(
-                    "{}: label column '{}' has the value {top}; multiclass labels are 0, 1, …, {} at most",
+                    "{}: label column '{}' has the value {top}; a model with that many classes \
+                     has more parameters than allowed: {}",
                     data.display(),
                     conflux_core::error::quote(label),
-                    MAX_CLASSES - 1
+                    conflux_core::limits::PARAMETERS.exceeded(limit)
                 );
             }
             classes = top as usize + 1;
@@ -125,9 +125,9 @@ pub fn mlp(a: &TrainMlpArgs) -> Result<()> {
     }
     let st = a.out.with_extension("safetensors");
     let side = conflux_core::io::safetensors::sidecar_path(&st);
-    crate::output::check_outputs(
+    super::check_io(
+        &[("--data", Some(&a.data))],
         &[("--out", &a.out), ("--out", &st), ("--out", &side)],
-        &[("--data", &a.data)],
     )?;
     let act = activation(&a.activation)?;
     let data = read_training_data(&a.data, &a.csv.options(), &a.label, &a.exclude, a.task)?;

@@ -7,47 +7,33 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use conflux_core::data::csv::is_stdio;
-use conflux_core::io::OutputTarget;
+use conflux_core::io::OutputFile;
+use conflux_core::io::read::is_stdio;
 use conflux_core::{Attribution, Float};
 
 /// Bytes of standard output held back before they are written.
 const STDOUT_HOLD: usize = 1 << 20;
 
-/// Where output goes: standard output, or a temporary file renamed over the target only when
-/// everything succeeded (so no partial file is ever left looking complete).
+/// Where output goes: standard output, or an [`OutputFile`] (a temporary file renamed over
+/// the target only when everything succeeded, so no partial file is ever left looking
+/// complete).
 pub enum Sink {
     /// Standard output, held back in memory until 1 MiB has accumulated, so that a run that
     /// fails early prints no partial document.
     Stdout(Vec<u8>),
-    /// A temporary file in the target's folder, renamed over the target (with the
-    /// permissions to keep) on commit.
-    File(
-        BufWriter<tempfile::NamedTempFile>,
-        PathBuf,
-        Option<std::fs::Permissions>,
-    ),
-    /// An existing device or pipe, written in place.
-    Direct(BufWriter<std::fs::File>, PathBuf),
+    /// A file (or an existing device or pipe).
+    File(BufWriter<OutputFile>, PathBuf),
 }
 
 impl Sink {
     /// Opens the sink for `out` (stdout when `None` or `-`).
     pub fn open(out: Option<&Path>) -> Result<Self> {
         Ok(match out {
-            None => Sink::Stdout(Vec::with_capacity(1 << 16)),
-            Some(p) if is_stdio(p) => Sink::Stdout(Vec::with_capacity(1 << 16)),
-            Some(p) => match OutputTarget::of(p)? {
-                OutputTarget::Direct(f) => {
-                    Sink::Direct(BufWriter::with_capacity(1 << 16, f), p.to_path_buf())
-                }
-                OutputTarget::Replace { target, keep } => {
-                    let tmp = conflux_core::io::temp_file_beside(&target).with_context(|| {
-                        format!("{}: cannot create the output file", p.display())
-                    })?;
-                    Sink::File(BufWriter::with_capacity(1 << 16, tmp), target, keep)
-                }
-            },
+            Some(p) if !is_stdio(p) => Sink::File(
+                BufWriter::with_capacity(1 << 16, OutputFile::create(p)?),
+                p.to_path_buf(),
+            ),
+            _ => Sink::Stdout(Vec::with_capacity(1 << 16)),
         })
     }
 
@@ -60,17 +46,13 @@ impl Sink {
                     .and_then(|()| out.flush())
                     .context("writing to standard output")
             }
-            Sink::File(w, path, keep) => {
-                let tmp = w
+            Sink::File(w, path) => {
+                let f = w
                     .into_inner()
                     .map_err(|e| e.into_error())
                     .with_context(|| format!("{}: write failed", path.display()))?;
-                conflux_core::io::commit_temp(tmp, &path, keep.as_ref())
-                    .with_context(|| format!("{}: cannot write the output file", path.display()))
+                Ok(f.commit()?)
             }
-            Sink::Direct(mut w, path) => w
-                .flush()
-                .with_context(|| format!("{}: write failed", path.display())),
         }
     }
 }
@@ -86,15 +68,13 @@ impl Write for Sink {
                 }
                 Ok(buf.len())
             }
-            Sink::File(w, _, _) => w.write(buf),
-            Sink::Direct(w, _) => w.write(buf),
+            Sink::File(w, _) => w.write(buf),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Sink::Stdout(_) => Ok(()),
-            Sink::File(w, _, _) => w.flush(),
-            Sink::Direct(w, _) => w.flush(),
+            Sink::File(w, _) => w.flush(),
         }
     }
 }

@@ -45,11 +45,6 @@ impl CsvOptions {
     }
 }
 
-/// `true` for the path `-`, which stands for standard input (or output).
-pub fn is_stdio(path: &Path) -> bool {
-    path.as_os_str() == "-"
-}
-
 /// How the CSV's columns map to the model's inputs.
 #[derive(Debug, Clone)]
 pub struct Columns {
@@ -74,7 +69,7 @@ impl Columns {
 }
 
 /// Raised by [`LineLimit`] inside the I/O error the CSV parser passes on.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 struct LineTooLong {
     line: u64,
     /// The byte limit, or the column limit when `columns`.
@@ -91,7 +86,7 @@ impl std::fmt::Display for LineTooLong {
 
 /// The most columns a line may have: a sixteenth of the line limit, at least 1024 (so that
 /// the parser's per-field bookkeeping stays within a small multiple of the line limit).
-pub fn max_columns(max_line_bytes: u64) -> u64 {
+fn max_columns(max_line_bytes: u64) -> u64 {
     (max_line_bytes / 16).max(1024)
 }
 
@@ -143,15 +138,8 @@ impl<R: Read> LineLimit<R> {
 
 impl<R: Read> Read for LineLimit<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if let Some(f) = &self.failed {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                LineTooLong {
-                    line: f.line,
-                    max: f.max,
-                    columns: f.columns,
-                },
-            ));
+        if let Some(f) = self.failed {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, f));
         }
         let n = self.inner.read(buf)?;
         let mut k = 0;
@@ -257,7 +245,7 @@ impl CsvFile {
     /// [`Error::Data`] for an empty file, an over-long line, duplicate column names or a
     /// header that looks like data.
     pub fn open(path: &Path, opts: &CsvOptions) -> Result<Self> {
-        if is_stdio(path) {
+        if crate::io::read::is_stdio(path) {
             return Self::from_reader(Path::new("<stdin>"), Box::new(std::io::stdin()), 0, opts);
         }
         let (file, len) = crate::io::read::open_input(path, crate::io::read::Source::Named)?;
@@ -294,20 +282,6 @@ impl CsvFile {
                 } else {
                     "expected a data row, got an empty file"
                 },
-            ));
-        }
-        let max_columns = max_columns(opts.max_line_bytes);
-        if record.len() as u64 > max_columns {
-            return Err(data_err(
-                path,
-                1,
-                None,
-                format!(
-                    "{} columns are more than allowed: the limit is {max_columns} columns \
-                     (a sixteenth of the line limit, at least 1024; raise it with \
-                     --max-line-bytes or CONFLUX_MAX_LINE_BYTES)",
-                    record.len()
-                ),
             ));
         }
         let (header, pending) = if opts.has_header {

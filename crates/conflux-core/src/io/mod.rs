@@ -87,18 +87,7 @@ pub fn json_model(text: &str, path: &Path, limits: &Limits) -> Result<AnyModel> 
         AnyModel::Ame(Box::new(a))
     } else {
         let net = json::from_value(&v).map_err(|e| e.with_path(path))?;
-        check_parameters(path, net.param_count(), limits)?;
-        // An input row is a tensor too (and nothing reads rows wider than that).
-        if net.input_dim() as u64 > limits.tensor_elements {
-            return Err(Error::model(
-                path,
-                format!(
-                    "input_dim {} is more than allowed: {}",
-                    net.input_dim(),
-                    crate::limits::TENSOR_ELEMENTS.exceeded(limits.tensor_elements)
-                ),
-            ));
-        }
+        check_network(path, &net, limits)?;
         AnyModel::Network(net)
     })
 }
@@ -107,6 +96,23 @@ fn check_parameters(path: &Path, n: usize, limits: &Limits) -> Result<()> {
     limits
         .check_parameters(n as u64)
         .map_err(|r| Error::model(path, r))
+}
+
+/// The limits every loaded network is held to, whatever its format: its parameters, and its
+/// input width (an input row is a tensor too; a declared width is not backed by any data).
+fn check_network(path: &Path, net: &Network, limits: &Limits) -> Result<()> {
+    check_parameters(path, net.param_count(), limits)?;
+    if net.input_dim() as u64 > limits.tensor_elements {
+        return Err(Error::model(
+            path,
+            format!(
+                "input_dim {} is more than allowed: {}",
+                net.input_dim(),
+                crate::limits::TENSOR_ELEMENTS.exceeded(limits.tensor_elements)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Loads a model by file extension under the [`Limits::current`] limits: `.json` (conflux
@@ -148,17 +154,14 @@ pub fn load_model_with(
             ));
         }
     };
-    check_parameters(path, net.param_count(), limits)?;
+    check_network(path, &net, limits)?;
     Ok((net, files))
 }
 
 /// A temporary file `.conflux-*.tmp` in `dir`, created with the permissions a new file gets
 /// from the process umask (normally 0644), so the renamed output looks like any other file.
-/// It is removed when dropped, on every error path.
-///
-/// # Errors
-/// The I/O error when it cannot be created.
-pub fn temp_file_in(dir: &Path) -> std::io::Result<NamedTempFile> {
+/// It is removed when dropped, on every error path, and by [`remove_temp_files`].
+fn temp_file_in(dir: &Path) -> std::io::Result<NamedTempFile> {
     let mut b = tempfile::Builder::new();
     b.prefix(".conflux-").suffix(".tmp");
     #[cfg(unix)]
@@ -190,98 +193,112 @@ pub fn remove_temp_files() {
     }
 }
 
-/// How an output path is written.
+/// An output file written so that no partial file is ever visible under its name: a
+/// temporary file beside the target, renamed over it by [`OutputFile::commit`] (following a
+/// symbolic link, so the link keeps pointing at the new file, and keeping a replaced file's
+/// permissions). An existing device or pipe (`/dev/null`, `>(…)`) cannot be replaced and is
+/// written in place. Dropped without a commit, the temporary file is removed.
 #[derive(Debug)]
-pub enum OutputTarget {
-    /// An existing device or pipe (`/dev/null`, a terminal, `>(…)`): written in place — it
-    /// cannot be replaced, and a partial write to it is not a file left looking complete.
+pub struct OutputFile {
+    path: PathBuf,
+    out: Out,
+}
+
+#[derive(Debug)]
+enum Out {
     Direct(File),
-    /// A regular file (existing or not): written to a temporary file beside it and renamed
-    /// over it. Symbolic links are followed, so a link keeps pointing at the new file, and
-    /// an existing file's permissions are kept.
     Replace {
-        /// The file to create or replace (links resolved).
+        tmp: NamedTempFile,
         target: PathBuf,
-        /// The permissions of the file being replaced.
         keep: Option<std::fs::Permissions>,
     },
 }
 
-impl OutputTarget {
-    /// Decides how `path` is written.
+impl OutputFile {
+    /// Opens the output for `path`.
     ///
     /// # Errors
-    /// [`Error::Io`] for a folder or an unwritable device.
-    pub fn of(path: &Path) -> Result<Self> {
-        match std::fs::metadata(path) {
-            Ok(m) if m.is_dir() => Err(Error::io(
-                path,
-                std::io::Error::new(
+    /// [`Error::Io`] naming `path` for a folder, an unwritable device or a folder where no
+    /// temporary file can be created.
+    pub fn create(path: &Path) -> Result<Self> {
+        let io = |e| Error::io(path, e);
+        let out = match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => {
+                return Err(io(std::io::Error::new(
                     std::io::ErrorKind::IsADirectory,
                     "expected a file to write, got a folder",
-                ),
-            )),
-            Ok(m) if !m.is_file() => {
-                let f = std::fs::OpenOptions::new()
+                )));
+            }
+            Ok(m) if !m.is_file() => Out::Direct(
+                std::fs::OpenOptions::new()
                     .write(true)
                     .open(path)
-                    .map_err(|e| Error::io(path, e))?;
-                Ok(OutputTarget::Direct(f))
+                    .map_err(io)?,
+            ),
+            found => {
+                let target = match &found {
+                    Ok(_) => path.canonicalize().unwrap_or_else(|_| path.to_path_buf()),
+                    Err(_) => path.to_path_buf(),
+                };
+                let dir = match target.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d,
+                    _ => Path::new("."),
+                };
+                Out::Replace {
+                    tmp: temp_file_in(dir).map_err(io)?,
+                    keep: found.ok().map(|m| m.permissions()),
+                    target,
+                }
             }
-            Ok(m) => Ok(OutputTarget::Replace {
-                target: path.canonicalize().unwrap_or_else(|_| path.to_path_buf()),
-                keep: Some(m.permissions()),
-            }),
-            Err(_) => Ok(OutputTarget::Replace {
-                target: path.to_path_buf(),
-                keep: None,
-            }),
+        };
+        Ok(OutputFile {
+            path: path.to_path_buf(),
+            out,
+        })
+    }
+
+    /// Flushes to disk and renames the temporary file over the target.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the path (the temporary file is then removed).
+    pub fn commit(self) -> Result<()> {
+        let io = |e| Error::io(&self.path, e);
+        match self.out {
+            Out::Direct(mut f) => f.flush().map_err(io),
+            Out::Replace { tmp, target, keep } => {
+                tmp.as_file().sync_all().map_err(io)?;
+                if let Some(p) = keep {
+                    tmp.as_file().set_permissions(p).map_err(io)?;
+                }
+                tmp.persist(&target).map_err(|e| io(e.error))?;
+                Ok(())
+            }
         }
     }
 }
 
-/// A temporary file beside `target` (see [`temp_file_in`]).
-///
-/// # Errors
-/// The I/O error when it cannot be created.
-pub fn temp_file_beside(target: &Path) -> std::io::Result<NamedTempFile> {
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    temp_file_in(dir)
-}
-
-/// Flushes `tmp` to disk, gives it `keep`'s permissions and renames it to `target`.
-///
-/// # Errors
-/// The I/O error of the step that failed (the temporary file is then removed).
-pub fn commit_temp(
-    tmp: NamedTempFile,
-    target: &Path,
-    keep: Option<&std::fs::Permissions>,
-) -> std::io::Result<()> {
-    tmp.as_file().sync_all()?;
-    if let Some(p) = keep {
-        tmp.as_file().set_permissions(p.clone())?;
+impl Write for OutputFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.out {
+            Out::Direct(f) => f.write(buf),
+            Out::Replace { tmp, .. } => tmp.write(buf),
+        }
     }
-    tmp.persist(target).map_err(|e| e.error)?;
-    Ok(())
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.out {
+            Out::Direct(f) => f.flush(),
+            Out::Replace { tmp, .. } => tmp.flush(),
+        }
+    }
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder is written,
-/// flushed and renamed over `path`, so no partial file is ever visible under that name
-/// (devices and pipes are written in place; see [`OutputTarget`]).
+/// Writes `bytes` to `path` as an [`OutputFile`]: no partial file is ever visible under
+/// that name.
 ///
 /// # Errors
 /// [`Error::Io`] naming `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    match OutputTarget::of(path)? {
-        OutputTarget::Direct(mut f) => f.write_all(bytes).map_err(|e| Error::io(path, e)),
-        OutputTarget::Replace { target, keep } => {
-            let mut tmp = temp_file_beside(&target).map_err(|e| Error::io(path, e))?;
-            tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
-            commit_temp(tmp, &target, keep.as_ref()).map_err(|e| Error::io(path, e))
-        }
-    }
+    let mut f = OutputFile::create(path)?;
+    f.write_all(bytes).map_err(|e| Error::io(path, e))?;
+    f.commit()
 }

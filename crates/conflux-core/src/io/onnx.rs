@@ -127,6 +127,16 @@ struct Importer<'a> {
     external: Vec<PathBuf>,
 }
 
+/// An [`Error::OnnxNode`] naming the file, node and op.
+fn node_error(path: &Path, n: &NodeProto, reason: impl Into<String>) -> Error {
+    Error::OnnxNode {
+        path: path.into(),
+        node: node_name(n),
+        op: n.op_type.clone(),
+        reason: reason.into(),
+    }
+}
+
 fn node_name(n: &NodeProto) -> String {
     if !n.name.is_empty() {
         n.name.clone()
@@ -205,12 +215,7 @@ impl<'a> Importer<'a> {
             .and_then(|w| u64::try_from(w).ok())
             .filter(|&w| w > 0 && w <= limits.tensor_elements)
             .and_then(|w| usize::try_from(w).ok());
-        let node_err = |n: &NodeProto, reason: String| Error::OnnxNode {
-            path: path.into(),
-            node: node_name(n),
-            op: n.op_type.clone(),
-            reason,
-        };
+        let node_err = |n: &NodeProto, reason: String| node_error(path, n, reason);
         // Every node input must be defined before it is used (topological order, hence no
         // cycles), and every tensor name is produced once.
         let mut defined: HashSet<&str> =
@@ -254,12 +259,7 @@ impl<'a> Importer<'a> {
                 }
             }
             if n.op_type == "Constant" {
-                let t = decoder.constant(n).map_err(|r| Error::OnnxNode {
-                    path: path.into(),
-                    node: node_name(n),
-                    op: n.op_type.clone(),
-                    reason: r,
-                })?;
+                let t = decoder.constant(n).map_err(|r| node_error(path, n, r))?;
                 if let Some(o) = n.output.first() {
                     consts.insert(o.clone(), t);
                 }
@@ -299,12 +299,7 @@ impl<'a> Importer<'a> {
     }
 
     fn node_err(&self, n: &NodeProto, reason: impl Into<String>) -> Error {
-        Error::OnnxNode {
-            path: self.path.into(),
-            node: node_name(n),
-            op: n.op_type.clone(),
-            reason: reason.into(),
-        }
+        node_error(self.path, n, reason)
     }
 
     fn konst(&self, n: &NodeProto, name: &str) -> Result<&Tensor> {

@@ -62,10 +62,15 @@ pub enum Source {
     Named,
 }
 
+/// `true` for the path `-`, which stands for standard input (or output).
+pub fn is_stdio(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
 /// `true` when `path` can be read only once: `-` (standard input) or a pipe. Commands that
 /// need two passes over such an input refuse it.
 pub fn is_one_shot(path: &Path) -> bool {
-    crate::data::csv::is_stdio(path) || std::fs::metadata(path).is_ok_and(|m| !m.is_file())
+    is_stdio(path) || std::fs::metadata(path).is_ok_and(|m| !m.is_file())
 }
 
 /// Opens `path` for reading: checks what it is before opening it (opening a device or a
@@ -99,13 +104,12 @@ pub fn open_input(path: &Path, source: Source) -> Result<(File, Option<u64>)> {
 /// [`Error::Io`] for an unreadable file or one over the limit; [`Error::FileKind`] as
 /// [`open_input`].
 pub fn read_file(path: &Path, source: Source, max_bytes: u64) -> Result<Vec<u8>> {
-    let (reader, len): (Box<dyn Read>, Option<u64>) =
-        if source == Source::Named && crate::data::csv::is_stdio(path) {
-            (Box::new(std::io::stdin()), None)
-        } else {
-            let (f, len) = open_input(path, source)?;
-            (Box::new(f), len)
-        };
+    let (reader, len): (Box<dyn Read>, Option<u64>) = if source == Source::Named && is_stdio(path) {
+        (Box::new(std::io::stdin()), None)
+    } else {
+        let (f, len) = open_input(path, source)?;
+        (Box::new(f), len)
+    };
     let too_big = |got: String| {
         Error::io(
             path,

@@ -6,7 +6,7 @@
 //! what they can.
 
 use crate::float::Float;
-use crate::net::plan::{Op, Plan};
+use crate::net::plan::Plan;
 
 /// A model that maps `[rows, input_dim]` inputs to `[rows, output_dim]` outputs.
 pub trait Predict<F: Float>: Sync {
@@ -44,27 +44,6 @@ impl<F: Float> Gradient<F> for Plan<F> {
         for (b, &t) in targets.iter().enumerate() {
             g[b * n + t] = F::one();
         }
-        for (k, op) in self.ops().iter().enumerate().rev() {
-            match op {
-                Op::Dense(d) => {
-                    let mut next = vec![F::zero(); rows * d.n_in];
-                    crate::linalg::mul_w(&g, rows, d.n_out, &d.w, d.n_in, &mut next);
-                    g = next;
-                }
-                Op::Affine(a) => {
-                    for row in g.chunks_exact_mut(a.scale.len()) {
-                        for (v, &s) in row.iter_mut().zip(&a.scale) {
-                            *v *= s;
-                        }
-                    }
-                }
-                Op::Act { act, .. } => {
-                    for (v, &z) in g.iter_mut().zip(&values[k]) {
-                        *v *= act.derivative(z);
-                    }
-                }
-            }
-        }
-        g
+        self.backward(&values, rows, g)
     }
 }

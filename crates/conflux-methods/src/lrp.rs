@@ -63,6 +63,7 @@ impl<F: Float> Attributor<Plan<F>, F> for Lrp {
         reference: ArrayView2<F>,
         target: Target,
     ) -> Result<Attribution<F>> {
+        plan.chain_ops("lrp")?;
         let b = Batch::new("lrp", plan, x, reference, target)?;
         let t = entry_traces(plan, &b);
         let r = backward(

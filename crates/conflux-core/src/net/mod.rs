@@ -2,7 +2,9 @@
 //! preprocessing step.
 
 pub mod activation;
+pub mod graph;
 pub mod layer;
+pub mod ops;
 pub mod plan;
 
 use crate::error::{Error, Result};
@@ -102,6 +104,7 @@ pub struct Network {
     preprocess: Option<Preprocess>,
     layers: Vec<Layer>,
     head: Option<Head>,
+    graph: Option<std::sync::Arc<graph::Graph>>,
 }
 
 impl Network {
@@ -190,7 +193,48 @@ impl Network {
             preprocess,
             layers,
             head,
+            graph: None,
         })
+    }
+
+    /// A network in graph form (CNNs, residual and normalised networks). Chains of dense,
+    /// BatchNorm and activation layers are better built with [`Network::new`] (the layer
+    /// form, which every model format can save).
+    ///
+    /// # Errors
+    /// [`Error::Model`] for inconsistent names or preprocessing.
+    pub fn from_graph(
+        graph: graph::Graph,
+        head: Option<Head>,
+        feature_names: Option<Vec<String>>,
+        preprocess: Option<Preprocess>,
+    ) -> Result<Self> {
+        let mut net = Network {
+            input_dim: graph.input_dim(),
+            output_dim: graph.output_dim(),
+            feature_names: None,
+            preprocess: None,
+            layers: Vec::new(),
+            head,
+            graph: Some(std::sync::Arc::new(graph)),
+        };
+        if let Some(names) = feature_names {
+            net.set_feature_names(names)?;
+        }
+        net.set_preprocess(preprocess)?;
+        Ok(net)
+    }
+
+    /// The graph, for networks in graph form (`None` for layer lists).
+    pub fn graph(&self) -> Option<&graph::Graph> {
+        self.graph.as_deref()
+    }
+
+    /// The per-row input shape: `[F]` for layer lists, the graph's input shape otherwise.
+    pub fn input_shape(&self) -> Vec<usize> {
+        self.graph
+            .as_ref()
+            .map_or_else(|| vec![self.input_dim], |g| g.input_shape().to_vec())
     }
 
     /// Number of input features.
@@ -255,7 +299,8 @@ impl Network {
     }
     /// Total number of parameters.
     pub fn param_count(&self) -> usize {
-        self.layers.iter().map(Layer::param_count).sum()
+        self.layers.iter().map(Layer::param_count).sum::<usize>()
+            + self.graph.as_ref().map_or(0, |g| g.param_count())
     }
     /// Number of activation layers before the head (what per-layer `c` lists count).
     pub fn activation_layers(&self) -> usize {
@@ -263,6 +308,7 @@ impl Network {
             .iter()
             .filter(|l| matches!(l, Layer::Act(_)))
             .count()
+            + self.graph.as_ref().map_or(0, |g| g.activation_layers())
     }
 
     /// Evaluates the whole network (head included) on preprocessed rows, in `f64`.

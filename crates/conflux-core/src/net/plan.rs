@@ -1,49 +1,30 @@
-//! A network compiled to one precision for computation: dense layers, per-neuron affine
-//! layers (BatchNorm) and activations. Dropout, Flatten and Identity layers that only
-//! relabel neurons are dropped; the output head is dropped (explained at the logits) unless
-//! a trailing sigmoid is explained as an activation.
+//! A network compiled to one precision for computation: a DAG of typed ops over per-row
+//! tensors in topological order. Tensor 0 is the input; node `k` writes tensor `k + 1`. A
+//! layer-list network compiles to a chain (node `k` reads tensor `k`); Dropout, Flatten and
+//! Identity layers that only relabel neurons are dropped; the output head is dropped
+//! (explained at the logits) unless a trailing sigmoid is explained as an activation.
 
 use super::Network;
 use super::activation::Activation;
+use super::graph::Graph;
 use super::layer::{Head, Layer};
+pub use super::ops::affine::AffineOp;
+pub use super::ops::conv::ConvOp;
+pub use super::ops::dense::DenseOp;
+pub use super::ops::gather::GatherOp;
+pub use super::ops::layer_norm::LayerNormOp;
+pub use super::ops::max_pool::MaxPoolOp;
+pub use super::ops::pool::PoolOp;
+use super::ops::{LinearMap, cast};
 use crate::error::{Error, Result};
 use crate::float::Float;
-use crate::linalg;
-
-/// A dense layer in precision `F`, with `|W|` precomputed for sign-split propagation rules.
-#[derive(Debug, Clone)]
-pub struct DenseOp<F> {
-    /// Inputs.
-    pub n_in: usize,
-    /// Outputs.
-    pub n_out: usize,
-    /// Row-major `n_out × n_in`.
-    pub w: Vec<F>,
-    /// `|W|` element-wise.
-    pub w_abs: Vec<F>,
-    /// Bias, if any.
-    pub bias: Option<Vec<F>>,
-    /// `max(b, 0)`, if the layer has a bias.
-    pub bias_pos: Option<Vec<F>>,
-    /// `max(−b, 0)`, if the layer has a bias.
-    pub bias_neg: Option<Vec<F>>,
-}
-
-/// A per-neuron affine map `a ↦ scale·a + shift` (BatchNorm in eval mode).
-#[derive(Debug, Clone)]
-pub struct AffineOp<F> {
-    /// γ' per neuron.
-    pub scale: Vec<F>,
-    /// β' per neuron.
-    pub shift: Vec<F>,
-}
 
 /// One compiled operation.
 #[derive(Debug, Clone)]
 pub enum Op<F> {
-    /// Fully connected layer.
+    /// Fully connected layer (`Gemm`, `MatMul` with a constant).
     Dense(DenseOp<F>),
-    /// Per-neuron affine layer (a linear layer with a diagonal weight).
+    /// Per-element affine map (BatchNorm, arithmetic with a constant).
     Affine(AffineOp<F>),
     /// Element-wise activation; `slot` is its index among the activation layers (what
     /// per-layer parameters such as CAFE's `c` are indexed by).
@@ -55,20 +36,140 @@ pub enum Op<F> {
         /// Number of neurons.
         width: usize,
     },
+    /// Convolution.
+    Conv(ConvOp<F>),
+    /// Average pooling / spatial mean (a non-negative sparse linear map).
+    Pool(PoolOp<F>),
+    /// Max pooling.
+    MaxPool(MaxPoolOp),
+    /// Layer normalisation (a gate for propagation methods).
+    LayerNorm(LayerNormOp<F>),
+    /// Sum (or difference, `sub`) of two tensors of the same shape: a residual join.
+    Add {
+        /// `a − b` instead of `a + b`.
+        sub: bool,
+    },
+    /// Structural element moves (transpose, slice, concat).
+    Gather(GatherOp),
+}
+
+impl<F: Float> Op<F> {
+    /// The op's name as `inspect` shows it (ONNX names).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Op::Dense(_) => "Gemm",
+            Op::Affine(_) => "Affine",
+            Op::Act { act, .. } => act.type_name(),
+            Op::Conv(_) => "Conv",
+            Op::Pool(p) => p.kind,
+            Op::MaxPool(_) => "MaxPool",
+            Op::LayerNorm(_) => "LayerNormalization",
+            Op::Add { sub: false } => "Add",
+            Op::Add { sub: true } => "Sub",
+            Op::Gather(g) => g.kind,
+        }
+    }
+
+    /// The op as a linear map, for the linear-type ops with a (possibly dense) weight.
+    pub fn linear(&self) -> Option<&dyn LinearMap<F>> {
+        match self {
+            Op::Dense(d) => Some(d),
+            Op::Conv(c) => Some(c),
+            Op::Pool(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Trainable parameters.
+    pub fn param_count(&self) -> usize {
+        match self {
+            Op::Dense(d) => d.w.len() + d.bias.as_ref().map_or(0, Vec::len),
+            Op::Conv(c) => c.w.len() + c.channel_bias.as_ref().map_or(0, Vec::len),
+            Op::LayerNorm(l) => 2 * l.n,
+            _ => 0,
+        }
+    }
+
+    /// Converts the op to precision `G`.
+    pub fn cast<G: Float>(&self) -> Op<G> {
+        let back = super::ops::cast_back::<F>;
+        match self {
+            Op::Dense(d) => Op::Dense(DenseOp::new(
+                d.n_out,
+                d.n_in,
+                &back(&d.w),
+                d.bias.as_deref().map(back).as_deref(),
+                d.outer,
+            )),
+            Op::Affine(a) => Op::Affine(AffineOp {
+                scale: cast(&back(&a.scale)),
+                shift: cast(&back(&a.shift)),
+            }),
+            Op::Act { act, slot, width } => Op::Act {
+                act: *act,
+                slot: *slot,
+                width: *width,
+            },
+            Op::Conv(c) => Op::Conv(ConvOp::new(
+                c.c_in,
+                c.c_out,
+                c.groups,
+                c.window.clone(),
+                &back(&c.w),
+                c.channel_bias.as_deref().map(back).as_deref(),
+            )),
+            Op::Pool(p) => Op::Pool(p.cast()),
+            Op::MaxPool(m) => Op::MaxPool(m.clone()),
+            Op::LayerNorm(l) => Op::LayerNorm(l.cast()),
+            Op::Add { sub } => Op::Add { sub: *sub },
+            Op::Gather(g) => Op::Gather(g.clone()),
+        }
+    }
+}
+
+/// One node of the graph: an op, the tensors it reads and the shape it writes.
+#[derive(Debug, Clone)]
+pub struct Node<F> {
+    /// The op.
+    pub op: Op<F>,
+    /// Tensor ids read (0 = the network input, `k + 1` = node `k`'s output).
+    pub inputs: Vec<usize>,
+    /// The node's name (ONNX node name, or `layer K`).
+    pub name: String,
+    /// Per-row output shape (without the batch dimension).
+    pub shape: Vec<usize>,
+}
+
+impl<F> Node<F> {
+    /// Elements per row of the output.
+    pub fn size(&self) -> usize {
+        self.shape.iter().product()
+    }
 }
 
 /// A network compiled to precision `F`.
 #[derive(Debug, Clone)]
 pub struct Plan<F> {
-    input_dim: usize,
-    output_dim: usize,
-    ops: Vec<Op<F>>,
+    input_shape: Vec<usize>,
+    nodes: Vec<Node<F>>,
+    /// Elements per row of each tensor.
+    sizes: Vec<usize>,
+    /// Consumers of each tensor (the output counts as one).
+    uses: Vec<usize>,
+    output: usize,
     n_act: usize,
     max_width: usize,
+    chain: bool,
+    gates: bool,
 }
 
-fn conv<F: Float>(v: &[f64]) -> Vec<F> {
-    v.iter().map(|&x| F::of(x)).collect()
+/// How [`Plan::eval`] treats biases and gates.
+#[derive(Clone, Copy)]
+struct Eval<'a, F> {
+    with_bias: bool,
+    /// Frozen LayerNorm weights per node (`[rows, size]`), for the bias-ablated reference.
+    gates: Option<&'a [Option<Vec<F>>]>,
+    keep: bool,
 }
 
 impl<F: Float> Plan<F> {
@@ -78,50 +179,47 @@ impl<F: Float> Plan<F> {
     /// # Errors
     /// [`Error::Param`] for a softmax head with `explain_probabilities`.
     pub fn new(net: &Network, explain_probabilities: bool) -> Result<Self> {
-        let mut ops = Vec::new();
-        let mut width = net.input_dim();
-        let mut max_width = width;
-        let mut slot = 0;
-        let mut push_act = |ops: &mut Vec<Op<F>>, act: Activation, width: usize| {
-            ops.push(Op::Act { act, slot, width });
-            slot += 1;
+        let (input_shape, mut nodes) = match net.graph() {
+            Some(g) => (
+                g.input_shape().to_vec(),
+                g.nodes()
+                    .iter()
+                    .map(|n| Node {
+                        op: n.op.cast(),
+                        inputs: n.inputs.clone(),
+                        name: n.name.clone(),
+                        shape: n.shape.clone(),
+                    })
+                    .collect(),
+            ),
+            None => (vec![net.input_dim()], chain_nodes(net)),
         };
-        for layer in net.layers() {
-            match layer {
-                Layer::Dense(d) => {
-                    let w: Vec<F> = conv(d.weight());
-                    let w_abs = w.iter().map(|v| v.abs()).collect();
-                    let bias: Option<Vec<F>> = d.bias().map(conv);
-                    let split = |sign: F| {
-                        bias.as_ref()
-                            .map(|b| b.iter().map(|&v| (sign * v).max(F::zero())).collect())
-                    };
-                    ops.push(Op::Dense(DenseOp {
-                        n_in: d.in_dim(),
-                        n_out: d.out_dim(),
-                        w,
-                        w_abs,
-                        bias_pos: split(F::one()),
-                        bias_neg: split(-F::one()),
-                        bias,
-                    }));
-                    width = d.out_dim();
-                    max_width = max_width.max(width);
-                }
-                Layer::BatchNorm(b) => {
-                    let (scale, shift) = b.scale_shift();
-                    ops.push(Op::Affine(AffineOp {
-                        scale: conv(&scale),
-                        shift: conv(&shift),
-                    }));
-                }
-                Layer::Act(a) => push_act(&mut ops, *a, width),
-                Layer::Flatten | Layer::Dropout { .. } => {}
-            }
-        }
+        let mut slot = nodes
+            .iter()
+            .filter(|n| matches!(n.op, Op::Act { .. }))
+            .count();
+        let mut output = net.graph().map_or(nodes.len(), Graph::output);
         if explain_probabilities {
             match net.head() {
-                Some(Head::Sigmoid) => push_act(&mut ops, Activation::Sigmoid, width),
+                Some(Head::Sigmoid) => {
+                    let shape = match output {
+                        0 => input_shape.clone(),
+                        t => nodes[t - 1].shape.clone(),
+                    };
+                    let width = shape.iter().product();
+                    nodes.push(Node {
+                        op: Op::Act {
+                            act: Activation::Sigmoid,
+                            slot,
+                            width,
+                        },
+                        inputs: vec![output],
+                        name: "head".into(),
+                        shape,
+                    });
+                    slot += 1;
+                    output = nodes.len();
+                }
                 Some(h @ (Head::Softmax | Head::LogSoftmax)) => {
                     return Err(Error::param(
                         "explain",
@@ -133,45 +231,122 @@ impl<F: Float> Plan<F> {
                 None => {}
             }
         }
-        Ok(Plan {
-            input_dim: net.input_dim(),
-            output_dim: width,
-            n_act: slot,
-            ops,
-            max_width,
-        })
+        Ok(Self::assemble(input_shape, nodes, output, slot))
     }
 
-    /// Number of inputs.
+    fn assemble(input_shape: Vec<usize>, nodes: Vec<Node<F>>, output: usize, n_act: usize) -> Self {
+        let mut sizes = vec![input_shape.iter().product::<usize>()];
+        sizes.extend(nodes.iter().map(Node::size));
+        let mut uses = vec![0; sizes.len()];
+        for n in &nodes {
+            for &i in &n.inputs {
+                uses[i] += 1;
+            }
+        }
+        uses[output] += 1;
+        let chain = nodes.iter().enumerate().all(|(k, n)| {
+            n.inputs == [k]
+                && match &n.op {
+                    Op::Dense(d) => d.outer == 1,
+                    Op::Affine(_) | Op::Act { .. } => true,
+                    _ => false,
+                }
+        }) && output == nodes.len();
+        let gates = nodes.iter().any(|n| matches!(n.op, Op::LayerNorm(_)));
+        Plan {
+            max_width: sizes.iter().copied().max().unwrap_or(1),
+            input_shape,
+            sizes,
+            uses,
+            output,
+            n_act,
+            chain,
+            gates,
+            nodes,
+        }
+    }
+
+    /// Number of inputs (elements per row).
     pub fn input_dim(&self) -> usize {
-        self.input_dim
+        self.sizes[0]
+    }
+    /// The per-row input shape (`[F]` for tabular networks, `[C, H, W]` for images).
+    pub fn input_shape(&self) -> &[usize] {
+        &self.input_shape
     }
     /// Number of outputs of the explained part.
     pub fn output_dim(&self) -> usize {
-        self.output_dim
+        self.sizes[self.output]
     }
-    /// The operations in order.
-    pub fn ops(&self) -> &[Op<F>] {
-        &self.ops
+    /// The nodes in topological order.
+    pub fn nodes(&self) -> &[Node<F>] {
+        &self.nodes
+    }
+    /// Elements per row of tensor `t`.
+    pub fn size(&self, t: usize) -> usize {
+        self.sizes[t]
+    }
+    /// Consumers of tensor `t` (the output counts as one).
+    pub fn uses(&self, t: usize) -> usize {
+        self.uses[t]
+    }
+    /// The tensor holding the explained output.
+    pub fn output(&self) -> usize {
+        self.output
     }
     /// Number of activation layers.
     pub fn activation_layers(&self) -> usize {
         self.n_act
     }
-    /// The widest layer (for buffer sizing).
+    /// The widest tensor (for buffer sizing).
     pub fn max_width(&self) -> usize {
         self.max_width
+    }
+    /// Whether the graph contains a LayerNorm gate.
+    pub fn has_gates(&self) -> bool {
+        self.gates
+    }
+
+    /// The ops in order when the plan is a plain chain of dense, affine and activation
+    /// layers (what the single-score propagation methods walk); otherwise an error naming
+    /// the first node they cannot handle.
+    ///
+    /// # Errors
+    /// [`Error::Param`] naming `method`, the node and its op.
+    pub fn chain_ops(&self, method: &'static str) -> Result<Vec<&Op<F>>> {
+        if self.chain {
+            return Ok(self.nodes.iter().map(|n| &n.op).collect());
+        }
+        let bad = self
+            .nodes
+            .iter()
+            .enumerate()
+            .find(|(k, n)| {
+                n.inputs != [*k] || !matches!(n.op, Op::Dense(_) | Op::Affine(_) | Op::Act { .. })
+            })
+            .map_or(("output", "Identity"), |(_, n)| (n.name.as_str(), n.op.kind()));
+        Err(Error::param(
+            method,
+            "model",
+            format!("node '{}' (op {})", bad.0, bad.1),
+            "this method runs on layer chains (dense, BatchNorm, activations) only; graphs with convolutions, pooling, LayerNorm or residual joins are explained by cafe and the gradient and sampling methods",
+        ))
     }
 
     /// Forward pass on `rows` row-major inputs (already preprocessed), biases included.
     pub fn forward(&self, x: &[F], rows: usize) -> Vec<F> {
-        self.run(x, rows, true)
+        self.eval(x, rows, Eval {
+            with_bias: true,
+            gates: None,
+            keep: false,
+        })
+        .swap_remove(0)
     }
 
     /// Forward pass split into blocks of `chunk` rows evaluated in parallel (rayon).
     pub fn forward_par(&self, x: &[F], rows: usize, chunk: usize) -> Vec<F> {
         use rayon::prelude::*;
-        let d = self.input_dim;
+        let d = self.input_dim();
         if rows <= chunk {
             return self.forward(x, rows);
         }
@@ -181,80 +356,247 @@ impl<F: Float> Plan<F> {
     }
 
     /// Forward pass of the bias-ablated network `F₀` (every bias and BatchNorm shift zero).
+    /// LayerNorm is evaluated as it is (its β dropped); see [`Plan::trace_frozen`] for the
+    /// frozen-gate form propagation methods use.
     pub fn forward_no_bias(&self, x: &[F], rows: usize) -> Vec<F> {
-        self.run(x, rows, false)
+        self.eval(x, rows, Eval {
+            with_bias: false,
+            gates: None,
+            keep: false,
+        })
+        .swap_remove(0)
     }
 
-    /// Forward pass keeping every op's input: `values[k]` enters op `k`, `values[ops]` is the
-    /// output (`[rows, width]` each). For backward passes of gradient-based methods.
+    /// Forward pass keeping every tensor: `values[t]` is tensor `t` (`[rows, size(t)]`);
+    /// for a chain `values[k]` enters op `k` and the last is the output.
     pub fn trace(&self, x: &[F], rows: usize) -> Vec<Vec<F>> {
-        let mut values = Vec::with_capacity(self.ops.len() + 1);
-        values.push(x.to_vec());
-        for op in &self.ops {
-            let cur = values.last().expect("non-empty");
-            let next = match op {
-                Op::Dense(d) => {
-                    let mut next = vec![F::zero(); rows * d.n_out];
-                    linalg::mul_wt(cur, rows, d.n_in, &d.w, d.n_out, &mut next);
-                    if let Some(b) = &d.bias {
-                        for row in next.chunks_exact_mut(d.n_out) {
-                            for (v, &bj) in row.iter_mut().zip(b) {
-                                *v += bj;
-                            }
-                        }
-                    }
-                    next
-                }
-                Op::Affine(a) => {
-                    let n = a.scale.len();
-                    let mut next = cur.clone();
-                    for row in next.chunks_exact_mut(n) {
-                        for ((v, &s), &t) in row.iter_mut().zip(&a.scale).zip(&a.shift) {
-                            *v = *v * s + t;
-                        }
-                    }
-                    next
-                }
-                Op::Act { act, .. } => cur.iter().map(|&v| act.apply(v)).collect(),
-            };
-            values.push(next);
-        }
-        values
+        self.eval(x, rows, Eval {
+            with_bias: true,
+            gates: None,
+            keep: true,
+        })
     }
 
-    fn run(&self, x: &[F], rows: usize, with_bias: bool) -> Vec<F> {
-        debug_assert_eq!(x.len(), rows * self.input_dim);
-        let mut cur = x.to_vec();
-        let mut next = Vec::new();
-        for op in &self.ops {
-            match op {
-                Op::Dense(d) => {
-                    next.resize(rows * d.n_out, F::zero());
-                    linalg::mul_wt(&cur, rows, d.n_in, &d.w, d.n_out, &mut next);
-                    if let (true, Some(b)) = (with_bias, &d.bias) {
-                        for row in next.chunks_exact_mut(d.n_out) {
-                            for (v, &bj) in row.iter_mut().zip(b) {
-                                *v += bj;
-                            }
-                        }
-                    }
-                    std::mem::swap(&mut cur, &mut next);
+    /// The frozen LayerNorm weights `w = γ/σ(t)` at the actual inputs in `values` (a
+    /// [`Plan::trace`]), one entry per node (`None` for other nodes).
+    pub fn gate_weights(&self, values: &[Vec<F>]) -> Vec<Option<Vec<F>>> {
+        self.gates_at(values).into_iter().map(|g| g.map(|(w, _)| w)).collect()
+    }
+
+    /// Per LayerNorm node the frozen `(w, b)` at the actual inputs in `values`.
+    pub fn gates_at(&self, values: &[Vec<F>]) -> Vec<Option<(Vec<F>, Vec<F>)>> {
+        self.nodes
+            .iter()
+            .map(|n| match &n.op {
+                Op::LayerNorm(l) => {
+                    let t = &values[n.inputs[0]];
+                    let (mut w, mut b) = (vec![F::zero(); t.len()], vec![F::zero(); t.len()]);
+                    l.gate(t, &mut w, &mut b);
+                    Some((w, b))
                 }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The bias-ablated network with every LayerNorm frozen to its weight in `gates` (per
+    /// row, from [`Plan::gate_weights`]), keeping every tensor: the reference activations of
+    /// the propagation methods.
+    pub fn trace_frozen(&self, x: &[F], rows: usize, gates: &[Option<Vec<F>>]) -> Vec<Vec<F>> {
+        self.eval(x, rows, Eval {
+            with_bias: false,
+            gates: Some(gates),
+            keep: true,
+        })
+    }
+
+    fn eval(&self, x: &[F], rows: usize, how: Eval<F>) -> Vec<Vec<F>> {
+        debug_assert_eq!(x.len(), rows * self.input_dim());
+        let mut values: Vec<Vec<F>> = Vec::with_capacity(self.sizes.len());
+        values.push(x.to_vec());
+        let mut left = self.uses.clone();
+        for (k, node) in self.nodes.iter().enumerate() {
+            let size = self.sizes[k + 1];
+            let first = node.inputs[0];
+            // In place where the input has no other consumer.
+            let in_place = !how.keep
+                && left[first] == 1
+                && matches!(node.op, Op::Affine(_) | Op::Act { .. });
+            let mut out = if in_place {
+                std::mem::take(&mut values[first])
+            } else {
+                Vec::new()
+            };
+            match &node.op {
                 Op::Affine(a) => {
-                    let n = a.scale.len();
-                    for row in cur.chunks_exact_mut(n) {
-                        for ((v, &s), &t) in row.iter_mut().zip(&a.scale).zip(&a.shift) {
-                            *v = *v * s + if with_bias { t } else { F::zero() };
-                        }
+                    if !in_place {
+                        out = values[first].clone();
                     }
+                    a.apply(&mut out, how.with_bias);
                 }
                 Op::Act { act, .. } => {
-                    for v in &mut cur {
-                        *v = act.apply(*v);
+                    if in_place {
+                        for v in &mut out {
+                            *v = act.apply(*v);
+                        }
+                    } else {
+                        out = values[first].iter().map(|&v| act.apply(v)).collect();
+                    }
+                }
+                op => {
+                    out.resize(rows * size, F::zero());
+                    let input = &values[first];
+                    match op {
+                        Op::MaxPool(m) => m.apply(input, rows, &mut out),
+                        Op::LayerNorm(l) => match how.gates.and_then(|g| g[k].as_ref()) {
+                            Some(w) => {
+                                for ((o, &v), &wv) in out.iter_mut().zip(input).zip(w) {
+                                    *o = v * wv;
+                                }
+                            }
+                            None => l.apply(input, &mut out, how.with_bias),
+                        },
+                        Op::Add { sub } => {
+                            let other = &values[node.inputs[1]];
+                            for ((o, &a), &b) in out.iter_mut().zip(input).zip(other) {
+                                *o = if *sub { a - b } else { a + b };
+                            }
+                        }
+                        Op::Gather(g) => {
+                            let ins: Vec<&[F]> =
+                                node.inputs.iter().map(|&i| values[i].as_slice()).collect();
+                            g.apply(&ins, rows, &mut out);
+                        }
+                        _ => {
+                            let lin = op.linear().expect("remaining ops are linear");
+                            lin.apply(input, rows, false, &mut out);
+                            if how.with_bias
+                                && let Some(b) = lin.bias()
+                            {
+                                b.add_to(&mut out);
+                            }
+                        }
+                    }
+                }
+            }
+            values.push(out);
+            if !how.keep {
+                for &i in &node.inputs {
+                    left[i] -= 1;
+                    if left[i] == 0 {
+                        values[i] = Vec::new();
                     }
                 }
             }
         }
-        cur
+        if how.keep {
+            values
+        } else {
+            vec![std::mem::take(&mut values[self.output])]
+        }
     }
+
+    /// Reverse-mode gradient: adjoints `g` at the output (`[rows, outputs]`) back to the
+    /// input, through the forward values `values` ([`Plan::trace`]). Max pooling routes to
+    /// the first arg-max; LayerNorm uses its full Jacobian.
+    pub fn backward(&self, values: &[Vec<F>], rows: usize, g: Vec<F>) -> Vec<F> {
+        let mut adj: Vec<Option<Vec<F>>> = vec![None; self.sizes.len()];
+        adj[self.output] = Some(g);
+        let add = |adj: &mut Vec<Option<Vec<F>>>, t: usize, v: Vec<F>| match &mut adj[t] {
+            Some(a) => {
+                for (x, y) in a.iter_mut().zip(&v) {
+                    *x += *y;
+                }
+            }
+            slot @ None => *slot = Some(v),
+        };
+        for (k, node) in self.nodes.iter().enumerate().rev() {
+            let Some(mut g) = adj[k + 1].take() else {
+                continue;
+            };
+            let first = node.inputs[0];
+            let n_in = self.sizes[first];
+            match &node.op {
+                Op::Affine(a) => a.apply_t(&mut g),
+                Op::Act { act, .. } => {
+                    for (v, &z) in g.iter_mut().zip(&values[first]) {
+                        *v *= act.derivative(z);
+                    }
+                }
+                Op::MaxPool(m) => {
+                    let mut out = vec![F::zero(); rows * n_in];
+                    m.apply_t(&values[first], &g, rows, &mut out);
+                    g = out;
+                }
+                Op::LayerNorm(l) => {
+                    let mut out = vec![F::zero(); rows * n_in];
+                    l.apply_t(&values[first], &g, &mut out);
+                    g = out;
+                }
+                Op::Add { sub } => {
+                    let mut other = g.clone();
+                    if *sub {
+                        other.iter_mut().for_each(|v| *v = -*v);
+                    }
+                    add(&mut adj, node.inputs[1], other);
+                }
+                Op::Gather(gather) => {
+                    let mut outs = vec![Vec::new(); node.inputs.len()];
+                    gather.apply_t(&g, rows, &mut outs);
+                    for (&i, o) in node.inputs.iter().zip(outs) {
+                        add(&mut adj, i, o);
+                    }
+                    continue;
+                }
+                op => {
+                    let lin = op.linear().expect("remaining ops are linear");
+                    let mut out = vec![F::zero(); rows * n_in];
+                    lin.apply_t(&g, rows, false, &mut out);
+                    g = out;
+                }
+            }
+            add(&mut adj, first, g);
+        }
+        adj[0]
+            .take()
+            .unwrap_or_else(|| vec![F::zero(); rows * self.input_dim()])
+    }
+}
+
+/// The nodes of a layer-list network: a chain.
+fn chain_nodes<F: Float>(net: &Network) -> Vec<Node<F>> {
+    let mut nodes = Vec::new();
+    let mut width = net.input_dim();
+    let mut slot = 0;
+    for (i, layer) in net.layers().iter().enumerate() {
+        let op = match layer {
+            Layer::Dense(d) => {
+                width = d.out_dim();
+                Op::Dense(DenseOp::new(d.out_dim(), d.in_dim(), d.weight(), d.bias(), 1))
+            }
+            Layer::BatchNorm(b) => {
+                let (scale, shift) = b.scale_shift();
+                Op::Affine(AffineOp {
+                    scale: cast(&scale),
+                    shift: cast(&shift),
+                })
+            }
+            Layer::Act(a) => {
+                slot += 1;
+                Op::Act {
+                    act: *a,
+                    slot: slot - 1,
+                    width,
+                }
+            }
+            Layer::Flatten | Layer::Dropout { .. } => continue,
+        };
+        nodes.push(Node {
+            op,
+            inputs: vec![nodes.len()],
+            name: format!("layer {i}"),
+            shape: vec![width],
+        });
+    }
+    nodes
 }

@@ -45,6 +45,7 @@
 //! ```
 
 mod forward;
+pub mod max_pool;
 pub mod params;
 mod reverse;
 pub mod rule;
@@ -197,12 +198,18 @@ impl Cafe {
         let d = plan.input_dim();
         let n = plan.output_dim();
         let rows = x.len() / d;
-        let local;
-        let trace = if let Some(t) = shared {
-            t
+        let (local, expanded);
+        let (trace, r) = if let Some(t) = shared {
+            (t, r)
         } else {
-            local = ReferenceTrace::new(plan, r, rows);
-            &local
+            // Per-row references, or a shared one with LayerNorm gates frozen per row.
+            expanded = if r.len() == d && rows > 1 {
+                r.repeat(rows)
+            } else {
+                r.to_vec()
+            };
+            local = ReferenceTrace::new(plan, &expanded, rows, Some(x));
+            (&local, expanded.as_slice())
         };
         let c = Chunk {
             plan,
@@ -279,7 +286,8 @@ impl<F: Float> Attributor<Plan<F>, F> for Cafe {
             x.as_slice().expect("standard layout"),
             r.as_slice().expect("standard layout"),
         );
-        let shared = (reference.nrows() == 1).then(|| ReferenceTrace::new(plan, rs, 1));
+        let shared = (reference.nrows() == 1 && !plan.has_gates())
+            .then(|| ReferenceTrace::new(plan, rs, 1, None));
         let mut chunk = self.chunk_rows;
         if self.resolved_mode(d, target.per_row(plan.output_dim())) == Mode::Forward {
             chunk = chunk.min((FORWARD_MODE_STATE_ROWS / (d + 1)).max(1));
@@ -329,7 +337,7 @@ impl<F: Float> Attributor<Plan<F>, F> for Cafe {
             }
         }
         let work = |ws: &mut Workspace<F>, (lo, hi, mut view): (usize, usize, ChunkScores<F>)| {
-            let r_rows = if shared.is_some() {
+            let r_rows = if reference.nrows() == 1 {
                 rs
             } else {
                 &rs[lo * d..hi * d]

@@ -33,7 +33,7 @@ pub(super) fn run<F: Float>(c: &Chunk<F>, ws: &mut Workspace<F>, s: &mut ChunkSc
         g.pos[2 * e * n + t] = F::one();
         g.neg[(2 * e + 1) * n + t] = F::one();
     }
-    walk_backward(plan, &mut g, 2 * per_row, ws);
+    walk_backward(plan, &mut g, 2 * per_row, c.trace, ws);
     let (gin, bias) = (&g, &ws.bias);
     for e in 0..entries {
         let b = s.rows[e];

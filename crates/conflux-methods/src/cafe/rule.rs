@@ -19,7 +19,7 @@
 
 use conflux_core::{Activation, Float};
 
-use crate::propagate::rule::{ActivationRule, Aggregates, MultipliersMut};
+use crate::propagate::rule::{ActivationRule, Aggregates, MaxChoice, MultipliersMut};
 
 /// ε of cafe.md, used as a division guard (see the module docs).
 pub const EPSILON: f64 = 1e-9;
@@ -57,6 +57,10 @@ impl<F: Float> ActivationRule<F> for CafeRule<F> {
             Activation::Sigmoid => row(conflux_core::net::activation::sigmoid, c, agg, out),
             other => row(|x: F| other.apply(x), c, agg, out),
         }
+    }
+
+    fn max_pool(&self, refs: &[F], t: &[F], window: &[u32]) -> MaxChoice<F> {
+        super::max_pool::choice(refs, t, window)
     }
 }
 

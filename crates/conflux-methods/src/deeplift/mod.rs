@@ -90,6 +90,7 @@ impl<F: Float> Attributor<Plan<F>, F> for DeepLift {
         reference: ArrayView2<F>,
         target: Target,
     ) -> Result<Attribution<F>> {
+        plan.chain_ops("deeplift")?;
         let b = Batch::new("deeplift", plan, x, reference, target)?;
         let t = entry_traces(plan, &b);
         let m = backward(

@@ -50,7 +50,7 @@ fn blocks<F: Float>(plan: &Plan<F>) -> Vec<Block<F>> {
         }
     };
     let mut width = plan.input_dim();
-    for op in plan.ops() {
+    for op in plan.nodes().iter().map(|n| &n.op) {
         match op {
             Op::Dense(d) => {
                 let c = cur.take().unwrap_or_else(|| identity(width));
@@ -85,6 +85,12 @@ fn blocks<F: Float>(plan: &Plan<F>) -> Vec<Block<F>> {
                 }
                 cur = Some(c);
             }
+            Op::Conv(_)
+            | Op::Pool(_)
+            | Op::MaxPool(_)
+            | Op::LayerNorm(_)
+            | Op::Add { .. }
+            | Op::Gather(_) => unreachable!("checked by Plan::chain_ops"),
             Op::Act { act, .. } => {
                 let mut c = cur.take().unwrap_or_else(|| identity(width));
                 c.act = Some(*act);
@@ -199,6 +205,7 @@ impl<F: Float> Attributor<Plan<F>, F> for RevealCancel {
         reference: ArrayView2<F>,
         target: Target,
     ) -> Result<Attribution<F>> {
+        plan.chain_ops("deeplift-reveal-cancel")?;
         let b = Batch::new("deeplift-reveal-cancel", plan, x, reference, target)?;
         let blks = blocks(plan);
         let scores = crate::batch::per_entry(b.len(), b.d, |e| {

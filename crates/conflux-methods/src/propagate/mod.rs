@@ -5,5 +5,5 @@ pub mod rule;
 pub mod scalar;
 pub mod walk;
 
-pub use rule::{ActivationRule, Multipliers};
+pub use rule::{ActivationRule, MaxChoice, Multipliers};
 pub use walk::{BiasRows, ReferenceTrace, Split, Workspace, walk_backward, walk_forward};

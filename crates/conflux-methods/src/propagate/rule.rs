@@ -77,6 +77,21 @@ pub struct Aggregates<'a, F> {
     pub e_neg: &'a [F],
 }
 
+/// What a method decides at one max-pooling window: the output's scores are
+/// `m_r·S±[i_r] + m_x·S±[i_x]` (indices into the pooled input row). Passing one element
+/// through is `i_r = i_x`, `m_r = 1`, `m_x = 0`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MaxChoice<F> {
+    /// The element the reference's maximum comes from.
+    pub i_r: u32,
+    /// The element the input's maximum comes from.
+    pub i_x: u32,
+    /// Weight of `i_r`'s scores.
+    pub m_r: F,
+    /// Weight of `i_x`'s scores.
+    pub m_x: F,
+}
+
 /// A rule that turns the per-neuron aggregates `(ρ, e⁺, e⁻)` at an activation into
 /// multipliers. The map from input scores to output scores is then linear for every source
 /// (which is what makes forward and reverse mode exact equivalents).
@@ -90,4 +105,8 @@ pub trait ActivationRule<F: Float>: Sync {
         agg: &Aggregates<F>,
         out: MultipliersMut<F>,
     );
+
+    /// The split at one max-pooling window: `refs` and `t` are the reference and actual
+    /// values of the pooled input row, `window` the window's candidate indices (in order).
+    fn max_pool(&self, refs: &[F], t: &[F], window: &[u32]) -> MaxChoice<F>;
 }

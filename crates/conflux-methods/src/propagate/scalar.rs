@@ -28,7 +28,7 @@ pub fn backward<F: Float, R: ScalarRule<F>>(
     mut g: Vec<F>,
     rule: &R,
 ) -> Vec<F> {
-    for (k, op) in plan.ops().iter().enumerate().rev() {
+    for (k, op) in plan.nodes().iter().map(|n| &n.op).enumerate().rev() {
         match op {
             Op::Dense(d) => {
                 rule.linear_output(&values[k + 1], &mut g);
@@ -46,9 +46,16 @@ pub fn backward<F: Float, R: ScalarRule<F>>(
                 }
                 rule.linear_input(&values[k], &mut g);
             }
+            Op::Conv(_)
+            | Op::Pool(_)
+            | Op::MaxPool(_)
+            | Op::LayerNorm(_)
+            | Op::Add { .. }
+            | Op::Gather(_) => unreachable!("checked by Plan::chain_ops"),
             Op::Act { act, .. } => {
+                let act = *act;
                 let mut m = vec![F::zero(); g.len()];
-                rule.activation(*act, &values[k], &ref_values[k], &mut m);
+                rule.activation(act, &values[k], &ref_values[k], &mut m);
                 for (v, &mv) in g.iter_mut().zip(&m) {
                     *v *= mv;
                 }

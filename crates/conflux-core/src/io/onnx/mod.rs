@@ -19,6 +19,8 @@ use crate::net::Network;
 use crate::net::activation::{Activation, SELU_ALPHA, SELU_SCALE};
 use crate::net::layer::{BatchNorm, Dense, Head, Layer};
 
+mod graph;
+
 /// A decoded tensor: dims and values widened to f64.
 #[derive(Debug, Clone)]
 struct Tensor {
@@ -108,7 +110,15 @@ pub fn from_bytes_with(
         )
     })?;
     let importer = Importer::new(&model, path, limits)?;
-    let net = importer.run()?;
+    // Layer chains load as layer lists (every format can save those); anything else as a
+    // graph. The graph importer's error is the more general one.
+    let net = match importer.run() {
+        Ok(net) => net,
+        Err(chain) => importer.run_graph(limits).map_err(|e| match e {
+            Error::Model { .. } if matches!(chain, Error::OnnxNode { .. }) => chain,
+            e => e,
+        })?,
+    };
     Ok((net, importer.external))
 }
 
@@ -123,6 +133,8 @@ struct Importer<'a> {
     /// How many nodes consume each value.
     uses: HashMap<&'a str, usize>,
     input_width: Option<usize>,
+    /// The input's dims after the batch (`None` where symbolic), when declared.
+    input_dims: Option<Vec<Option<usize>>>,
     /// External data files read.
     external: Vec<PathBuf>,
 }
@@ -215,6 +227,22 @@ impl<'a> Importer<'a> {
             .and_then(|w| u64::try_from(w).ok())
             .filter(|&w| w > 0 && w <= limits.tensor_elements)
             .and_then(|w| usize::try_from(w).ok());
+        let input_dims = data_inputs[0]
+            .type_
+            .as_ref()
+            .and_then(|t| t.tensor_type().shape.as_ref().map(|s| s.dim.clone()))
+            .map(|d| {
+                d.iter()
+                    .skip(1)
+                    .map(|d| {
+                        d.has_dim_value()
+                            .then(|| d.dim_value())
+                            .and_then(|v| u64::try_from(v).ok())
+                            .filter(|&v| v > 0 && v <= limits.tensor_elements)
+                            .and_then(|v| usize::try_from(v).ok())
+                    })
+                    .collect()
+            });
         let node_err = |n: &NodeProto, reason: String| node_error(path, n, reason);
         // Every node input must be defined before it is used (topological order, hence no
         // cycles), and every tensor name is produced once.
@@ -294,6 +322,7 @@ impl<'a> Importer<'a> {
             nodes,
             uses,
             input_width,
+            input_dims,
             external: decoder.external,
         })
     }

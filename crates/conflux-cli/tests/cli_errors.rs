@@ -222,16 +222,33 @@ fn bad_models() {
         &["empty.onnx", "empty file"],
         1,
     );
-    let conv = OnnxBuilder::new(2, 17)
+    let lstm = OnnxBuilder::new(2, 17)
+        .init("W", &[1, 2], &[1.0, 2.0])
+        .node("Gemm", &["x", "W"], &["h"], &[("transB", Attr::I(1))])
+        .node("LSTM", &["h"], &["y"], &[])
+        .build("y");
+    write(d, "lstm.onnx", &lstm);
+    fails(
+        d,
+        &["--model", "lstm.onnx", "--data", "x.csv"],
+        &["lstm.onnx: node 'lstm_1' (op LSTM)", "unsupported op"],
+        1,
+    );
+    // Max pooling is supported, on spatial inputs: on a (N, F) tensor the error names the
+    // node, the op and the shape.
+    let pool = OnnxBuilder::new(2, 17)
         .init("W", &[1, 2], &[1.0, 2.0])
         .node("Gemm", &["x", "W"], &["h"], &[("transB", Attr::I(1))])
         .node("MaxPool", &["h"], &["y"], &[])
         .build("y");
-    write(d, "conv.onnx", &conv);
+    write(d, "pool.onnx", &pool);
     fails(
         d,
-        &["--model", "conv.onnx", "--data", "x.csv"],
-        &["conv.onnx: node 'maxpool_1' (op MaxPool)", "unsupported op"],
+        &["--model", "pool.onnx", "--data", "x.csv"],
+        &[
+            "pool.onnx: node 'maxpool_1' (op MaxPool)",
+            "(C, L) or (C, H, W) input, got (N, 1)",
+        ],
         1,
     );
     write(d, "model.bin", "x");

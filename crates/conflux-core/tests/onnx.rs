@@ -335,12 +335,12 @@ fn external_data_files() {
 #[test]
 fn unsupported_op_names_node_and_op() {
     let dir = tempfile::tempdir().unwrap();
-    let bytes = gemm().node("Conv", &["h"], &["y"], &[]).build("y");
+    let bytes = gemm().node("LSTM", &["h"], &["y"], &[]).build("y");
     let e = onnx::load(&write(dir.path(), "m.onnx", &bytes))
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("node 'conv_1' (op Conv)") && e.contains("unsupported op 'Conv'"),
+        e.contains("node 'lstm_1' (op LSTM)") && e.contains("unsupported op 'LSTM'"),
         "{e}"
     );
 }

@@ -162,9 +162,12 @@ impl Method {
     }
 
     /// What `baseline_output` means in results: `bias_ablated_reference` (CAFE, F₀(r)),
-    /// `reference` (F(r)), or `None` when the method has no baseline.
-    pub fn baseline_kind(&self) -> Option<&'static str> {
+    /// `bias_ablated_reference_frozen_gates` (CAFE on a graph with LayerNorm: F₀(r) with
+    /// every gate frozen at the explained row, graph.md §LayerNorm), `reference` (F(r)), or
+    /// `None` when the method has no baseline.
+    pub fn baseline_kind(&self, gates: bool) -> Option<&'static str> {
         match self {
+            Method::Cafe(_) if gates => Some("bias_ablated_reference_frozen_gates"),
             Method::Cafe(_) => Some("bias_ablated_reference"),
             Method::DeepLift(_)
             | Method::RevealCancel(_)

@@ -35,12 +35,22 @@ fn matrix(v: &Value) -> Vec<Vec<f64>> {
     v.as_array()
         .unwrap()
         .iter()
-        .map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect())
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        })
         .collect()
 }
 
 fn flat(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 fn models() -> std::path::PathBuf {
@@ -82,8 +92,18 @@ fn every_onnx_variant_reproduces_the_float32_outputs() {
             // f32 too.
             let plan32 = Plan::<f32>::new(&net, false).unwrap();
             let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
-            let got32: Vec<f64> = plan32.forward(&x32, inputs.len()).iter().map(|&v| f64::from(v)).collect();
-            assert_close(&format!("{} f32", path.display()), &got32, &want, 1e-4, 1e-5);
+            let got32: Vec<f64> = plan32
+                .forward(&x32, inputs.len())
+                .iter()
+                .map(|&v| f64::from(v))
+                .collect();
+            assert_close(
+                &format!("{} f32", path.display()),
+                &got32,
+                &want,
+                1e-4,
+                1e-5,
+            );
             files += 1;
         }
     }
@@ -104,13 +124,19 @@ fn cafe_model(name: &str) -> std::path::PathBuf {
 fn check_complete(what: &str, a: &Attribution<f64>) {
     let s = a.split.as_ref().unwrap();
     let base = a.baseline_output.as_ref().unwrap();
-    for e in 0..a.rows.len() {
+    for (e, &base_e) in base.iter().enumerate() {
         let (p, n) = (s.feat_pos.row(e), s.feat_neg.row(e));
-        assert!(p.iter().chain(n.iter()).all(|&v| v >= 0.0), "{what}: negative score in entry {e}");
-        assert!(s.bias_pos[e] >= 0.0 && s.bias_neg[e] >= 0.0, "{what}: negative bias score");
+        assert!(
+            p.iter().chain(n.iter()).all(|&v| v >= 0.0),
+            "{what}: negative score in entry {e}"
+        );
+        assert!(
+            s.bias_pos[e] >= 0.0 && s.bias_neg[e] >= 0.0,
+            "{what}: negative bias score"
+        );
         let total = p.sum() - n.sum() + s.bias_pos[e] - s.bias_neg[e];
         let mass = p.sum() + n.sum() + s.bias_pos[e] + s.bias_neg[e];
-        let gap = total - (a.output[e] - base[e]);
+        let gap = total - (a.output[e] - base_e);
         assert!(
             gap.abs() <= 1e-8 * (1.0 + a.output[e].abs() + mass),
             "{what}: row {e} completeness gap {gap:e}"
@@ -168,14 +194,35 @@ fn cafe_matches_the_reference_on_graph_networks() {
                     assert_close(&format!("{what} row {row} S+"), &got_p, &want_p, 1e-5, 1e-6);
                     assert_close(&format!("{what} row {row} S-"), &got_n, &want_n, 1e-5, 1e-6);
                     let bias = [s.bias_pos[row], s.bias_neg[row]];
-                    let want_b = [exp["bias_pos"][row].as_f64().unwrap(), exp["bias_neg"][row].as_f64().unwrap()];
-                    assert_close(&format!("{what} row {row} bias"), &bias, &want_b, 1e-5, 1e-6);
+                    let want_b = [
+                        exp["bias_pos"][row].as_f64().unwrap(),
+                        exp["bias_neg"][row].as_f64().unwrap(),
+                    ];
+                    assert_close(
+                        &format!("{what} row {row} bias"),
+                        &bias,
+                        &want_b,
+                        1e-5,
+                        1e-6,
+                    );
                 }
                 // The baseline the scores complete against.
-                let want_base = flat(&g["reference_output_nobias"][which])[case["target"].as_u64().unwrap() as usize];
-                if !net.graph().unwrap().nodes().iter().any(|n| n.op.kind() == "LayerNormalization") || which == "zeros" {
+                let want_base = flat(&g["reference_output_nobias"][which])
+                    [case["target"].as_u64().unwrap() as usize];
+                if !net
+                    .graph()
+                    .unwrap()
+                    .nodes()
+                    .iter()
+                    .any(|n| n.op.kind() == "LayerNormalization")
+                    || which == "zeros"
+                {
                     let base = a.baseline_output.as_ref().unwrap();
-                    assert!(base.iter().all(|b| (b - want_base).abs() < 1e-6), "{what}: baseline {} vs {want_base}", base[0]);
+                    assert!(
+                        base.iter().all(|b| (b - want_base).abs() < 1e-6),
+                        "{what}: baseline {} vs {want_base}",
+                        base[0]
+                    );
                 }
                 exact += 1;
             }
@@ -216,7 +263,13 @@ fn gradients_match_captum_on_graph_networks() {
             }
             .unwrap();
             let want: Vec<f64> = matrix(&m["attributions"]).into_iter().flatten().collect();
-            assert_close(&format!("{name} {method} {:?}", m["reference"]), a.scores.as_slice().unwrap(), &want, 1e-5, 1e-6);
+            assert_close(
+                &format!("{name} {method} {:?}", m["reference"]),
+                a.scores.as_slice().unwrap(),
+                &want,
+                1e-5,
+                1e-6,
+            );
             checked += 1;
         }
     }

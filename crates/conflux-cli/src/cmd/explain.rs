@@ -137,6 +137,8 @@ pub struct Prepared<'a> {
     pub features: Vec<String>,
     /// The shared reference in input space, if shared.
     pub reference: Option<Vec<f64>>,
+    /// Whether the explained graph has LayerNorm gates (frozen by propagation methods).
+    pub gates: bool,
 }
 
 /// Streams `job.data` through the job's method into `out`. Returns the number of rows
@@ -209,6 +211,7 @@ pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
         method: &method,
         features: src.columns().feature_names(),
         reference: shared.clone(),
+        gates: plan.as_ref().is_some_and(Plan::has_gates),
     })?;
     let shared_f: Option<Vec<F>> = shared
         .as_ref()
@@ -409,7 +412,7 @@ impl<F: Float> Consumer<F> for Output<'_> {
             params: serde_json::Value::Object(params),
             features: &p.features,
             reference: p.reference.as_deref(),
-            baseline_kind: p.method.baseline_kind(),
+            baseline_kind: p.method.baseline_kind(p.gates),
             precision: F::NAME,
         };
         writer

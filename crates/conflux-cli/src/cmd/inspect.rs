@@ -12,6 +12,9 @@ use crate::cli::{InspectArgs, InspectFormat};
 
 /// One row of the layer table: type, shape text, parameter count.
 fn rows(net: &Network) -> Vec<(String, String, usize)> {
+    if let Some(g) = net.graph() {
+        return graph_rows(g);
+    }
     let mut width = net.input_dim();
     let mut out = Vec::new();
     for l in net.layers() {
@@ -46,6 +49,38 @@ fn rows(net: &Network) -> Vec<(String, String, usize)> {
     out
 }
 
+/// Graph nodes: op (and the activation index per-layer `c` uses), node name, input and
+/// output shapes, parameters.
+fn graph_rows(g: &conflux_core::Graph) -> Vec<(String, String, usize)> {
+    let show = |s: &[usize]| {
+        let d: Vec<String> = s.iter().map(ToString::to_string).collect();
+        format!("(N, {})", d.join(", "))
+    };
+    let shape_of = |t: usize| {
+        if t == 0 {
+            g.input_shape().to_vec()
+        } else {
+            g.nodes()[t - 1].shape.clone()
+        }
+    };
+    g.nodes()
+        .iter()
+        .map(|n| {
+            let kind = match &n.op {
+                conflux_core::Op::Act { slot, .. } => format!("{} [c{slot}]", n.op.kind()),
+                op => op.kind().to_string(),
+            };
+            let ins: Vec<String> = n.inputs.iter().map(|&t| show(&shape_of(t))).collect();
+            let name = conflux_core::error::quote(&n.name);
+            (
+                kind,
+                format!("{name}: {} → {}", ins.join(" + "), show(&n.shape)),
+                n.op.param_count(),
+            )
+        })
+        .collect()
+}
+
 /// Runs `inspect`.
 pub fn run(args: &InspectArgs) -> Result<()> {
     let net = match super::load_any(&args.model)? {
@@ -63,6 +98,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
             let v = json!({
                 "model": args.model.model.display().to_string(),
                 "input_dim": net.input_dim(),
+                "input_shape": net.input_shape(),
                 "output_dim": net.output_dim(),
                 // Stored names only: f0, f1, … are implied (and a hostile input_dim must not
                 // make them all).
@@ -93,19 +129,41 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                 shown.join(", ")
             };
             writeln!(o, "inputs      {} ({shown})", net.input_dim())?;
+            if net.graph().is_some() {
+                let d: Vec<String> = net.input_shape().iter().map(ToString::to_string).collect();
+                writeln!(
+                    o,
+                    "input shape (N, {}), rows flattened in C order",
+                    d.join(", ")
+                )?;
+            }
             writeln!(
                 o,
                 "preprocess  {}",
                 net.preprocess().map_or("none", |p| p.kind())
             )?;
             writeln!(o, "layers")?;
+            let table = rows(&net);
+            // Column widths fit the longest entry (layer lists keep their compact table).
+            let tw = table
+                .iter()
+                .map(|r| r.0.chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(11);
+            let sw = table
+                .iter()
+                .map(|r| r.1.chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(28);
             writeln!(
                 o,
-                "  {:>3}  {:<11} {:<28} {:>9}",
+                "  {:>3}  {:<tw$} {:<sw$} {:>9}",
                 "#", "type", "shape", "params"
             )?;
-            for (i, (t, s, p)) in rows(&net).into_iter().enumerate() {
-                writeln!(o, "  {i:>3}  {t:<11} {s:<28} {p:>9}")?;
+            for (i, (t, s, p)) in table.into_iter().enumerate() {
+                writeln!(o, "  {i:>3}  {t:<tw$} {s:<sw$} {p:>9}")?;
             }
             match head {
                 Some(h) => writeln!(

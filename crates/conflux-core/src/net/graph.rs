@@ -7,9 +7,7 @@ use super::activation::Activation;
 use super::layer::BatchNorm;
 use super::ops::LinearMap;
 use super::ops::window::WindowSpec;
-use super::plan::{
-    AffineOp, ConvOp, DenseOp, GatherOp, LayerNormOp, MaxPoolOp, Node, Op, PoolOp,
-};
+use super::plan::{AffineOp, ConvOp, DenseOp, GatherOp, LayerNormOp, MaxPoolOp, Node, Op, PoolOp};
 use crate::limits::Limits;
 
 /// A validated graph in `f64`.
@@ -28,11 +26,9 @@ impl PartialEq for Graph {
             && self.output == other.output
             && self.output_shape == other.output_shape
             && self.nodes.len() == other.nodes.len()
-            && self
-                .nodes
-                .iter()
-                .zip(&other.nodes)
-                .all(|(a, b)| a.inputs == b.inputs && a.shape == b.shape && a.op.kind() == b.op.kind())
+            && self.nodes.iter().zip(&other.nodes).all(|(a, b)| {
+                a.inputs == b.inputs && a.shape == b.shape && a.op.kind() == b.op.kind()
+            })
     }
 }
 
@@ -83,6 +79,19 @@ impl Graph {
                 }
         }) && self.output == self.nodes.len()
     }
+}
+
+/// A convolution's parameters as read from a file.
+#[derive(Debug, Clone, Copy)]
+pub struct Kernel<'a> {
+    /// Kernel dims `[c_out, c_in/groups, k…]`.
+    pub dims: &'a [usize],
+    /// Kernel values, row-major.
+    pub weight: &'a [f64],
+    /// Per-output-channel bias.
+    pub bias: Option<&'a [f64]>,
+    /// Groups.
+    pub groups: usize,
 }
 
 /// A tensor during construction: its id and its current shape (reshapes change the shape,
@@ -176,7 +185,11 @@ impl GraphBuilder {
         let kind = op.kind();
         let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
         if shape.contains(&0) {
-            return Err(fail(name, kind, format!("output shape {} has a zero dimension", show(&shape))));
+            return Err(fail(
+                name,
+                kind,
+                format!("output shape {} has a zero dimension", show(&shape)),
+            ));
         }
         self.limits
             .check_tensor(&dims)
@@ -203,7 +216,9 @@ impl GraphBuilder {
     /// When the output is the input itself (no nodes).
     pub fn finish(self, output: &Value) -> Result<Graph, String> {
         if self.nodes.is_empty() {
-            return Err("expected at least one op between the input and the output, got none".into());
+            return Err(
+                "expected at least one op between the input and the output, got none".into(),
+            );
         }
         Ok(Graph {
             input_shape: self.input_shape,
@@ -242,12 +257,21 @@ impl GraphBuilder {
         if let Some(b) = bias
             && b.len() != n_out
         {
-            return Err(fail(name, op, format!("expected a bias of {n_out} values, got {}", b.len())));
+            return Err(fail(
+                name,
+                op,
+                format!("expected a bias of {n_out} values, got {}", b.len()),
+            ));
         }
         let outer = x.size() / n_in;
         let mut shape = x.shape.clone();
         *shape.last_mut().expect("non-empty") = n_out;
-        self.push(name, Op::Dense(DenseOp::new(n_out, n_in, w, bias, outer)), vec![x.id], shape)
+        self.push(
+            name,
+            Op::Dense(DenseOp::new(n_out, n_in, w, bias, outer)),
+            vec![x.id],
+            shape,
+        )
     }
 
     /// A convolution: kernel `[c_out, c_in/groups, k…]` row-major.
@@ -255,16 +279,9 @@ impl GraphBuilder {
     /// # Errors
     /// When the input is not `(C, L)` / `(C, H, W)`, the channels or groups disagree, or
     /// the window does not fit.
-    pub fn conv(
-        &mut self,
-        name: &str,
-        x: &Value,
-        kernel_dims: &[usize],
-        w: &[f64],
-        bias: Option<&[f64]>,
-        groups: usize,
-        spec: &WindowSpec,
-    ) -> Built {
+    pub fn conv(&mut self, name: &str, x: &Value, kernel: &Kernel, spec: &WindowSpec) -> Built {
+        let (kernel_dims, w, bias, groups) =
+            (kernel.dims, kernel.weight, kernel.bias, kernel.groups);
         let op = "Conv";
         let err = |r: String| fail(name, op, format!("input {}: {r}", show(&x.shape)));
         if !(2..=3).contains(&x.shape.len()) || kernel_dims.len() != x.shape.len() + 1 {
@@ -279,12 +296,19 @@ impl GraphBuilder {
             )));
         }
         if w.len() != kernel_dims.iter().product::<usize>() {
-            return Err(err(format!("expected {} kernel values, got {}", kernel_dims.iter().product::<usize>(), w.len())));
+            return Err(err(format!(
+                "expected {} kernel values, got {}",
+                kernel_dims.iter().product::<usize>(),
+                w.len()
+            )));
         }
         if let Some(b) = bias
             && b.len() != c_out
         {
-            return Err(err(format!("expected a bias of {c_out} values, got {}", b.len())));
+            return Err(err(format!(
+                "expected a bias of {c_out} values, got {}",
+                b.len()
+            )));
         }
         let mut spec = spec.clone();
         if spec.kernel.is_empty() {
@@ -311,11 +335,33 @@ impl GraphBuilder {
     ///
     /// # Errors
     /// When the lengths are not the input's size.
-    pub fn affine(&mut self, name: &str, kind: &str, x: &Value, scale: Vec<f64>, shift: Vec<f64>) -> Built {
+    pub fn affine(
+        &mut self,
+        name: &str,
+        kind: &str,
+        x: &Value,
+        scale: Vec<f64>,
+        shift: Vec<f64>,
+    ) -> Built {
         if scale.len() != x.size() || shift.len() != x.size() {
-            return Err(fail(name, kind, format!("expected {} scale and shift values for input {}, got {} and {}", x.size(), show(&x.shape), scale.len(), shift.len())));
+            return Err(fail(
+                name,
+                kind,
+                format!(
+                    "expected {} scale and shift values for input {}, got {} and {}",
+                    x.size(),
+                    show(&x.shape),
+                    scale.len(),
+                    shift.len()
+                ),
+            ));
         }
-        self.push(name, Op::Affine(AffineOp { scale, shift }), vec![x.id], x.shape.clone())
+        self.push(
+            name,
+            Op::Affine(AffineOp { scale, shift }),
+            vec![x.id],
+            x.shape.clone(),
+        )
     }
 
     /// A constant operand broadcast (numpy rules) to the input's per-row shape; the
@@ -323,14 +369,31 @@ impl GraphBuilder {
     ///
     /// # Errors
     /// When the constant cannot broadcast to the input without changing its shape.
-    pub fn broadcast(name: &str, kind: &str, x: &Value, dims: &[usize], data: &[f64]) -> Result<Vec<f64>, NodeError> {
+    pub fn broadcast(
+        name: &str,
+        kind: &str,
+        x: &Value,
+        dims: &[usize],
+        data: &[f64],
+    ) -> Result<Vec<f64>, NodeError> {
         let full: Vec<usize> = std::iter::once(1).chain(x.shape.iter().copied()).collect();
-        let bad = || fail(name, kind, format!("constant of dims {dims:?} does not broadcast to input {}", show(&x.shape)));
+        let bad = || {
+            fail(
+                name,
+                kind,
+                format!(
+                    "constant of dims {dims:?} does not broadcast to input {}",
+                    show(&x.shape)
+                ),
+            )
+        };
         if dims.len() > full.len() || data.len() != dims.iter().product::<usize>() {
             return Err(bad());
         }
         let pad = full.len() - dims.len();
-        let d: Vec<usize> = std::iter::repeat_n(1, pad).chain(dims.iter().copied()).collect();
+        let d: Vec<usize> = std::iter::repeat_n(1, pad)
+            .chain(dims.iter().copied())
+            .collect();
         if d.iter().zip(&full).any(|(&a, &b)| a != 1 && a != b) {
             return Err(bad());
         }
@@ -362,11 +425,23 @@ impl GraphBuilder {
         let op = "BatchNormalization";
         bn.validate().map_err(|r| fail(name, op, r))?;
         if x.shape[0] != bn.dim() {
-            return Err(fail(name, op, format!("expected {} channels (the parameters'), got input {}", bn.dim(), show(&x.shape))));
+            return Err(fail(
+                name,
+                op,
+                format!(
+                    "expected {} channels (the parameters'), got input {}",
+                    bn.dim(),
+                    show(&x.shape)
+                ),
+            ));
         }
         let per = x.size() / bn.dim();
         let (scale, shift) = bn.scale_shift();
-        let rep = |v: &[f64]| v.iter().flat_map(|&s| std::iter::repeat_n(s, per)).collect();
+        let rep = |v: &[f64]| {
+            v.iter()
+                .flat_map(|&s| std::iter::repeat_n(s, per))
+                .collect()
+        };
         self.affine(name, op, x, rep(&scale), rep(&shift))
     }
 
@@ -377,14 +452,26 @@ impl GraphBuilder {
     pub fn act(&mut self, name: &str, x: &Value, act: Activation) -> Built {
         let width = x.size();
         let slot = self.slot;
-        let v = self.push(name, Op::Act { act, slot, width }, vec![x.id], x.shape.clone())?;
+        let v = self.push(
+            name,
+            Op::Act { act, slot, width },
+            vec![x.id],
+            x.shape.clone(),
+        )?;
         self.slot += 1;
         Ok(v)
     }
 
     fn spatial(name: &str, op: &str, x: &Value) -> Result<(), NodeError> {
         if !(2..=3).contains(&x.shape.len()) {
-            return Err(fail(name, op, format!("expected a (C, L) or (C, H, W) input, got {}", show(&x.shape))));
+            return Err(fail(
+                name,
+                op,
+                format!(
+                    "expected a (C, L) or (C, H, W) input, got {}",
+                    show(&x.shape)
+                ),
+            ));
         }
         Ok(())
     }
@@ -402,14 +489,25 @@ impl GraphBuilder {
     ///
     /// # Errors
     /// When the input is not spatial or the window does not fit.
-    pub fn avg_pool(&mut self, name: &str, x: &Value, spec: &WindowSpec, count_include_pad: bool) -> Built {
+    pub fn avg_pool(
+        &mut self,
+        name: &str,
+        x: &Value,
+        spec: &WindowSpec,
+        count_include_pad: bool,
+    ) -> Built {
         let op = "AveragePool";
         Self::spatial(name, op, x)?;
         let window = spec
             .resolve(&x.shape[1..])
             .map_err(|r| fail(name, op, format!("input {}: {r}", show(&x.shape))))?;
         let shape = Self::pooled_shape(x, window.output);
-        self.push(name, Op::Pool(PoolOp::average(x.shape[0], &window, count_include_pad)), vec![x.id], shape)
+        self.push(
+            name,
+            Op::Pool(PoolOp::average(x.shape[0], &window, count_include_pad)),
+            vec![x.id],
+            shape,
+        )
     }
 
     /// `MaxPool`.
@@ -432,35 +530,79 @@ impl GraphBuilder {
     ///
     /// # Errors
     /// When the input has no spatial axes.
-    pub fn spatial_mean(&mut self, name: &str, kind: &'static str, x: &Value, keepdims: bool) -> Built {
+    pub fn spatial_mean(
+        &mut self,
+        name: &str,
+        kind: &'static str,
+        x: &Value,
+        keepdims: bool,
+    ) -> Built {
         if x.shape.len() < 2 {
-            return Err(fail(name, kind, format!("expected a (C, …) input with spatial axes, got {}", show(&x.shape))));
+            return Err(fail(
+                name,
+                kind,
+                format!(
+                    "expected a (C, …) input with spatial axes, got {}",
+                    show(&x.shape)
+                ),
+            ));
         }
         let len = x.size() / x.shape[0];
         let mut shape = vec![x.shape[0]];
         if keepdims {
             shape.extend(std::iter::repeat_n(1, x.shape.len() - 1));
         }
-        self.push(name, Op::Pool(PoolOp::mean(kind, x.shape[0], len)), vec![x.id], shape)
+        self.push(
+            name,
+            Op::Pool(PoolOp::mean(kind, x.shape[0], len)),
+            vec![x.id],
+            shape,
+        )
     }
 
     /// `LayerNormalization` over the trailing axes from `axis` (per-row axis index).
     ///
     /// # Errors
     /// When γ/β do not have the normalised size.
-    pub fn layer_norm(&mut self, name: &str, x: &Value, axis: usize, gamma: &[f64], beta: &[f64], eps: f64) -> Built {
+    pub fn layer_norm(
+        &mut self,
+        name: &str,
+        x: &Value,
+        axis: usize,
+        gamma: &[f64],
+        beta: &[f64],
+        eps: f64,
+    ) -> Built {
         let op = "LayerNormalization";
         if axis >= x.shape.len() {
-            return Err(fail(name, op, format!("axis {axis} is out of range for input {}", show(&x.shape))));
+            return Err(fail(
+                name,
+                op,
+                format!("axis {axis} is out of range for input {}", show(&x.shape)),
+            ));
         }
         let n: usize = x.shape[axis..].iter().product();
         if gamma.len() != n || beta.len() != n {
-            return Err(fail(name, op, format!("expected scale and bias of {n} values (the normalised axes of {}), got {} and {}", show(&x.shape), gamma.len(), beta.len())));
+            return Err(fail(
+                name,
+                op,
+                format!(
+                    "expected scale and bias of {n} values (the normalised axes of {}), got {} and {}",
+                    show(&x.shape),
+                    gamma.len(),
+                    beta.len()
+                ),
+            ));
         }
         if !(eps.is_finite() && eps >= 0.0) || gamma.iter().chain(beta).any(|v| !v.is_finite()) {
             return Err(fail(name, op, "expected finite parameters and epsilon ≥ 0"));
         }
-        let l = LayerNormOp { n, gamma: gamma.to_vec(), beta: beta.to_vec(), eps };
+        let l = LayerNormOp {
+            n,
+            gamma: gamma.to_vec(),
+            beta: beta.to_vec(),
+            eps,
+        };
         self.push(name, Op::LayerNorm(l), vec![x.id], x.shape.clone())
     }
 
@@ -471,7 +613,15 @@ impl GraphBuilder {
     pub fn add(&mut self, name: &str, a: &Value, b: &Value, sub: bool) -> Built {
         let op = if sub { "Sub" } else { "Add" };
         if a.shape != b.shape {
-            return Err(fail(name, op, format!("expected two inputs of the same shape, got {} and {}", show(&a.shape), show(&b.shape))));
+            return Err(fail(
+                name,
+                op,
+                format!(
+                    "expected two inputs of the same shape, got {} and {}",
+                    show(&a.shape),
+                    show(&b.shape)
+                ),
+            ));
         }
         self.push(name, Op::Add { sub }, vec![a.id, b.id], a.shape.clone())
     }
@@ -482,18 +632,39 @@ impl GraphBuilder {
     /// When the element counts differ.
     pub fn reshape(name: &str, kind: &str, x: &Value, shape: Vec<usize>) -> Built {
         if shape.iter().product::<usize>() != x.size() || shape.is_empty() {
-            return Err(fail(name, kind, format!("cannot reshape input {} ({} values per row) to {}", show(&x.shape), x.size(), show(&shape))));
+            return Err(fail(
+                name,
+                kind,
+                format!(
+                    "cannot reshape input {} ({} values per row) to {}",
+                    show(&x.shape),
+                    x.size(),
+                    show(&shape)
+                ),
+            ));
         }
         Ok(Value { id: x.id, shape })
     }
 
-    fn gather(&mut self, name: &str, kind: &'static str, inputs: &[&Value], index: Vec<u32>, shape: Vec<usize>) -> Built {
+    fn gather(
+        &mut self,
+        name: &str,
+        kind: &'static str,
+        inputs: &[&Value],
+        index: Vec<u32>,
+        shape: Vec<usize>,
+    ) -> Built {
         let g = GatherOp {
             kind,
             in_sizes: inputs.iter().map(|v| v.size()).collect(),
             index,
         };
-        self.push(name, Op::Gather(g), inputs.iter().map(|v| v.id).collect(), shape)
+        self.push(
+            name,
+            Op::Gather(g),
+            inputs.iter().map(|v| v.id).collect(),
+            shape,
+        )
     }
 
     /// `Transpose` of the per-row axes (`perm` over per-row axes; the batch stays first).
@@ -503,8 +674,19 @@ impl GraphBuilder {
     pub fn transpose(&mut self, name: &str, x: &Value, perm: &[usize]) -> Built {
         let r = x.shape.len();
         let mut seen = vec![false; r];
-        if perm.len() != r || perm.iter().any(|&p| p >= r || std::mem::replace(&mut seen[p], true)) {
-            return Err(fail(name, "Transpose", format!("expected a permutation of the {r} axes after the batch, got {perm:?} for input {}", show(&x.shape))));
+        if perm.len() != r
+            || perm
+                .iter()
+                .any(|&p| p >= r || std::mem::replace(&mut seen[p], true))
+        {
+            return Err(fail(
+                name,
+                "Transpose",
+                format!(
+                    "expected a permutation of the {r} axes after the batch, got {perm:?} for input {}",
+                    show(&x.shape)
+                ),
+            ));
         }
         if perm.iter().enumerate().all(|(i, &p)| i == p) {
             return Ok(x.clone());
@@ -529,12 +711,24 @@ impl GraphBuilder {
     ///
     /// # Errors
     /// When a slice is empty or out of range.
-    pub fn slice(&mut self, name: &str, x: &Value, ranges: &[(usize, usize, usize, usize)]) -> Built {
+    pub fn slice(
+        &mut self,
+        name: &str,
+        x: &Value,
+        ranges: &[(usize, usize, usize, usize)],
+    ) -> Built {
         let mut shape = x.shape.clone();
         let mut picks: Vec<Vec<usize>> = x.shape.iter().map(|&n| (0..n).collect()).collect();
         for &(axis, start, end, step) in ranges {
             if axis >= x.shape.len() || step == 0 || start >= end || end > x.shape[axis] {
-                return Err(fail(name, "Slice", format!("slice {start}..{end} step {step} on axis {axis} does not fit input {}", show(&x.shape))));
+                return Err(fail(
+                    name,
+                    "Slice",
+                    format!(
+                        "slice {start}..{end} step {step} on axis {axis} does not fit input {}",
+                        show(&x.shape)
+                    ),
+                ));
             }
             picks[axis] = (start..end).step_by(step).collect();
             shape[axis] = picks[axis].len();
@@ -563,11 +757,24 @@ impl GraphBuilder {
     /// # Errors
     /// When the other axes differ.
     pub fn concat(&mut self, name: &str, inputs: &[&Value], axis: usize) -> Built {
-        let first = inputs.first().ok_or_else(|| fail(name, "Concat", "expected at least one input"))?;
+        let first = inputs
+            .first()
+            .ok_or_else(|| fail(name, "Concat", "expected at least one input"))?;
         let r = first.shape.len();
-        if axis >= r || inputs.iter().any(|v| v.shape.len() != r || (0..r).any(|a| a != axis && v.shape[a] != first.shape[a])) {
+        if axis >= r
+            || inputs.iter().any(|v| {
+                v.shape.len() != r || (0..r).any(|a| a != axis && v.shape[a] != first.shape[a])
+            })
+        {
             let shapes: Vec<String> = inputs.iter().map(|v| show(&v.shape)).collect();
-            return Err(fail(name, "Concat", format!("expected inputs equal except on axis {axis}, got {}", shapes.join(", "))));
+            return Err(fail(
+                name,
+                "Concat",
+                format!(
+                    "expected inputs equal except on axis {axis}, got {}",
+                    shapes.join(", ")
+                ),
+            ));
         }
         if inputs.len() == 1 {
             return Ok((*first).clone());

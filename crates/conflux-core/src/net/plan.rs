@@ -324,7 +324,9 @@ impl<F: Float> Plan<F> {
             .find(|(k, n)| {
                 n.inputs != [*k] || !matches!(n.op, Op::Dense(_) | Op::Affine(_) | Op::Act { .. })
             })
-            .map_or(("output", "Identity"), |(_, n)| (n.name.as_str(), n.op.kind()));
+            .map_or(("output", "Identity"), |(_, n)| {
+                (n.name.as_str(), n.op.kind())
+            });
         Err(Error::param(
             method,
             "model",
@@ -335,11 +337,15 @@ impl<F: Float> Plan<F> {
 
     /// Forward pass on `rows` row-major inputs (already preprocessed), biases included.
     pub fn forward(&self, x: &[F], rows: usize) -> Vec<F> {
-        self.eval(x, rows, Eval {
-            with_bias: true,
-            gates: None,
-            keep: false,
-        })
+        self.eval(
+            x,
+            rows,
+            Eval {
+                with_bias: true,
+                gates: None,
+                keep: false,
+            },
+        )
         .swap_remove(0)
     }
 
@@ -359,28 +365,39 @@ impl<F: Float> Plan<F> {
     /// LayerNorm is evaluated as it is (its β dropped); see [`Plan::trace_frozen`] for the
     /// frozen-gate form propagation methods use.
     pub fn forward_no_bias(&self, x: &[F], rows: usize) -> Vec<F> {
-        self.eval(x, rows, Eval {
-            with_bias: false,
-            gates: None,
-            keep: false,
-        })
+        self.eval(
+            x,
+            rows,
+            Eval {
+                with_bias: false,
+                gates: None,
+                keep: false,
+            },
+        )
         .swap_remove(0)
     }
 
     /// Forward pass keeping every tensor: `values[t]` is tensor `t` (`[rows, size(t)]`);
     /// for a chain `values[k]` enters op `k` and the last is the output.
     pub fn trace(&self, x: &[F], rows: usize) -> Vec<Vec<F>> {
-        self.eval(x, rows, Eval {
-            with_bias: true,
-            gates: None,
-            keep: true,
-        })
+        self.eval(
+            x,
+            rows,
+            Eval {
+                with_bias: true,
+                gates: None,
+                keep: true,
+            },
+        )
     }
 
     /// The frozen LayerNorm weights `w = γ/σ(t)` at the actual inputs in `values` (a
     /// [`Plan::trace`]), one entry per node (`None` for other nodes).
     pub fn gate_weights(&self, values: &[Vec<F>]) -> Vec<Option<Vec<F>>> {
-        self.gates_at(values).into_iter().map(|g| g.map(|(w, _)| w)).collect()
+        self.gates_at(values)
+            .into_iter()
+            .map(|g| g.map(|(w, _)| w))
+            .collect()
     }
 
     /// Per LayerNorm node the frozen `(w, b)` at the actual inputs in `values`.
@@ -403,11 +420,15 @@ impl<F: Float> Plan<F> {
     /// row, from [`Plan::gate_weights`]), keeping every tensor: the reference activations of
     /// the propagation methods.
     pub fn trace_frozen(&self, x: &[F], rows: usize, gates: &[Option<Vec<F>>]) -> Vec<Vec<F>> {
-        self.eval(x, rows, Eval {
-            with_bias: false,
-            gates: Some(gates),
-            keep: true,
-        })
+        self.eval(
+            x,
+            rows,
+            Eval {
+                with_bias: false,
+                gates: Some(gates),
+                keep: true,
+            },
+        )
     }
 
     fn eval(&self, x: &[F], rows: usize, how: Eval<F>) -> Vec<Vec<F>> {
@@ -419,9 +440,8 @@ impl<F: Float> Plan<F> {
             let size = self.sizes[k + 1];
             let first = node.inputs[0];
             // In place where the input has no other consumer.
-            let in_place = !how.keep
-                && left[first] == 1
-                && matches!(node.op, Op::Affine(_) | Op::Act { .. });
+            let in_place =
+                !how.keep && left[first] == 1 && matches!(node.op, Op::Affine(_) | Op::Act { .. });
             let mut out = if in_place {
                 std::mem::take(&mut values[first])
             } else {
@@ -572,7 +592,13 @@ fn chain_nodes<F: Float>(net: &Network) -> Vec<Node<F>> {
         let op = match layer {
             Layer::Dense(d) => {
                 width = d.out_dim();
-                Op::Dense(DenseOp::new(d.out_dim(), d.in_dim(), d.weight(), d.bias(), 1))
+                Op::Dense(DenseOp::new(
+                    d.out_dim(),
+                    d.in_dim(),
+                    d.weight(),
+                    d.bias(),
+                    1,
+                ))
             }
             Layer::BatchNorm(b) => {
                 let (scale, shift) = b.scale_shift();

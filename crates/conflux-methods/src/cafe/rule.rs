@@ -59,8 +59,8 @@ impl<F: Float> ActivationRule<F> for CafeRule<F> {
         }
     }
 
-    fn max_pool(&self, refs: &[F], t: &[F], window: &[u32]) -> MaxChoice<F> {
-        super::max_pool::choice(refs, t, window)
+    fn max_pool(&self, refs: &[F], t: &[F], mass: &[F], window: &[u32]) -> MaxChoice<F> {
+        super::max_pool::choice(refs, t, mass, window)
     }
 }
 

@@ -107,6 +107,7 @@ pub trait ActivationRule<F: Float>: Sync {
     );
 
     /// The split at one max-pooling window: `refs` and `t` are the reference and actual
-    /// values of the pooled input row, `window` the window's candidate indices (in order).
-    fn max_pool(&self, refs: &[F], t: &[F], window: &[u32]) -> MaxChoice<F>;
+    /// values of the pooled input row, `mass` its `e+ + e−` (the scale of the rounding noise
+    /// in `t`), `window` the window's candidate indices (in order).
+    fn max_pool(&self, refs: &[F], t: &[F], mass: &[F], window: &[u32]) -> MaxChoice<F>;
 }

@@ -244,7 +244,8 @@ pub fn walk_forward<F: Float, R: ActivationRule<F>>(
         plan.activation_layers().max(ws.recorded.len()),
         Multipliers::default,
     );
-    ws.choices.resize_with(plan.nodes().len().max(ws.choices.len()), Vec::new);
+    ws.choices
+        .resize_with(plan.nodes().len().max(ws.choices.len()), Vec::new);
     let rows = state.rows;
     let inputs = rows / group;
     let mut states: Vec<Option<Split<F>>> = vec![None; plan.nodes().len() + 1];
@@ -258,11 +259,15 @@ pub fn walk_forward<F: Float, R: ActivationRule<F>>(
             states[first].clone().expect("tensor state is live")
         };
         match &node.op {
-            Op::Affine(a) => diagonal(&mut cur, |_| &a.scale, |r| {
-                is_bias_row(r).then_some(a.shift.as_slice())
-            }),
+            Op::Affine(a) => diagonal(
+                &mut cur,
+                |_| &a.scale,
+                |r| is_bias_row(r).then_some(a.shift.as_slice()),
+            ),
             Op::LayerNorm(_) => {
-                let (w, b) = reference.gates[k].as_ref().expect("gates of every LayerNorm");
+                let (w, b) = reference.gates[k]
+                    .as_ref()
+                    .expect("gates of every LayerNorm");
                 let n = cur.width;
                 diagonal(
                     &mut cur,
@@ -295,14 +300,16 @@ pub fn walk_forward<F: Float, R: ActivationRule<F>>(
                 let (e_pos, e_neg) = aggregates(&cur, group, &mut ws.e_pos, &mut ws.e_neg);
                 let mut choices = std::mem::take(&mut ws.choices[k]);
                 choices.clear();
-                let mut t = vec![F::zero(); n_in];
+                let (mut t, mut mass) = (vec![F::zero(); n_in], vec![F::zero(); n_in]);
                 for b in 0..inputs {
                     let rb = &refs[reference.row_of(b) * n_in..(reference.row_of(b) + 1) * n_in];
-                    for (i, tv) in t.iter_mut().enumerate() {
-                        *tv = rb[i] + e_pos[b * n_in + i] - e_neg[b * n_in + i];
+                    for i in 0..n_in {
+                        let (p, q) = (e_pos[b * n_in + i], e_neg[b * n_in + i]);
+                        t[i] = rb[i] + p - q;
+                        mass[i] = p + q;
                     }
                     for j in 0..n_out {
-                        choices.push(rule.max_pool(rb, &t, mp.window(j)));
+                        choices.push(rule.max_pool(rb, &t, &mass, mp.window(j)));
                     }
                 }
                 let mut out = Split::zeros(rows, n_out);
@@ -318,7 +325,9 @@ pub fn walk_forward<F: Float, R: ActivationRule<F>>(
                 cur = out;
             }
             Op::Add { sub } => {
-                let other = states[node.inputs[1]].as_ref().expect("tensor state is live");
+                let other = states[node.inputs[1]]
+                    .as_ref()
+                    .expect("tensor state is live");
                 let len = rows * cur.width;
                 let (op, on) = if *sub {
                     (&other.neg, &other.pos)
@@ -424,7 +433,9 @@ pub fn walk_backward<F: Float>(
                 }
             }
             Op::LayerNorm(_) => {
-                let (w, b) = reference.gates[k].as_ref().expect("gates of every LayerNorm");
+                let (w, b) = reference.gates[k]
+                    .as_ref()
+                    .expect("gates of every LayerNorm");
                 let n = cur.width;
                 let mut hp = vec![F::zero(); n];
                 let mut hn = vec![F::zero(); n];
@@ -436,7 +447,11 @@ pub fn walk_backward<F: Float>(
                     }
                     collect(&mut ws.bias, &cur, r, &hp, &hn);
                 }
-                diagonal(&mut cur, |r| &w[(r / group) * n..(r / group + 1) * n], |_| None);
+                diagonal(
+                    &mut cur,
+                    |r| &w[(r / group) * n..(r / group + 1) * n],
+                    |_| None,
+                );
             }
             Op::Act { slot, .. } => apply_multipliers(&mut cur, &ws.recorded[*slot], group, true),
             Op::MaxPool(mp) => {
@@ -475,7 +490,16 @@ pub fn walk_backward<F: Float>(
                 gth.apply_t(&cur.neg[..rows * cur.width], rows, &mut neg);
                 for ((&i, p), q) in node.inputs.iter().zip(pos).zip(neg) {
                     let width = plan.size(i);
-                    accumulate(&mut adj, i, Split { pos: p, neg: q, rows, width });
+                    accumulate(
+                        &mut adj,
+                        i,
+                        Split {
+                            pos: p,
+                            neg: q,
+                            rows,
+                            width,
+                        },
+                    );
                 }
                 continue;
             }

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::net::Network;
 use crate::net::activation::{Activation, SELU_ALPHA, SELU_SCALE};
-use crate::net::graph::{GraphBuilder, NodeError, Value};
+use crate::net::graph::{GraphBuilder, Kernel, NodeError, Value};
 use crate::net::layer::{BatchNorm, Head};
 use crate::net::ops::window::WindowSpec;
 
@@ -43,7 +43,9 @@ fn attr_ints(n: &NodeProto, name: &str) -> Option<Vec<i64>> {
 /// Non-negative attribute lists as `usize` (the rest is checked by the window geometry).
 fn usizes(v: &[i64]) -> std::result::Result<Vec<usize>, String> {
     v.iter()
-        .map(|&x| usize::try_from(x).map_err(|_| format!("expected non-negative values, got {v:?}")))
+        .map(|&x| {
+            usize::try_from(x).map_err(|_| format!("expected non-negative values, got {v:?}"))
+        })
         .collect()
 }
 
@@ -72,19 +74,21 @@ impl Importer<'_> {
         while i < self.nodes.len() {
             let n = self.nodes[i];
             if head.is_some() {
-                return Err(self.node_err(n, "expected no node after the output Softmax/LogSoftmax"));
+                return Err(
+                    self.node_err(n, "expected no node after the output Softmax/LogSoftmax")
+                );
             }
-            let consumed = self
-                .graph_node(i, &mut b, &mut env, &mut head)
-                .map_err(|e| match e {
-                    Step::Node(e) => Error::OnnxNode {
-                        path: self.path.into(),
-                        node: super::node_name(n),
-                        op: e.op,
-                        reason: e.reason,
-                    },
-                    Step::Other(e) => e,
-                })?;
+            let consumed =
+                self.graph_node(i, &mut b, &mut env, &mut head)
+                    .map_err(|e| match e {
+                        Step::Node(e) => Error::OnnxNode {
+                            path: self.path.into(),
+                            node: super::node_name(n),
+                            op: e.op,
+                            reason: e.reason,
+                        },
+                        Step::Other(e) => e,
+                    })?;
             i += consumed;
         }
         let out = match env.get(self.output.as_str()) {
@@ -92,7 +96,10 @@ impl Importer<'_> {
             _ => {
                 return Err(Error::model(
                     self.path,
-                    format!("graph output '{}' is not computed from the input", quote(&self.output)),
+                    format!(
+                        "graph output '{}' is not computed from the input",
+                        quote(&self.output)
+                    ),
                 ));
             }
         };
@@ -100,7 +107,12 @@ impl Importer<'_> {
         Network::from_graph(graph, head, None, None).map_err(|e| e.with_path(self.path))
     }
 
-    fn entry<'e>(&self, env: &'e HashMap<&str, Entry>, n: &NodeProto, k: usize) -> std::result::Result<Entry, Step> {
+    fn entry(
+        &self,
+        env: &HashMap<&str, Entry>,
+        n: &NodeProto,
+        k: usize,
+    ) -> std::result::Result<Entry, Step> {
         let name = n.input.get(k).map_or("", String::as_str);
         if let Some(e) = env.get(name) {
             return Ok(e.clone());
@@ -111,21 +123,39 @@ impl Importer<'_> {
         Err(self.fail(n, format!("input {k} ('{}') is missing", quote(name))))
     }
 
-    fn data(&self, env: &HashMap<&str, Entry>, n: &NodeProto, k: usize) -> std::result::Result<Value, Step> {
+    fn data(
+        &self,
+        env: &HashMap<&str, Entry>,
+        n: &NodeProto,
+        k: usize,
+    ) -> std::result::Result<Value, Step> {
         match self.entry(env, n, k)? {
             Entry::Data(v) => Ok(v),
-            _ => Err(self.fail(n, format!("expected input {k} to be computed from the graph input, got a constant"))),
+            _ => Err(self.fail(
+                n,
+                format!("expected input {k} to be computed from the graph input, got a constant"),
+            )),
         }
     }
 
-    fn konst_at(&self, env: &HashMap<&str, Entry>, n: &NodeProto, k: usize) -> std::result::Result<Tensor, Step> {
+    fn konst_at(
+        &self,
+        env: &HashMap<&str, Entry>,
+        n: &NodeProto,
+        k: usize,
+    ) -> std::result::Result<Tensor, Step> {
         match self.entry(env, n, k)? {
             Entry::Const(t) => Ok(t),
             _ => Err(self.fail(n, format!("expected input {k} to be a constant"))),
         }
     }
 
-    fn dims_at(&self, env: &HashMap<&str, Entry>, n: &NodeProto, k: usize) -> std::result::Result<Vec<Dim>, Step> {
+    fn dims_at(
+        &self,
+        env: &HashMap<&str, Entry>,
+        n: &NodeProto,
+        k: usize,
+    ) -> std::result::Result<Vec<Dim>, Step> {
         match self.entry(env, n, k)? {
             Entry::Shape(d) => Ok(d),
             Entry::Const(t) => ints(&t).map(|v| v.into_iter().map(Dim::Int).collect()).ok_or_else(|| {
@@ -143,7 +173,7 @@ impl Importer<'_> {
         })
     }
 
-    fn out<'n>(n: &'n NodeProto) -> &'n str {
+    fn out(n: &NodeProto) -> &str {
         n.output.first().map_or("", String::as_str)
     }
 
@@ -180,7 +210,10 @@ impl Importer<'_> {
             "MatMul" => {
                 let t = self.konst_at(env, n, 1)?;
                 if t.dims.len() != 2 {
-                    return Err(self.fail(n, format!("expected a 2-D constant weight, got dims {:?}", t.dims)));
+                    return Err(self.fail(
+                        n,
+                        format!("expected a 2-D constant weight, got dims {:?}", t.dims),
+                    ));
                 }
                 let (k, m) = (t.dims[0], t.dims[1]);
                 let mut w = vec![0.0; k * m];
@@ -193,21 +226,45 @@ impl Importer<'_> {
             }
             "Relu" => act(b, Activation::Relu)?,
             "Tanh" => act(b, Activation::Tanh)?,
-            "LeakyRelu" => act(b, Activation::LeakyRelu { slope: attr_f(n, "alpha").unwrap_or(0.01) })?,
-            "Elu" => act(b, Activation::Elu { alpha: attr_f(n, "alpha").unwrap_or(1.0) })?,
+            "LeakyRelu" => act(
+                b,
+                Activation::LeakyRelu {
+                    slope: attr_f(n, "alpha").unwrap_or(0.01),
+                },
+            )?,
+            "Elu" => act(
+                b,
+                Activation::Elu {
+                    alpha: attr_f(n, "alpha").unwrap_or(1.0),
+                },
+            )?,
             "Selu" => {
                 let a = attr_f(n, "alpha").unwrap_or(SELU_ALPHA);
                 let g = attr_f(n, "gamma").unwrap_or(SELU_SCALE);
                 if (a - SELU_ALPHA).abs() > 1e-5 || (g - SELU_SCALE).abs() > 1e-5 {
-                    return Err(self.fail(n, format!("expected the standard SELU constants, got alpha {a}, gamma {g}")));
+                    return Err(self.fail(
+                        n,
+                        format!("expected the standard SELU constants, got alpha {a}, gamma {g}"),
+                    ));
                 }
                 act(b, Activation::Selu)?
             }
-            "Softplus" => act(b, Activation::Softplus { beta: 1.0, threshold: 20.0 })?,
+            "Softplus" => act(
+                b,
+                Activation::Softplus {
+                    beta: 1.0,
+                    threshold: 20.0,
+                },
+            )?,
             "Gelu" => match attr_s(n, "approximate").as_deref() {
                 None | Some("none") => act(b, Activation::Gelu)?,
                 Some("tanh") => act(b, Activation::GeluTanh)?,
-                Some(o) => return Err(self.fail(n, format!("expected approximate 'none' or 'tanh', got '{}'", quote(o)))),
+                Some(o) => {
+                    return Err(self.fail(
+                        n,
+                        format!("expected approximate 'none' or 'tanh', got '{}'", quote(o)),
+                    ));
+                }
             },
             "Sigmoid" => {
                 if let Some(len) = self.match_window(i, &n.input[0], 2, Activation::Silu) {
@@ -225,6 +282,11 @@ impl Importer<'_> {
                     env.insert(Self::out(self.nodes[i + len - 1]), Entry::Data(v));
                     return Ok(len);
                 }
+                if self.nodes.get(i + 1).is_some_and(|m| {
+                    m.op_type == "Erf" && m.input.first().map(String::as_str) == Some(out)
+                }) {
+                    return Err(self.fail(n, "unsupported element-wise subgraph: only the decomposed erf-GELU x·Φ(x) (Div/Mul, Erf, Add, Mul, Mul) is recognised"));
+                }
                 self.arithmetic(n, &name, &x, b, env)?
             }
             "Conv" => {
@@ -235,11 +297,25 @@ impl Importer<'_> {
                 };
                 let spec = self.window_spec(n, x.shape.len().saturating_sub(1))?;
                 let groups = usize::try_from(attr_i(n, "group").unwrap_or(1)).unwrap_or(0);
-                built(b.conv(&name, &x, &w.dims, &w.data, bias.as_deref(), groups, &spec))?
+                {
+                    let kernel = Kernel {
+                        dims: &w.dims,
+                        weight: &w.data,
+                        bias: bias.as_deref(),
+                        groups,
+                    };
+                    built(b.conv(&name, &x, &kernel, &spec))?
+                }
             }
             "BatchNormalization" => {
                 if n.input.len() < 5 {
-                    return Err(self.fail(n, format!("expected 5 inputs (X, scale, B, mean, var), got {}", n.input.len())));
+                    return Err(self.fail(
+                        n,
+                        format!(
+                            "expected 5 inputs (X, scale, B, mean, var), got {}",
+                            n.input.len()
+                        ),
+                    ));
                 }
                 let get = |k| self.konst_at(env, n, k).map(|t| t.data);
                 let bn = BatchNorm {
@@ -256,7 +332,13 @@ impl Importer<'_> {
                 let axis = attr_i(n, "axis").unwrap_or(-1);
                 let axis = if axis < 0 { axis + r } else { axis };
                 if axis < 1 || axis >= r {
-                    return Err(self.fail(n, format!("expected an axis after the batch, got {} for rank {r}", attr_i(n, "axis").unwrap_or(-1))));
+                    return Err(self.fail(
+                        n,
+                        format!(
+                            "expected an axis after the batch, got {} for rank {r}",
+                            attr_i(n, "axis").unwrap_or(-1)
+                        ),
+                    ));
                 }
                 let size: usize = x.shape[(axis - 1) as usize..].iter().product();
                 let gamma = self.konst_at(env, n, 1)?.data;
@@ -266,9 +348,29 @@ impl Importer<'_> {
                 };
                 let eps = attr_f(n, "epsilon").unwrap_or(1e-5);
                 let (gamma, beta) = (
-                    GraphBuilder::broadcast(&name, op, &Value { id: 0, shape: x.shape[(axis - 1) as usize..].to_vec() }, &self.konst_at(env, n, 1)?.dims, &gamma).map_err(Step::Node)?,
+                    GraphBuilder::broadcast(
+                        &name,
+                        op,
+                        &Value {
+                            id: 0,
+                            shape: x.shape[(axis - 1) as usize..].to_vec(),
+                        },
+                        &self.konst_at(env, n, 1)?.dims,
+                        &gamma,
+                    )
+                    .map_err(Step::Node)?,
                     if n.input.get(2).is_some_and(|s| !s.is_empty()) {
-                        GraphBuilder::broadcast(&name, op, &Value { id: 0, shape: x.shape[(axis - 1) as usize..].to_vec() }, &self.konst_at(env, n, 2)?.dims, &beta).map_err(Step::Node)?
+                        GraphBuilder::broadcast(
+                            &name,
+                            op,
+                            &Value {
+                                id: 0,
+                                shape: x.shape[(axis - 1) as usize..].to_vec(),
+                            },
+                            &self.konst_at(env, n, 2)?.dims,
+                            &beta,
+                        )
+                        .map_err(Step::Node)?
                     } else {
                         beta
                     },
@@ -294,7 +396,10 @@ impl Importer<'_> {
                     None => attr_ints(n, "axes").unwrap_or_default(),
                 };
                 let r = x.shape.len() as i64 + 1;
-                let mut axes: Vec<i64> = axes.iter().map(|&a| if a < 0 { a + r } else { a }).collect();
+                let mut axes: Vec<i64> = axes
+                    .iter()
+                    .map(|&a| if a < 0 { a + r } else { a })
+                    .collect();
                 axes.sort_unstable();
                 let spatial: Vec<i64> = (2..r).collect();
                 if axes != spatial {
@@ -306,7 +411,10 @@ impl Importer<'_> {
             "Flatten" => {
                 let axis = attr_i(n, "axis").unwrap_or(1);
                 if axis != 1 {
-                    return Err(self.fail(n, format!("expected axis 1 (keep the batch dimension), got {axis}")));
+                    return Err(self.fail(
+                        n,
+                        format!("expected axis 1 (keep the batch dimension), got {axis}"),
+                    ));
                 }
                 built(GraphBuilder::reshape(&name, op, &x, vec![x.size()]))?
             }
@@ -321,15 +429,23 @@ impl Importer<'_> {
                     Some(_) => ints(&self.konst_at(env, n, 1)?).unwrap_or_default(),
                     None => attr_ints(n, "axes").unwrap_or_default(),
                 };
-                let shape = squeeze(&x.shape, &axes, op == "Unsqueeze").map_err(|r| self.fail(n, r))?;
+                let shape =
+                    squeeze(&x.shape, &axes, op == "Unsqueeze").map_err(|r| self.fail(n, r))?;
                 built(GraphBuilder::reshape(&name, op, &x, shape))?
             }
             "Transpose" => {
-                let perm = attr_ints(n, "perm").unwrap_or_else(|| (0..=x.shape.len() as i64).rev().collect());
+                let perm = attr_ints(n, "perm")
+                    .unwrap_or_else(|| (0..=x.shape.len() as i64).rev().collect());
                 if perm.first() != Some(&0) {
-                    return Err(self.fail(n, format!("expected the batch axis to stay first, got perm {perm:?}")));
+                    return Err(self.fail(
+                        n,
+                        format!("expected the batch axis to stay first, got perm {perm:?}"),
+                    ));
                 }
-                let perm: Vec<usize> = perm[1..].iter().map(|&p| usize::try_from(p - 1).unwrap_or(usize::MAX)).collect();
+                let perm: Vec<usize> = perm[1..]
+                    .iter()
+                    .map(|&p| usize::try_from(p - 1).unwrap_or(usize::MAX))
+                    .collect();
                 built(b.transpose(&name, &x, &perm))?
             }
             "Concat" => {
@@ -337,16 +453,25 @@ impl Importer<'_> {
                 let axis = attr_i(n, "axis").unwrap_or(0);
                 let axis = if axis < 0 { axis + r } else { axis };
                 if axis < 1 || axis >= r {
-                    return Err(self.fail(n, format!("expected a concatenation axis after the batch, got {axis}")));
+                    return Err(self.fail(
+                        n,
+                        format!("expected a concatenation axis after the batch, got {axis}"),
+                    ));
                 }
-                let vals = (0..n.input.len()).map(|k| self.data(env, n, k)).collect::<std::result::Result<Vec<_>, _>>()?;
+                let vals = (0..n.input.len())
+                    .map(|k| self.data(env, n, k))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
                 let refs: Vec<&Value> = vals.iter().collect();
                 built(b.concat(&name, &refs, (axis - 1) as usize))?
             }
             "Slice" => {
                 let get = |k: usize| -> std::result::Result<Option<Vec<i64>>, Step> {
                     match n.input.get(k).filter(|s| !s.is_empty()) {
-                        Some(_) => Ok(Some(ints(&self.konst_at(env, n, k)?).ok_or_else(|| self.fail(n, format!("expected integer input {k}")))?)),
+                        Some(_) => {
+                            Ok(Some(ints(&self.konst_at(env, n, k)?).ok_or_else(|| {
+                                self.fail(n, format!("expected integer input {k}"))
+                            })?))
+                        }
                         None => Ok(None),
                     }
                 };
@@ -354,7 +479,10 @@ impl Importer<'_> {
                 let r = x.shape.len() as i64 + 1;
                 let axes = get(3)?.unwrap_or_else(|| (0..starts.len() as i64).collect());
                 let steps = get(4)?.unwrap_or_else(|| vec![1; starts.len()]);
-                if ends.len() != starts.len() || axes.len() != starts.len() || steps.len() != starts.len() {
+                if ends.len() != starts.len()
+                    || axes.len() != starts.len()
+                    || steps.len() != starts.len()
+                {
                     return Err(self.fail(n, "expected starts, ends, axes and steps of one length"));
                 }
                 let mut ranges = Vec::new();
@@ -365,7 +493,12 @@ impl Importer<'_> {
                     }
                     let dim = x.shape[(a - 1) as usize] as i64;
                     let clamp = |v: i64| (if v < 0 { v + dim } else { v }).clamp(0, dim) as usize;
-                    ranges.push(((a - 1) as usize, clamp(starts[k]), clamp(ends[k]), steps[k] as usize));
+                    ranges.push((
+                        (a - 1) as usize,
+                        clamp(starts[k]),
+                        clamp(ends[k]),
+                        steps[k] as usize,
+                    ));
                 }
                 built(b.slice(&name, &x, &ranges))?
             }
@@ -374,7 +507,11 @@ impl Importer<'_> {
                 if (axis != -1 && axis != 1) || x.shape.len() != 1 {
                     return Err(self.fail(n, format!("expected a head over the outputs (axis -1 or 1 of a (N, K) tensor), got axis {axis} on {:?}", x.shape)));
                 }
-                *head = Some(if op == "Softmax" { Head::Softmax } else { Head::LogSoftmax });
+                *head = Some(if op == "Softmax" {
+                    Head::Softmax
+                } else {
+                    Head::LogSoftmax
+                });
                 x
             }
             _ => {
@@ -394,7 +531,14 @@ impl Importer<'_> {
 
     /// `Add`/`Sub`/`Mul`/`Div` with a data tensor first: a residual join of two tensors, or
     /// an affine map with a constant.
-    fn arithmetic(&self, n: &NodeProto, name: &str, x: &Value, b: &mut GraphBuilder, env: &HashMap<&str, Entry>) -> std::result::Result<Value, Step> {
+    fn arithmetic(
+        &self,
+        n: &NodeProto,
+        name: &str,
+        x: &Value,
+        b: &mut GraphBuilder,
+        env: &HashMap<&str, Entry>,
+    ) -> std::result::Result<Value, Step> {
         let op = n.op_type.as_str();
         // Data in either position; a constant in the other.
         let (e0, e1) = (self.entry(env, n, 0)?, self.entry(env, n, 1)?);
@@ -417,7 +561,7 @@ impl Importer<'_> {
             ("Sub", false) => (vec![-1.0; size], c),
             ("Mul", _) => (c, vec![0.0; size]),
             ("Div", true) => {
-                if c.iter().any(|&v| v == 0.0) {
+                if c.contains(&0.0) {
                     return Err(self.fail(n, "division by a constant with a zero element"));
                 }
                 (c.iter().map(|v| 1.0 / v).collect(), vec![0.0; size])
@@ -428,12 +572,15 @@ impl Importer<'_> {
     }
 
     fn window_spec(&self, n: &NodeProto, spatial: usize) -> std::result::Result<WindowSpec, Step> {
-        let get = |name: &str, default: usize, len: usize| -> std::result::Result<Vec<usize>, Step> {
-            match attr_ints(n, name) {
-                Some(v) if !v.is_empty() => usizes(&v).map_err(|r| self.fail(n, format!("{name}: {r}"))),
-                _ => Ok(vec![default; len]),
-            }
-        };
+        let get =
+            |name: &str, default: usize, len: usize| -> std::result::Result<Vec<usize>, Step> {
+                match attr_ints(n, name) {
+                    Some(v) if !v.is_empty() => {
+                        usizes(&v).map_err(|r| self.fail(n, format!("{name}: {r}")))
+                    }
+                    _ => Ok(vec![default; len]),
+                }
+            };
         Ok(WindowSpec {
             kernel: match attr_ints(n, "kernel_shape") {
                 Some(v) => usizes(&v).map_err(|r| self.fail(n, format!("kernel_shape: {r}")))?,
@@ -448,8 +595,16 @@ impl Importer<'_> {
     }
 
     /// The per-row shape of a `Reshape` whose target (with the symbolic batch) is `target`.
-    fn reshape_target(&self, n: &NodeProto, x: &Value, target: &[Dim], allowzero: bool) -> std::result::Result<Vec<usize>, Step> {
-        let bad = |why: &str| self.fail(n, format!("target shape {target:?} for input (N, {:?}): {why}; expected the batch followed by static dimensions", x.shape));
+    fn reshape_target(
+        &self,
+        n: &NodeProto,
+        x: &Value,
+        target: &[Dim],
+        allowzero: bool,
+    ) -> std::result::Result<Vec<usize>, Step> {
+        let bad = |why: &str| {
+            self.fail(n, format!("target shape {target:?} for input (N, {:?}): {why}; expected the batch followed by static dimensions", x.shape))
+        };
         let Some((lead, rest)) = target.split_first() else {
             return Err(bad("empty"));
         };
@@ -466,14 +621,23 @@ impl Importer<'_> {
                     infer = Some(k);
                     shape.push(1);
                 }
-                Dim::Int(0) if !allowzero => shape.push(*x.shape.get(k).ok_or_else(|| bad("0 copies a missing dimension"))?),
-                Dim::Int(v) if *v > 0 => shape.push(usize::try_from(*v).map_err(|_| bad("too large"))?),
+                Dim::Int(0) if !allowzero => shape.push(
+                    *x.shape
+                        .get(k)
+                        .ok_or_else(|| bad("0 copies a missing dimension"))?,
+                ),
+                Dim::Int(v) if *v > 0 => {
+                    shape.push(usize::try_from(*v).map_err(|_| bad("too large"))?)
+                }
                 _ => return Err(bad("a dimension is symbolic, negative or zero")),
             }
         }
-        let known: usize = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| bad("too large"))?;
+        let known: usize = shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .ok_or_else(|| bad("too large"))?;
         if let Some(k) = infer {
-            if known == 0 || x.size() % known != 0 {
+            if known == 0 || !x.size().is_multiple_of(known) {
                 return Err(bad("-1 cannot be inferred"));
             }
             shape[k] = x.size() / known;
@@ -492,7 +656,10 @@ impl Importer<'_> {
                 Entry::Const(Tensor {
                     dims: vec![d.len()],
                     #[allow(clippy::cast_precision_loss)]
-                    data: d.iter().map(|x| if let Dim::Int(v) = x { *v as f64 } else { 0.0 }).collect(),
+                    data: d
+                        .iter()
+                        .map(|x| if let Dim::Int(v) = x { *v as f64 } else { 0.0 })
+                        .collect(),
                 })
             } else {
                 Entry::Shape(d)
@@ -611,7 +778,8 @@ impl Importer<'_> {
     }
 
     fn limits_check(&self, dims: &[usize]) -> std::result::Result<usize, String> {
-        crate::limits::Limits::current().check_tensor(&dims.iter().map(|&d| d as u64).collect::<Vec<_>>())
+        crate::limits::Limits::current()
+            .check_tensor(&dims.iter().map(|&d| d as u64).collect::<Vec<_>>())
     }
 }
 
@@ -631,9 +799,16 @@ fn ints(t: &Tensor) -> Option<Vec<i64>> {
 }
 
 /// The shape after `Squeeze`/`Unsqueeze` of full-rank axes `axes` (the batch is axis 0).
-fn squeeze(shape: &[usize], axes: &[i64], unsqueeze: bool) -> std::result::Result<Vec<usize>, String> {
+fn squeeze(
+    shape: &[usize],
+    axes: &[i64],
+    unsqueeze: bool,
+) -> std::result::Result<Vec<usize>, String> {
     let r = shape.len() as i64 + 1 + if unsqueeze { axes.len() as i64 } else { 0 };
-    let mut axes: Vec<i64> = axes.iter().map(|&a| if a < 0 { a + r } else { a }).collect();
+    let mut axes: Vec<i64> = axes
+        .iter()
+        .map(|&a| if a < 0 { a + r } else { a })
+        .collect();
     axes.sort_unstable();
     if axes.iter().any(|&a| a < 1 || a >= r) {
         return Err(format!("expected axes after the batch, got {axes:?}"));
@@ -667,10 +842,40 @@ fn squeeze(shape: &[usize], axes: &[i64], unsqueeze: bool) -> std::result::Resul
 
 /// Every op the graph importer understands.
 pub const GRAPH_OPS: &[&str] = &[
-    "Gemm", "MatMul", "Conv", "BatchNormalization", "LayerNormalization", "MaxPool",
-    "AveragePool", "GlobalAveragePool", "ReduceMean", "Add", "Sub", "Mul", "Div", "Relu",
-    "LeakyRelu", "Elu", "Selu", "Sigmoid", "Tanh", "Softplus", "Gelu", "Erf (decomposed GELU)",
-    "Sigmoid+Mul (SiLU)", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Concat",
-    "Slice", "Identity", "Dropout", "Shape/Gather/Cast/CastLike/Expand (shape arithmetic)",
-    "Constant", "Softmax", "LogSoftmax",
+    "Gemm",
+    "MatMul",
+    "Conv",
+    "BatchNormalization",
+    "LayerNormalization",
+    "MaxPool",
+    "AveragePool",
+    "GlobalAveragePool",
+    "ReduceMean",
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Relu",
+    "LeakyRelu",
+    "Elu",
+    "Selu",
+    "Sigmoid",
+    "Tanh",
+    "Softplus",
+    "Gelu",
+    "Erf (decomposed GELU)",
+    "Sigmoid+Mul (SiLU)",
+    "Reshape",
+    "Flatten",
+    "Transpose",
+    "Squeeze",
+    "Unsqueeze",
+    "Concat",
+    "Slice",
+    "Identity",
+    "Dropout",
+    "Shape/Gather/Cast/CastLike/Expand (shape arithmetic)",
+    "Constant",
+    "Softmax",
+    "LogSoftmax",
 ];

@@ -82,8 +82,8 @@ impl WindowSpec {
             pad_end: [0, 0],
         };
         let off = 2 - rank;
-        for a in 0..rank {
-            let (n, k, s, d) = (spatial[a], self.kernel[a], self.stride[a], self.dilation[a]);
+        for (a, &n) in spatial.iter().enumerate() {
+            let (k, s, d) = (self.kernel[a], self.stride[a], self.dilation[a]);
             let span = d * (k - 1) + 1;
             let (begin, end) = match self.auto_pad.as_str() {
                 "" | "NOTSET" => (self.pads[a], self.pads[a + rank]),

@@ -5,6 +5,7 @@
 pub mod assert;
 pub mod fixtures;
 pub mod golden;
+pub mod graphs;
 pub mod onnx;
 pub mod reference;
 pub mod strategies;

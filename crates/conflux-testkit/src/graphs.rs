@@ -59,7 +59,7 @@ fn conv(
     name: &str,
 ) -> Value {
     let c_in = x.shape[0];
-    let groups = if !same && c_in > 1 && c_out % c_in == 0 && rng.below(3) == 0 {
+    let groups = if !same && c_in > 1 && c_out.is_multiple_of(c_in) && rng.below(3) == 0 {
         c_in
     } else {
         1

@@ -49,6 +49,50 @@ fn mlp(widths: &[usize], act: Activation, rng: &mut Rng) -> Network {
 /// five timed runs of `budget / 5` each (at least 3 calls per run), after a warm-up call,
 /// alternating between the two so that both see the same machine conditions. Best-of filters
 /// out interference from other processes on a shared machine.
+/// The CNN of the CAFE bench: 28×28 input, Conv(1→8, 3×3) ReLU MaxPool(2) Conv(8→16, 3×3)
+/// ReLU, a residual block Conv(16→16) ReLU Conv(16→16) + identity, ReLU, MaxPool(2),
+/// Flatten, Linear(784→10); He-scaled random weights.
+fn cnn(rng: &mut Rng) -> Result<Network> {
+    use conflux_core::net::graph::{GraphBuilder, Kernel, Value};
+    use conflux_core::net::ops::window::WindowSpec;
+    let window = |k: usize, stride: usize, pad: usize| WindowSpec {
+        kernel: vec![k; 2],
+        stride: vec![stride; 2],
+        dilation: vec![1; 2],
+        pads: vec![pad; 4],
+        auto_pad: String::new(),
+        ceil_mode: false,
+    };
+    let err = |e: conflux_core::net::graph::NodeError| anyhow::anyhow!("{}: {}", e.node, e.reason);
+    let (mut b, x) = GraphBuilder::new(vec![1, 28, 28], conflux_core::Limits::default())
+        .map_err(anyhow::Error::msg)?;
+    let mut conv = |b: &mut GraphBuilder, x: &Value, c_out: usize, name: &str| {
+        let c_in = x.shape[0];
+        let scale = (2.0 / (9 * c_in) as f64).sqrt();
+        let w: Vec<f64> = (0..c_out * c_in * 9).map(|_| (rng.next() - 0.5) * 3.4 * scale).collect();
+        let bias: Vec<f64> = (0..c_out).map(|_| (rng.next() - 0.5) * 0.1).collect();
+        let k = Kernel { dims: &[c_out, c_in, 3, 3], weight: &w, bias: Some(&bias), groups: 1 };
+        b.conv(name, x, &k, &window(3, 1, 1)).map_err(err)
+    };
+    let h = conv(&mut b, &x, 8, "conv1")?;
+    let h = b.act("relu1", &h, Activation::Relu).map_err(err)?;
+    let h = b.max_pool("pool1", &h, &window(2, 2, 0)).map_err(err)?;
+    let h = conv(&mut b, &h, 16, "conv2")?;
+    let h = b.act("relu2", &h, Activation::Relu).map_err(err)?;
+    let r = conv(&mut b, &h, 16, "res_a")?;
+    let r = b.act("res_relu", &r, Activation::Relu).map_err(err)?;
+    let r = conv(&mut b, &r, 16, "res_b")?;
+    let h = b.add("res_add", &r, &h, false).map_err(err)?;
+    let h = b.act("relu3", &h, Activation::Relu).map_err(err)?;
+    let h = b.max_pool("pool2", &h, &window(2, 2, 0)).map_err(err)?;
+    let h = GraphBuilder::reshape("flatten", "Flatten", &h, vec![h.size()]).map_err(err)?;
+    let n = h.size();
+    let w: Vec<f64> = (0..10 * n).map(|_| (rng.next() - 0.5) * 3.4 / (n as f64).sqrt()).collect();
+    let bias = vec![0.0; 10];
+    let y = b.dense("fc", &h, 10, n, &w, Some(&bias)).map_err(err)?;
+    Ok(Network::from_graph(b.finish(&y).map_err(anyhow::Error::msg)?, None, None, None)?)
+}
+
 fn rates(rows: usize, budget: Duration, mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64) {
     let run = budget / 5;
     let time = |f: &mut dyn FnMut()| {
@@ -101,9 +145,11 @@ pub fn cafe(args: &BenchArgs) -> Result<()> {
             "(b) 100→256→256→256→1 GELU",
             mlp(&[100, 256, 256, 256, 1], Activation::Gelu, &mut rng),
         ),
+        ("(c) CNN 28×28, 2 conv + residual block, max pooling", cnn(&mut rng)?),
     ];
     let cafe = CafeParams::new().c([0.5]).build()?;
-    let batches: &[usize] = if args.quick { &[1, 64] } else { &[1, 4096] };
+    let batches_mlp: &[usize] = if args.quick { &[1, 64] } else { &[1, 4096] };
+    let batches_cnn: &[usize] = if args.quick { &[1, 16] } else { &[1, 256] };
     let mut out = String::new();
     writeln!(
         out,
@@ -121,11 +167,12 @@ pub fn cafe(args: &BenchArgs) -> Result<()> {
     )?;
     writeln!(out, "|---|---:|---:|---:|---:|---:|")?;
     let bar = crate::report::Reporter::steps(
-        (nets.len() * 2 * batches.len()) as u64,
+        (nets.len() * 2 * batches_mlp.len()) as u64,
         "benchmarking",
         args.quick,
     );
     for (name, net) in &nets {
+        let batches = if net.graph().is_some() { batches_cnn } else { batches_mlp };
         let plan = Plan::<f32>::new(net, false)?;
         let d = net.input_dim();
         for threads in [1usize, 2] {

@@ -176,8 +176,8 @@ fn bench_cafe_quick_prints_the_table() {
     assert!(text.contains("| network | threads | batch | forward rows/s | CAFE rows/s |"));
     let rows = text.lines().filter(|l| l.starts_with("| (")).count();
     assert_eq!(
-        rows, 8,
-        "2 networks × 2 thread counts × 2 batch sizes:\n{text}"
+        rows, 12,
+        "3 networks (two MLPs, a CNN) × 2 thread counts × 2 batch sizes:\n{text}"
     );
     for l in text.lines().filter(|l| l.starts_with("| (")) {
         let cells: Vec<&str> = l.split('|').map(str::trim).collect();

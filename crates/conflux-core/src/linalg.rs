@@ -111,6 +111,56 @@ pub fn mul_w<F: Float>(g: &[F], m: usize, n: usize, w: &[F], k: usize, out: &mut
     }
 }
 
+/// `out[m×k] = wᵀ · g` where `w` is row-major `n × m` and `g` row-major `n × k` (the
+/// transposed pass of a convolution in column layout).
+///
+/// # Panics
+/// When a slice is shorter than its shape.
+pub fn mul_tw<F: Float>(w: &[F], n: usize, m: usize, g: &[F], k: usize, out: &mut [F]) {
+    assert!(w.len() >= n * m && g.len() >= n * k && out.len() >= m * k);
+    if m == 0 || k == 0 {
+        return;
+    }
+    if n <= 4 || m * n * k < SMALL {
+        out[..m * k].fill(F::zero());
+        for (wj, gj) in w.chunks_exact(m).zip(g.chunks_exact(k)).take(n) {
+            for (&wv, oi) in wj.iter().zip(out.chunks_exact_mut(k)) {
+                if wv != F::zero() {
+                    for (o, &gv) in oi.iter_mut().zip(gj) {
+                        *o += wv * gv;
+                    }
+                }
+            }
+        }
+        return;
+    }
+    // SAFETY: as in `mul_wt`; dst m×k row-major (cs 1, rs k), lhs = wᵀ m×n with element
+    // (i, j) at w[j·m + i] (cs m, rs 1), rhs = g n×k row-major (cs 1, rs k).
+    unsafe {
+        gemm::gemm(
+            m,
+            k,
+            n,
+            out.as_mut_ptr(),
+            1,
+            k as isize,
+            false,
+            w.as_ptr(),
+            m as isize,
+            1,
+            g.as_ptr(),
+            1,
+            k as isize,
+            F::zero(),
+            F::one(),
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
 /// Dot product with eight independent accumulators (lets LLVM vectorise without
 /// reassociating a single sum).
 #[inline]

@@ -69,9 +69,16 @@ fn cnn(rng: &mut Rng) -> Result<Network> {
     let mut conv = |b: &mut GraphBuilder, x: &Value, c_out: usize, name: &str| {
         let c_in = x.shape[0];
         let scale = (2.0 / (9 * c_in) as f64).sqrt();
-        let w: Vec<f64> = (0..c_out * c_in * 9).map(|_| (rng.next() - 0.5) * 3.4 * scale).collect();
+        let w: Vec<f64> = (0..c_out * c_in * 9)
+            .map(|_| (rng.next() - 0.5) * 3.4 * scale)
+            .collect();
         let bias: Vec<f64> = (0..c_out).map(|_| (rng.next() - 0.5) * 0.1).collect();
-        let k = Kernel { dims: &[c_out, c_in, 3, 3], weight: &w, bias: Some(&bias), groups: 1 };
+        let k = Kernel {
+            dims: &[c_out, c_in, 3, 3],
+            weight: &w,
+            bias: Some(&bias),
+            groups: 1,
+        };
         b.conv(name, x, &k, &window(3, 1, 1)).map_err(err)
     };
     let h = conv(&mut b, &x, 8, "conv1")?;
@@ -87,10 +94,17 @@ fn cnn(rng: &mut Rng) -> Result<Network> {
     let h = b.max_pool("pool2", &h, &window(2, 2, 0)).map_err(err)?;
     let h = GraphBuilder::reshape("flatten", "Flatten", &h, vec![h.size()]).map_err(err)?;
     let n = h.size();
-    let w: Vec<f64> = (0..10 * n).map(|_| (rng.next() - 0.5) * 3.4 / (n as f64).sqrt()).collect();
+    let w: Vec<f64> = (0..10 * n)
+        .map(|_| (rng.next() - 0.5) * 3.4 / (n as f64).sqrt())
+        .collect();
     let bias = vec![0.0; 10];
     let y = b.dense("fc", &h, 10, n, &w, Some(&bias)).map_err(err)?;
-    Ok(Network::from_graph(b.finish(&y).map_err(anyhow::Error::msg)?, None, None, None)?)
+    Ok(Network::from_graph(
+        b.finish(&y).map_err(anyhow::Error::msg)?,
+        None,
+        None,
+        None,
+    )?)
 }
 
 fn rates(rows: usize, budget: Duration, mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64) {
@@ -145,7 +159,10 @@ pub fn cafe(args: &BenchArgs) -> Result<()> {
             "(b) 100→256→256→256→1 GELU",
             mlp(&[100, 256, 256, 256, 1], Activation::Gelu, &mut rng),
         ),
-        ("(c) CNN 28×28, 2 conv + residual block, max pooling", cnn(&mut rng)?),
+        (
+            "(c) CNN 28×28, 2 conv + residual block, max pooling",
+            cnn(&mut rng)?,
+        ),
     ];
     let cafe = CafeParams::new().c([0.5]).build()?;
     let batches_mlp: &[usize] = if args.quick { &[1, 64] } else { &[1, 4096] };
@@ -172,7 +189,11 @@ pub fn cafe(args: &BenchArgs) -> Result<()> {
         args.quick,
     );
     for (name, net) in &nets {
-        let batches = if net.graph().is_some() { batches_cnn } else { batches_mlp };
+        let batches = if net.graph().is_some() {
+            batches_cnn
+        } else {
+            batches_mlp
+        };
         let plan = Plan::<f32>::new(net, false)?;
         let d = net.input_dim();
         for threads in [1usize, 2] {

@@ -433,6 +433,9 @@ impl<F: Float> Plan<F> {
 
     fn eval(&self, x: &[F], rows: usize, how: Eval<F>) -> Vec<Vec<F>> {
         debug_assert_eq!(x.len(), rows * self.input_dim());
+        if self.chain && !how.keep {
+            return vec![self.run_chain(x, rows, how.with_bias)];
+        }
         let mut values: Vec<Vec<F>> = Vec::with_capacity(self.sizes.len());
         values.push(x.to_vec());
         let mut left = self.uses.clone();
@@ -455,13 +458,10 @@ impl<F: Float> Plan<F> {
                     a.apply(&mut out, how.with_bias);
                 }
                 Op::Act { act, .. } => {
-                    if in_place {
-                        for v in &mut out {
-                            *v = act.apply(*v);
-                        }
-                    } else {
-                        out = values[first].iter().map(|&v| act.apply(v)).collect();
+                    if !in_place {
+                        out = values[first].clone();
                     }
+                    act.apply_slice(&mut out);
                 }
                 op => {
                     out.resize(rows * size, F::zero());
@@ -514,6 +514,29 @@ impl<F: Float> Plan<F> {
         } else {
             vec![std::mem::take(&mut values[self.output])]
         }
+    }
+
+    /// A chain's forward pass with two buffers swapped between layers (no per-tensor
+    /// bookkeeping: the single-row case of tabular networks is dominated by it).
+    fn run_chain(&self, x: &[F], rows: usize, with_bias: bool) -> Vec<F> {
+        let mut cur = x.to_vec();
+        let mut next = Vec::new();
+        for node in &self.nodes {
+            match &node.op {
+                Op::Dense(d) => {
+                    next.resize(rows * d.n_out, F::zero());
+                    d.apply(&cur, rows, false, &mut next);
+                    if let (true, Some(b)) = (with_bias, &d.full_bias) {
+                        b.add_to(&mut next[..rows * d.n_out]);
+                    }
+                    std::mem::swap(&mut cur, &mut next);
+                }
+                Op::Affine(a) => a.apply(&mut cur, with_bias),
+                Op::Act { act, .. } => act.apply_slice(&mut cur),
+                _ => unreachable!("a chain holds dense, affine and activation ops"),
+            }
+        }
+        cur
     }
 
     /// Reverse-mode gradient: adjoints `g` at the output (`[rows, outputs]`) back to the

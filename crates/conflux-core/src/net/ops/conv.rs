@@ -1,18 +1,14 @@
 //! Convolution (`Conv`, 1-D and 2-D, with strides, padding, dilations and groups) through
-//! im2col and the GEMM of [`crate::linalg`]: the input's windows are gathered into a matrix
-//! with one row per (image, output position), multiplied by the kernel, and scattered back
-//! (col2im) for the transpose. Row blocks bound the im2col buffer.
+//! im2col and the GEMM of [`crate::linalg`]. Per image and group the input's windows are
+//! gathered into a `[C·kh·kw, positions]` matrix (whole contiguous runs of input rows per
+//! kernel tap), multiplied by the kernel `[C_out, C·kh·kw]` straight into the output's
+//! `[C_out, positions]` layout; the transpose multiplies by the kernel's transpose and adds
+//! the columns back (col2im).
 
 use super::window::Window;
 use super::{Bias, LinearMap};
 use crate::float::Float;
 use crate::linalg;
-
-/// Most im2col elements held at once (per call); larger batches run in row blocks.
-const COLS_BUDGET: usize = 1 << 21;
-
-/// Marks a kernel tap that falls on padding.
-const PAD: u32 = u32::MAX;
 
 /// A convolution in precision `F`: kernel `[c_out, c_in/groups, kh, kw]`.
 #[derive(Debug, Clone)]
@@ -33,8 +29,9 @@ pub struct ConvOp<F> {
     pub channel_bias: Option<Vec<F>>,
     /// Bias per output element (channel bias repeated over positions).
     pub bias: Option<Bias<F>>,
-    /// For each output position and kernel tap, the input position (or `PAD`).
-    taps: Vec<u32>,
+    /// Per kernel tap `(ki, kj)` and output column `ow`: the valid `ow` range (the input
+    /// column is inside the image).
+    cols: Vec<(usize, usize)>,
 }
 
 impl<F: Float> ConvOp<F> {
@@ -48,15 +45,32 @@ impl<F: Float> ConvOp<F> {
         w: &[f64],
         bias: Option<&[f64]>,
     ) -> Self {
-        let (p_len, k_len) = (window.out_len(), window.kernel_len());
-        let mut taps = vec![PAD; p_len * k_len];
-        for p in 0..p_len {
-            window.taps(p, |q, at| {
-                if let Some(at) = at {
-                    taps[p * k_len + q] = u32::try_from(at).unwrap_or(PAD);
-                }
-            });
-        }
+        let p_len = window.out_len();
+        // Valid output columns per kernel column: iw = ow·s + kj·d − pad ∈ [0, W).
+        let (s, d, pad, width, out_w) = (
+            window.stride[1],
+            window.dilation[1],
+            window.pad[1],
+            window.input[1],
+            window.output[1],
+        );
+        let cols = (0..window.kernel[1])
+            .map(|kj| {
+                let off = kj * d;
+                let lo = if off >= pad {
+                    0
+                } else {
+                    (pad - off).div_ceil(s)
+                };
+                // ow·s + off − pad ≤ W − 1  ⇔  ow ≤ (W − 1 + pad − off)/s.
+                let hi = if width + pad > off {
+                    ((width - 1 + pad - off) / s + 1).min(out_w)
+                } else {
+                    0
+                };
+                (lo.min(hi), hi)
+            })
+            .collect();
         let w: Vec<F> = super::cast(w);
         let w_abs = w.iter().map(|v| v.abs()).collect();
         let channel_bias: Option<Vec<F>> = bias.map(super::cast);
@@ -76,20 +90,48 @@ impl<F: Float> ConvOp<F> {
             w_abs,
             channel_bias,
             bias,
-            taps,
+            cols,
         }
     }
 
-    fn dims(&self) -> (usize, usize, usize, usize, usize) {
+    fn dims(&self) -> (usize, usize, usize, usize) {
         let (cin_g, cout_g) = (self.c_in / self.groups, self.c_out / self.groups);
-        let (p, kk) = (self.window.out_len(), self.window.kernel_len());
-        (cin_g, cout_g, p, kk, cin_g * kk)
+        let kk = self.window.kernel_len();
+        (cin_g, cout_g, self.window.out_len(), cin_g * kk)
     }
 
-    /// Rows per block so the im2col buffer stays within budget.
-    fn block(&self) -> usize {
-        let (_, _, p, _, k) = self.dims();
-        (COLS_BUDGET / (p * k).max(1)).max(1)
+    /// Calls `f(row of the column matrix, input row slice offset, ow range, input stride)`
+    /// for every (channel, tap, output row) whose input row exists: column-matrix row
+    /// `(ci·kh + ki)·kw + kj`, output positions `oh·Wo + ow` for `ow` in the range read
+    /// input `in_row + ow·s + kj·d − pad`.
+    #[inline]
+    fn for_runs(&self, cin_g: usize, mut f: impl FnMut(usize, usize, usize, usize, usize)) {
+        let w = &self.window;
+        let (kh, kw) = (w.kernel[0], w.kernel[1]);
+        let (out_h, out_w) = (w.output[0], w.output[1]);
+        let hw = w.in_len();
+        for ci in 0..cin_g {
+            for ki in 0..kh {
+                for kj in 0..kw {
+                    let row = (ci * kh + ki) * kw + kj;
+                    let (lo, hi) = self.cols[kj];
+                    if lo >= hi {
+                        continue;
+                    }
+                    for oh in 0..out_h {
+                        let ih = (oh * w.stride[0] + ki * w.dilation[0]).checked_sub(w.pad[0]);
+                        let Some(ih) = ih.filter(|&ih| ih < w.input[0]) else {
+                            continue;
+                        };
+                        // Input index of ow = lo.
+                        let start =
+                            ci * hw + ih * w.input[1] + lo * w.stride[1] + kj * w.dilation[1]
+                                - w.pad[1];
+                        f(row, oh * out_w, start, lo, hi);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -102,90 +144,58 @@ impl<F: Float> LinearMap<F> for ConvOp<F> {
     }
 
     fn apply(&self, x: &[F], rows: usize, abs: bool, out: &mut [F]) {
-        let (cin_g, cout_g, p_len, kk, k) = self.dims();
+        let (cin_g, cout_g, p_len, k) = self.dims();
         let (n_in, n_out, hw) = (self.n_in(), self.n_out(), self.window.in_len());
         let w = if abs { &self.w_abs } else { &self.w };
-        let block = self.block();
-        let mut cols = Vec::new();
-        let mut prod = Vec::new();
-        for r0 in (0..rows).step_by(block) {
-            let rb = block.min(rows - r0);
-            cols.clear();
-            cols.resize(rb * p_len * k, F::zero());
-            prod.clear();
-            prod.resize(rb * p_len * cout_g, F::zero());
+        let s = self.window.stride[1];
+        let mut cols = vec![F::zero(); k * p_len];
+        for b in 0..rows {
             for g in 0..self.groups {
-                // im2col: row (image, position), column (channel in group, tap).
-                for b in 0..rb {
-                    let xb = &x[(r0 + b) * n_in..(r0 + b + 1) * n_in];
-                    for p in 0..p_len {
-                        let dst = &mut cols[(b * p_len + p) * k..(b * p_len + p + 1) * k];
-                        let taps = &self.taps[p * kk..(p + 1) * kk];
-                        for ci in 0..cin_g {
-                            let src = &xb[(g * cin_g + ci) * hw..(g * cin_g + ci + 1) * hw];
-                            for (d, &t) in dst[ci * kk..(ci + 1) * kk].iter_mut().zip(taps) {
-                                *d = if t == PAD { F::zero() } else { src[t as usize] };
-                            }
+                let xg = &x[b * n_in + g * cin_g * hw..b * n_in + (g + 1) * cin_g * hw];
+                cols.fill(F::zero());
+                self.for_runs(cin_g, |row, at, start, lo, hi| {
+                    let dst = &mut cols[row * p_len + at + lo..row * p_len + at + hi];
+                    if s == 1 {
+                        dst.copy_from_slice(&xg[start..start + (hi - lo)]);
+                    } else {
+                        for (i, d) in dst.iter_mut().enumerate() {
+                            *d = xg[start + i * s];
                         }
                     }
-                }
+                });
                 let wg = &w[g * cout_g * k..(g + 1) * cout_g * k];
-                linalg::mul_wt(&cols, rb * p_len, k, wg, cout_g, &mut prod);
-                for b in 0..rb {
-                    let ob = &mut out[(r0 + b) * n_out..(r0 + b + 1) * n_out];
-                    for p in 0..p_len {
-                        let src = &prod[(b * p_len + p) * cout_g..(b * p_len + p + 1) * cout_g];
-                        for (co, &v) in src.iter().enumerate() {
-                            ob[(g * cout_g + co) * p_len + p] = v;
-                        }
-                    }
-                }
+                let dst =
+                    &mut out[b * n_out + g * cout_g * p_len..b * n_out + (g + 1) * cout_g * p_len];
+                linalg::mul_w(wg, cout_g, k, &cols, p_len, dst);
             }
         }
     }
 
     fn apply_t(&self, gr: &[F], rows: usize, abs: bool, out: &mut [F]) {
-        let (cin_g, cout_g, p_len, kk, k) = self.dims();
+        let (cin_g, cout_g, p_len, k) = self.dims();
         let (n_in, n_out, hw) = (self.n_in(), self.n_out(), self.window.in_len());
         let w = if abs { &self.w_abs } else { &self.w };
+        let s = self.window.stride[1];
         out[..rows * n_in].fill(F::zero());
-        let block = self.block();
-        let mut gt = Vec::new();
-        let mut cols = Vec::new();
-        for r0 in (0..rows).step_by(block) {
-            let rb = block.min(rows - r0);
-            gt.clear();
-            gt.resize(rb * p_len * cout_g, F::zero());
-            cols.clear();
-            cols.resize(rb * p_len * k, F::zero());
+        let mut cols = vec![F::zero(); k * p_len];
+        for b in 0..rows {
             for g in 0..self.groups {
-                for b in 0..rb {
-                    let gb = &gr[(r0 + b) * n_out..(r0 + b + 1) * n_out];
-                    for p in 0..p_len {
-                        let dst = &mut gt[(b * p_len + p) * cout_g..(b * p_len + p + 1) * cout_g];
-                        for (co, d) in dst.iter_mut().enumerate() {
-                            *d = gb[(g * cout_g + co) * p_len + p];
-                        }
-                    }
-                }
                 let wg = &w[g * cout_g * k..(g + 1) * cout_g * k];
-                linalg::mul_w(&gt, rb * p_len, cout_g, wg, k, &mut cols);
-                // col2im: scatter-add every tap back to its input position.
-                for b in 0..rb {
-                    let ob = &mut out[(r0 + b) * n_in..(r0 + b + 1) * n_in];
-                    for p in 0..p_len {
-                        let src = &cols[(b * p_len + p) * k..(b * p_len + p + 1) * k];
-                        let taps = &self.taps[p * kk..(p + 1) * kk];
-                        for ci in 0..cin_g {
-                            let dst = &mut ob[(g * cin_g + ci) * hw..(g * cin_g + ci + 1) * hw];
-                            for (&v, &t) in src[ci * kk..(ci + 1) * kk].iter().zip(taps) {
-                                if t != PAD {
-                                    dst[t as usize] += v;
-                                }
-                            }
+                let gg = &gr[b * n_out + g * cout_g * p_len..b * n_out + (g + 1) * cout_g * p_len];
+                linalg::mul_tw(wg, cout_g, k, gg, p_len, &mut cols);
+                let og = &mut out[b * n_in + g * cin_g * hw..b * n_in + (g + 1) * cin_g * hw];
+                self.for_runs(cin_g, |row, at, start, lo, hi| {
+                    let src = &cols[row * p_len + at + lo..row * p_len + at + hi];
+                    if s == 1 {
+                        for (o, &v) in og[start..start + (hi - lo)].iter_mut().zip(src) {
+                            *o += v;
+                        }
+                    } else {
+                        for (i, &v) in src.iter().enumerate() {
+                            og[start + i * s] += v;
                         }
                     }
-                }
+                });
             }
         }
     }

@@ -77,8 +77,19 @@ impl MaxPoolOp {
         let (n_in, n_out) = (self.n_in, self.n_out());
         for r in 0..rows {
             let xr = &x[r * n_in..(r + 1) * n_in];
-            for (j, o) in out[r * n_out..(r + 1) * n_out].iter_mut().enumerate() {
-                *o = xr[self.argmax(xr, j)];
+            for (o, w) in out[r * n_out..(r + 1) * n_out]
+                .iter_mut()
+                .zip(self.ptr.windows(2))
+            {
+                let cand = &self.idx[w[0]..w[1]];
+                let mut best = xr[cand[0] as usize];
+                for &i in &cand[1..] {
+                    let v = xr[i as usize];
+                    if v > best {
+                        best = v;
+                    }
+                }
+                *o = best;
             }
         }
     }

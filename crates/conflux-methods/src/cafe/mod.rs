@@ -60,6 +60,9 @@ use crate::method::{Attributor, Axiom, MethodId};
 use crate::propagate::walk::{ReferenceTrace, Split, Workspace};
 use rule::CafeRule;
 
+/// Reverse-mode chunks hold at most about this many elements per tensor.
+const CACHE_ELEMENTS: usize = 1 << 17;
+
 /// Forward-mode chunks hold at most this many (row, source) pairs.
 const FORWARD_MODE_STATE_ROWS: usize = 8192;
 
@@ -288,7 +291,11 @@ impl<F: Float> Attributor<Plan<F>, F> for Cafe {
         );
         let shared = (reference.nrows() == 1 && !plan.has_gates())
             .then(|| ReferenceTrace::new(plan, rs, 1, None));
-        let mut chunk = self.chunk_rows;
+        // Chunks small enough that one tensor of the widest layer stays in cache (image
+        // networks have tensors of thousands of elements per row).
+        let mut chunk = self
+            .chunk_rows
+            .min((CACHE_ELEMENTS / plan.max_width().max(1)).max(1));
         if self.resolved_mode(d, target.per_row(plan.output_dim())) == Mode::Forward {
             chunk = chunk.min((FORWARD_MODE_STATE_ROWS / (d + 1)).max(1));
         }

@@ -1,4 +1,6 @@
-//! conflux's JSON model format, version 1 (interface.md §Model file): load and save.
+//! conflux's JSON model format (interface.md §Model file): load and save. Version 1 is a
+//! layer list; version 2 (a graph of named nodes, [`super::json_graph`]) holds any
+//! supported graph and is what networks in graph form are saved as.
 //!
 //! Unknown keys at the top level are ignored; inside a layer, an unknown or a missing
 //! required key is an error naming the layer index and the key.
@@ -64,9 +66,12 @@ pub fn from_value(v: &Value) -> Result<Network> {
     if let Some(fv) = top.get("format_version")
         && fv.as_u64() != Some(1)
     {
+        if fv.as_u64() == Some(2) {
+            return super::json_graph::from_top(top);
+        }
         return Err(Error::model(
             "",
-            format!("expected format_version 1, got {}", short(fv)),
+            format!("expected format_version 1 or 2, got {}", short(fv)),
         ));
     }
     let layers_v = top
@@ -211,6 +216,14 @@ pub fn from_value(v: &Value) -> Result<Network> {
                 )
             })?,
     };
+    let (feature_names, preprocess) = names_and_preprocess(top)?;
+    Network::new(input_dim, layers, head, feature_names, preprocess)
+}
+
+/// The optional `feature_names` and `preprocess` of a model file's top level.
+pub(crate) fn names_and_preprocess(
+    top: &Map<String, Value>,
+) -> Result<(Option<Vec<String>>, Option<Preprocess>)> {
     let feature_names = match top.get("feature_names") {
         None | Some(Value::Null) => None,
         Some(Value::Array(a)) => Some(
@@ -236,7 +249,7 @@ pub fn from_value(v: &Value) -> Result<Network> {
         None | Some(Value::Null) => None,
         Some(p) => Some(preprocess_from(p)?),
     };
-    Network::new(input_dim, layers, head, feature_names, preprocess)
+    Ok((feature_names, preprocess))
 }
 
 /// Reads a `preprocess` block.
@@ -391,13 +404,16 @@ impl LayerReader<'_> {
     }
 }
 
-fn short(v: &Value) -> String {
+pub(crate) fn short(v: &Value) -> String {
     crate::error::quote_json(v)
 }
 
 /// Serialises a network to conflux's JSON model format (lossless: numbers are written in
 /// shortest round-trip form).
 pub fn to_value(net: &Network) -> Value {
+    if let Some(g) = net.graph() {
+        return super::json_graph::to_value(net, g);
+    }
     let mut layers: Vec<Value> = net
         .layers()
         .iter()
@@ -407,18 +423,7 @@ pub fn to_value(net: &Network) -> Value {
                 "weight": d.weight().chunks(d.in_dim()).collect::<Vec<_>>(),
                 "bias": d.bias(),
             }),
-            Layer::Act(a) => match *a {
-                Activation::LeakyRelu { slope } => {
-                    json!({"type": "leaky_relu", "negative_slope": slope})
-                }
-                Activation::Elu { alpha } => json!({"type": "elu", "alpha": alpha}),
-                Activation::Gelu => json!({"type": "gelu", "approximate": "none"}),
-                Activation::GeluTanh => json!({"type": "gelu", "approximate": "tanh"}),
-                Activation::Softplus { beta, threshold } => {
-                    json!({"type": "softplus", "beta": beta, "threshold": threshold})
-                }
-                other => json!({"type": other.type_name()}),
-            },
+            Layer::Act(a) => activation_to_value(*a),
             Layer::BatchNorm(b) => json!({
                 "type": "batchnorm", "mean": b.mean, "var": b.var,
                 "weight": b.weight, "bias": b.bias, "eps": b.eps,
@@ -443,6 +448,36 @@ pub fn to_value(net: &Network) -> Value {
     }
     top["layers"] = Value::Array(layers);
     top
+}
+
+/// An activation as a format-1 layer object (`{"type": …, parameters}`).
+pub(crate) fn activation_to_value(a: Activation) -> Value {
+    match a {
+        Activation::LeakyRelu { slope } => json!({"type": "leaky_relu", "negative_slope": slope}),
+        Activation::Elu { alpha } => json!({"type": "elu", "alpha": alpha}),
+        Activation::Gelu => json!({"type": "gelu", "approximate": "none"}),
+        Activation::GeluTanh => json!({"type": "gelu", "approximate": "tanh"}),
+        Activation::Softplus { beta, threshold } => {
+            json!({"type": "softplus", "beta": beta, "threshold": threshold})
+        }
+        other => json!({"type": other.type_name()}),
+    }
+}
+
+/// Reads an activation from a format-1 layer object, with format 1's checks.
+pub(crate) fn activation_from(layer: &Value) -> Result<Activation> {
+    // A trailing layer keeps a sigmoid from being read as the output head.
+    let net = from_value(&json!({"input_dim": 1, "layers": [layer, {"type": "relu"}]}))?;
+    match net.layers() {
+        [Layer::Act(a), _] => Ok(*a),
+        _ => Err(Error::model(
+            "",
+            format!(
+                "expected an op or activation name, got {}",
+                short(&layer["type"])
+            ),
+        )),
+    }
 }
 
 /// A `preprocess` block.

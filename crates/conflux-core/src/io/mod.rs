@@ -1,6 +1,7 @@
 //! Model loaders and savers: conflux's JSON format, ONNX, safetensors (+ architecture).
 
 pub mod json;
+pub mod json_graph;
 pub mod onnx;
 pub mod read;
 pub mod safetensors;

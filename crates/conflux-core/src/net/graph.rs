@@ -160,6 +160,12 @@ impl GraphBuilder {
             ));
         }
         limits.check_tensor(&input_shape.iter().map(|&d| d as u64).collect::<Vec<_>>())?;
+        if input_shape.iter().product::<usize>() > u32::MAX as usize {
+            return Err(format!(
+                "input shape {} has more than 2^32 elements per row",
+                show(&input_shape)
+            ));
+        }
         let v = Value {
             id: 0,
             shape: input_shape.clone(),
@@ -194,6 +200,16 @@ impl GraphBuilder {
         self.limits
             .check_tensor(&dims)
             .map_err(|r| fail(name, kind, format!("output shape {}: {r}", show(&shape))))?;
+        if shape.iter().product::<usize>() > u32::MAX as usize {
+            return Err(fail(
+                name,
+                kind,
+                format!(
+                    "output shape {} has more than 2^32 elements per row",
+                    show(&shape)
+                ),
+            ));
+        }
         self.params = self.params.saturating_add(op.param_count() as u64);
         self.limits
             .check_parameters(self.params)
@@ -665,6 +681,32 @@ impl GraphBuilder {
             inputs.iter().map(|v| v.id).collect(),
             shape,
         )
+    }
+
+    /// A general gather (format 2 files): output element `j` is element `index[j]` of the
+    /// concatenated inputs; the output is flat.
+    ///
+    /// # Errors
+    /// When an index is out of range or the output is empty.
+    pub fn gather_index(&mut self, name: &str, inputs: &[&Value], index: &[usize]) -> Built {
+        let total: usize = inputs.iter().map(|v| v.size()).sum();
+        if inputs.is_empty() || index.is_empty() {
+            return Err(fail(
+                name,
+                "gather",
+                "expected at least one input and one index",
+            ));
+        }
+        if let Some(&bad) = index.iter().find(|&&i| i >= total) {
+            return Err(fail(
+                name,
+                "gather",
+                format!("index {bad} is out of range for {total} input elements"),
+            ));
+        }
+        let n = index.len();
+        let index = index.iter().map(|&i| i as u32).collect();
+        self.gather(name, "Gather", inputs, index, vec![n])
     }
 
     /// `Transpose` of the per-row axes (`perm` over per-row axes; the batch stays first).

@@ -8,6 +8,10 @@ use crate::float::Float;
 /// A max pooling in compressed-row form: the candidates of each output element.
 #[derive(Debug, Clone)]
 pub struct MaxPoolOp {
+    /// Channels.
+    pub channels: usize,
+    /// Window geometry.
+    pub window: Window,
     /// Inputs per row.
     pub n_in: usize,
     /// `ptr[j]..ptr[j+1]` index output `j`'s candidates in `idx`.
@@ -24,6 +28,8 @@ impl MaxPoolOp {
     pub fn new(channels: usize, window: &Window) -> Result<Self, String> {
         let (p_len, hw) = (window.out_len(), window.in_len());
         let mut op = MaxPoolOp {
+            channels,
+            window: window.clone(),
             n_in: channels * hw,
             ptr: vec![0],
             idx: Vec::new(),

@@ -6,11 +6,34 @@ use super::window::Window;
 use super::{Bias, LinearMap};
 use crate::float::Float;
 
+/// What a pooling map was built from (what model files save).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PoolGeometry {
+    /// `AveragePool` over `channels` planes of a window.
+    Average {
+        /// Channels.
+        channels: usize,
+        /// Window geometry.
+        window: Window,
+        /// Whether padding counts in the divisor.
+        count_include_pad: bool,
+    },
+    /// The mean over each channel's `len` positions.
+    Mean {
+        /// Channels.
+        channels: usize,
+        /// Positions per channel.
+        len: usize,
+    },
+}
+
 /// A sparse non-negative linear map.
 #[derive(Debug, Clone)]
 pub struct PoolOp<F> {
     /// The ONNX op it came from (for messages and `inspect`).
     pub kind: &'static str,
+    /// What it was built from.
+    pub geometry: PoolGeometry,
     /// Inputs per row.
     pub n_in: usize,
     /// `ptr[j]..ptr[j+1]` are output `j`'s entries.
@@ -27,6 +50,11 @@ impl<F: Float> PoolOp<F> {
         let (p_len, hw) = (window.out_len(), window.in_len());
         let mut op = PoolOp {
             kind: "AveragePool",
+            geometry: PoolGeometry::Average {
+                channels,
+                window: window.clone(),
+                count_include_pad,
+            },
             n_in: channels * hw,
             ptr: vec![0],
             idx: Vec::new(),
@@ -59,6 +87,7 @@ impl<F: Float> PoolOp<F> {
         let inv = F::one() / F::of(len.max(1) as f64);
         PoolOp {
             kind,
+            geometry: PoolGeometry::Mean { channels, len },
             n_in: channels * len,
             ptr: (0..=channels).map(|c| c * len).collect(),
             idx: (0..channels * len)
@@ -72,6 +101,7 @@ impl<F: Float> PoolOp<F> {
     pub fn cast<G: Float>(&self) -> PoolOp<G> {
         PoolOp {
             kind: self.kind,
+            geometry: self.geometry.clone(),
             n_in: self.n_in,
             ptr: self.ptr.clone(),
             idx: self.idx.clone(),

@@ -134,16 +134,29 @@ pub fn image_ame() -> Ame {
 pub fn seed_files(csv_lines: usize) -> Vec<(String, Vec<u8>)> {
     let root = crate::repo_root();
     let mut out = Vec::new();
-    let models = root.join("tests/models");
-    let mut onnx: Vec<_> = std::fs::read_dir(&models)
-        .expect("tests/models exists")
-        .map(|e| e.expect("listing tests/models").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "onnx"))
-        .collect();
+    // MLPs, and the graph networks (CNNs, residual, LayerNorm) with a format-2 JSON copy of
+    // one of them.
+    let mut onnx = Vec::new();
+    for sub in ["tests/models", "tests/models/graph"] {
+        onnx.extend(
+            std::fs::read_dir(root.join(sub))
+                .expect("tests/models exists")
+                .map(|e| e.expect("listing tests/models").path())
+                .filter(|p| p.extension().is_some_and(|e| e == "onnx")),
+        );
+    }
     onnx.sort();
     for p in onnx {
         out.push((name(&p), std::fs::read(&p).expect("model readable")));
     }
+    let cnn = conflux_core::io::onnx::load(
+        &root.join("tests/models/graph/cnn10_relu_maxpool_avgpool.onnx"),
+    )
+    .expect("graph model loads");
+    out.push((
+        "cnn10.graph.json".into(),
+        serde_json::to_vec(&conflux_core::io::json::to_value(&cnn)).expect("JSON"),
+    ));
     let demo = root.join("crates/conflux-cli/assets/demo");
     out.push((
         "adult_mlp.json".into(),

@@ -316,8 +316,9 @@ pub struct ExplainArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     /// CSV with a header row, raw units (the model's preprocessing is applied); - for
-    /// standard input.
-    #[arg(long, value_name = "FILE.csv")]
+    /// standard input. Image rows are the input tensor flattened in C order. Or a NumPy
+    /// FILE.npy of float32/float64, shape (N, F) or (N, C, H, W).
+    #[arg(long, value_name = "FILE.csv|FILE.npy")]
     pub data: PathBuf,
     #[command(flatten)]
     pub csv: CsvArgs,
@@ -334,9 +335,9 @@ pub struct ExplainArgs {
     /// [default: 0.5].
     #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
     pub c: Option<String>,
-    /// zeros (in the network's input space), mean, median, or FILE.csv (raw units; one row,
-    /// or one per data row). mean and median read the data twice: with --data - they need
-    /// --reference-data.
+    /// zeros (in the network's input space), mean, median, or FILE.csv / FILE.npy (raw units;
+    /// one row, or one per data row). mean and median read the data twice: with --data -
+    /// they need --reference-data.
     #[arg(long, default_value = "zeros", value_name = "REF")]
     pub reference: Reference,
     /// Rows for --reference mean/median (default: the --data rows).

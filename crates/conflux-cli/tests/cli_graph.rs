@@ -243,3 +243,84 @@ fn every_export_variant_explains_completely_and_inspect_shows_the_graph() {
     }
     assert_eq!(files, 13);
 }
+
+#[test]
+fn npy_data_and_references_give_the_csv_results() {
+    let root = conflux_testkit::repo_root();
+    let dir = tempfile::tempdir().unwrap();
+    let name = "cnn10_relu_maxpool_avgpool";
+    let g: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join(format!("tests/golden/graph/{name}.json"))).unwrap(),
+    )
+    .unwrap();
+    let rows: Vec<f64> = g["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(floats)
+        .collect();
+    let reference = floats(&g["references"]["nonzero"]);
+    let data_npy = dir.path().join("x.npy");
+    std::fs::write(
+        &data_npy,
+        conflux_testkit::npy::npy_bytes(&[20, 1, 10, 10], &rows, true),
+    )
+    .unwrap();
+    let ref_npy = dir.path().join("r.npy");
+    std::fs::write(
+        &ref_npy,
+        conflux_testkit::npy::npy_bytes(&[1, 1, 10, 10], &reference, true),
+    )
+    .unwrap();
+    let model = root.join(format!("tests/models/graph/{name}.onnx"));
+    let csv = root.join(format!("tests/golden/graph/{name}.rows.csv"));
+    let ref_csv = root.join(format!("tests/golden/graph/{name}.reference_nonzero.csv"));
+    let run = |data: &std::path::Path, r: &std::path::Path| {
+        explain(&[
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--reference",
+            r.to_str().unwrap(),
+            "--precision",
+            "f64",
+            "--target",
+            "7",
+        ])
+    };
+    let (a, b) = (run(&csv, &ref_csv), run(&data_npy, &ref_npy));
+    assert_eq!(a["rows"], b["rows"]);
+    assert_eq!(b["rows"].as_array().unwrap().len(), 20);
+    // A per-row reference .npy (20 rows) is read in lockstep with the data.
+    let per_row: Vec<f64> = reference.iter().copied().cycle().take(20 * 100).collect();
+    std::fs::write(
+        &ref_npy,
+        conflux_testkit::npy::npy_bytes(&[20, 100], &per_row, false),
+    )
+    .unwrap();
+    let c = run(&data_npy, &ref_npy);
+    assert_eq!(c["rows"].as_array().unwrap().len(), 20);
+    // A wrong shape is refused, naming the file and the expected width.
+    std::fs::write(
+        &data_npy,
+        conflux_testkit::npy::npy_bytes(&[2, 7], &[0.0; 14], true),
+    )
+    .unwrap();
+    let out = conflux()
+        .args([
+            "explain",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            data_npy.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("x.npy") && e.contains("expected rows of 100 values"),
+        "{e}"
+    );
+}

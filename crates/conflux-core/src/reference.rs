@@ -12,7 +12,8 @@ pub enum Reference {
     Mean,
     /// Column medians of the data (raw units, then preprocessed).
     Median,
-    /// A CSV in raw units: one row shared by all inputs, or one row per input row.
+    /// A CSV or `.npy` file in raw units: one row shared by all inputs, or one row per input
+    /// row.
     File(PathBuf),
 }
 
@@ -23,12 +24,15 @@ impl std::str::FromStr for Reference {
             "zeros" => Reference::Zeros,
             "mean" => Reference::Mean,
             "median" => Reference::Median,
-            p if p == "-" || p.to_ascii_lowercase().ends_with(".csv") => {
+            p if p == "-"
+                || p.to_ascii_lowercase().ends_with(".csv")
+                || p.to_ascii_lowercase().ends_with(".npy") =>
+            {
                 Reference::File(PathBuf::from(p))
             }
             other => {
                 return Err(format!(
-                    "expected zeros, mean, median, a FILE.csv or - (standard input), got '{}'",
+                    "expected zeros, mean, median, a FILE.csv, a FILE.npy or - (standard input), got '{}'",
                     crate::error::quote(other)
                 ));
             }

@@ -403,8 +403,10 @@ impl CsvFile {
                 label: label_idx,
                 extra: Vec::new(),
             },
-            file: self,
-            record: ::csv::StringRecord::new(),
+            backend: Backend::Csv {
+                file: self,
+                record: ::csv::StringRecord::new(),
+            },
             rows_read: 0,
         })
     }
@@ -461,18 +463,127 @@ fn check_header(path: &Path, header: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// A CSV file opened for block-wise reading, its columns mapped to a model's inputs.
-pub struct CsvSource {
-    file: CsvFile,
-    columns: Columns,
-    record: ::csv::StringRecord,
+/// Reads up to `max_rows` CSV records (see [`CsvSource::read_block_with`]).
+#[allow(clippy::too_many_arguments)]
+fn csv_block(
+    file: &mut CsvFile,
+    record: &mut ::csv::StringRecord,
+    columns: &Columns,
     rows_read: usize,
+    max_rows: usize,
+    x: &mut Vec<f64>,
+    labels: &mut Vec<f64>,
+    extra: &mut Vec<f64>,
+) -> Result<usize> {
+    let mut n = 0;
+    let width = columns.header.len();
+    let per_row = (columns.features.len() + columns.extra.len()).max(1) as u64;
+    while n < max_rows {
+        let line = if let Some(first) = file.pending.take() {
+            *record = first;
+            1
+        } else {
+            if !file
+                .reader
+                .read_record(record)
+                .map_err(|e| csv_err(&file.path, &e))?
+            {
+                break;
+            }
+            record.position().map_or(0, ::csv::Position::line)
+        };
+        if record.len() == 1 && record[0].is_empty() {
+            continue; // blank line
+        }
+        if record.len() != width {
+            return Err(data_err(
+                &file.path,
+                line,
+                None,
+                format!(
+                    "expected {width} columns like the header, got {}",
+                    record.len()
+                ),
+            ));
+        }
+        if (x.len() + extra.len()) as u64 + per_row > file.max_cells {
+            return Err(data_err(
+                &file.path,
+                line,
+                None,
+                format!(
+                    "more data than may be held in memory at once ({} rows so far): {}; \
+                         fewer rows (e.g. --max-rows) also help",
+                    rows_read + n,
+                    DATA_CELLS.exceeded(file.max_cells)
+                ),
+            ));
+        }
+        for &c in &columns.features {
+            x.push(cell(file, record, columns, line, c)?);
+        }
+        if let Some(c) = columns.label {
+            labels.push(cell(file, record, columns, line, c)?);
+        }
+        for &c in &columns.extra {
+            extra.push(cell(file, record, columns, line, c)?);
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
+fn cell(
+    file: &CsvFile,
+    record: &::csv::StringRecord,
+    columns: &Columns,
+    line: u64,
+    c: usize,
+) -> Result<f64> {
+    let s = &record[c];
+    let col = || Some((c + 1, columns.header[c].clone()));
+    let v: f64 = s.parse().map_err(|_| {
+        data_err(
+            &file.path,
+            line,
+            col(),
+            format!("expected a number, got '{}'", quote(s)),
+        )
+    })?;
+    if !v.is_finite() {
+        return Err(data_err(
+            &file.path,
+            line,
+            col(),
+            format!("expected a finite number, got '{}'", quote(s)),
+        ));
+    }
+    Ok(v)
+}
+
+/// A data file opened for block-wise reading, its columns mapped to a model's inputs: a CSV
+/// file, or a NumPy `.npy` array (rows flattened in C order, columns named `f0, f1, …`).
+pub struct CsvSource {
+    backend: Backend,
+    columns: Columns,
+    rows_read: usize,
+}
+
+enum Backend {
+    Csv {
+        file: CsvFile,
+        record: ::csv::StringRecord,
+    },
+    Npy {
+        reader: super::npy::NpyReader,
+        max_cells: u64,
+    },
 }
 
 impl std::fmt::Debug for CsvSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CsvSource")
-            .field("path", &self.file.path)
+            .field("path", &self.path())
             .field("rows_read", &self.rows_read)
             .finish_non_exhaustive()
     }
@@ -491,7 +602,54 @@ impl CsvSource {
         input_dim: usize,
         names: Option<&[String]>,
     ) -> Result<Self> {
-        CsvFile::open(path, opts)?.select(label, true, input_dim, names)
+        Self::open_with(path, opts, label, true, input_dim, names)
+    }
+
+    /// A `.npy` array as a source: `input_dim` elements per row, no label column.
+    fn npy(
+        path: &Path,
+        opts: &CsvOptions,
+        label: Option<&str>,
+        label_required: bool,
+        input_dim: usize,
+    ) -> Result<Self> {
+        let reader = super::npy::NpyReader::open(path)?;
+        if let Some(l) = label.filter(|_| label_required) {
+            return Err(data_err(
+                path,
+                0,
+                None,
+                format!(
+                    "a .npy file holds only the inputs; the label '{}' must come from a CSV file",
+                    quote(l)
+                ),
+            ));
+        }
+        if reader.cols() != input_dim {
+            return Err(data_err(
+                path,
+                0,
+                None,
+                format!(
+                    "expected rows of {input_dim} values (the model's input), got shape {:?} ({} per row)",
+                    reader.shape,
+                    reader.cols()
+                ),
+            ));
+        }
+        Ok(CsvSource {
+            columns: Columns {
+                header: (0..input_dim).map(|i| format!("f{i}")).collect(),
+                features: (0..input_dim).collect(),
+                label: None,
+                extra: Vec::new(),
+            },
+            backend: Backend::Npy {
+                reader,
+                max_cells: opts.max_cells,
+            },
+            rows_read: 0,
+        })
     }
 
     /// As [`CsvSource::open`]; with `label_required = false` a label column absent from the
@@ -507,6 +665,9 @@ impl CsvSource {
         input_dim: usize,
         names: Option<&[String]>,
     ) -> Result<Self> {
+        if super::npy::is_npy(path) {
+            return Self::npy(path, opts, label, label_required, input_dim);
+        }
         CsvFile::open(path, opts)?.select(label, label_required, input_dim, names)
     }
 
@@ -528,7 +689,7 @@ impl CsvSource {
             .map(|n| {
                 index.get(n.as_str()).copied().ok_or_else(|| {
                     data_err(
-                        &self.file.path,
+                        self.path(),
                         1,
                         None,
                         format!("expected a column '{}' in the header", quote(n)),
@@ -547,7 +708,10 @@ impl CsvSource {
 
     /// The name of the source in messages (`<stdin>` for standard input).
     pub fn path(&self) -> &Path {
-        &self.file.path
+        match &self.backend {
+            Backend::Csv { file, .. } => &file.path,
+            Backend::Npy { reader, .. } => reader.path(),
+        }
     }
 
     /// Data rows read so far.
@@ -558,7 +722,10 @@ impl CsvSource {
     /// Bytes of the file consumed so far and the file's size (for progress bars; 0 when
     /// unknown, as for standard input).
     pub fn progress(&self) -> (u64, u64) {
-        (self.file.reader.position().byte(), self.file.file_len)
+        match &self.backend {
+            Backend::Csv { file, .. } => (file.reader.position().byte(), file.file_len),
+            Backend::Npy { reader, .. } => reader.progress(),
+        }
     }
 
     /// Reads up to `max_rows` rows, appending features (model-input order, row-major) to `x`
@@ -589,86 +756,41 @@ impl CsvSource {
         labels: &mut Vec<f64>,
         extra: &mut Vec<f64>,
     ) -> Result<usize> {
-        let mut n = 0;
-        let width = self.columns.header.len();
-        let per_row = (self.columns.features.len() + self.columns.extra.len()).max(1) as u64;
-        while n < max_rows {
-            let line = if let Some(first) = self.file.pending.take() {
-                self.record = first;
-                1
-            } else {
-                if !self
-                    .file
-                    .reader
-                    .read_record(&mut self.record)
-                    .map_err(|e| csv_err(&self.file.path, &e))?
-                {
-                    break;
+        let columns = &self.columns;
+        let n = match &mut self.backend {
+            Backend::Npy { reader, max_cells } => {
+                let room =
+                    usize::try_from(max_cells.saturating_sub((x.len() + extra.len()) as u64))
+                        .unwrap_or(usize::MAX)
+                        / reader.cols().max(1);
+                if room == 0 && max_rows > 0 && reader.rows() > self.rows_read {
+                    return Err(data_err(
+                        reader.path(),
+                        0,
+                        None,
+                        format!(
+                            "more data than may be held in memory at once ({} rows so far): {}; \
+                             fewer rows (e.g. --max-rows) also help",
+                            self.rows_read,
+                            DATA_CELLS.exceeded(*max_cells)
+                        ),
+                    ));
                 }
-                self.record.position().map_or(0, ::csv::Position::line)
-            };
-            if self.record.len() == 1 && self.record[0].is_empty() {
-                continue; // blank line
+                reader.read_rows(max_rows.min(room), x)?
             }
-            if self.record.len() != width {
-                return Err(data_err(
-                    &self.file.path,
-                    line,
-                    None,
-                    format!(
-                        "expected {width} columns like the header, got {}",
-                        self.record.len()
-                    ),
-                ));
-            }
-            if (x.len() + extra.len()) as u64 + per_row > self.file.max_cells {
-                return Err(data_err(
-                    &self.file.path,
-                    line,
-                    None,
-                    format!(
-                        "more data than may be held in memory at once ({} rows so far): {}; \
-                         fewer rows (e.g. --max-rows) also help",
-                        self.rows_read + n,
-                        DATA_CELLS.exceeded(self.file.max_cells)
-                    ),
-                ));
-            }
-            for &c in &self.columns.features {
-                x.push(self.cell(line, c)?);
-            }
-            if let Some(c) = self.columns.label {
-                labels.push(self.cell(line, c)?);
-            }
-            for &c in &self.columns.extra {
-                extra.push(self.cell(line, c)?);
-            }
-            n += 1;
-        }
+            Backend::Csv { file, record } => csv_block(
+                file,
+                record,
+                columns,
+                self.rows_read,
+                max_rows,
+                x,
+                labels,
+                extra,
+            )?,
+        };
         self.rows_read += n;
         Ok(n)
-    }
-
-    fn cell(&self, line: u64, c: usize) -> Result<f64> {
-        let s = &self.record[c];
-        let col = || Some((c + 1, self.columns.header[c].clone()));
-        let v: f64 = s.parse().map_err(|_| {
-            data_err(
-                &self.file.path,
-                line,
-                col(),
-                format!("expected a number, got '{}'", quote(s)),
-            )
-        })?;
-        if !v.is_finite() {
-            return Err(data_err(
-                &self.file.path,
-                line,
-                col(),
-                format!("expected a finite number, got '{}'", quote(s)),
-            ));
-        }
-        Ok(v)
     }
 
     /// Reads the rest of the file.
@@ -689,7 +811,7 @@ impl CsvSource {
     pub fn ensure_rows(&self) -> Result<()> {
         if self.rows_read == 0 {
             return Err(data_err(
-                &self.file.path,
+                self.path(),
                 2,
                 None,
                 "expected at least one data row, got only the header",

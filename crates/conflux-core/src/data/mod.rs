@@ -2,4 +2,5 @@
 
 pub mod csv;
 pub mod groups;
+pub mod npy;
 pub mod synthetic;

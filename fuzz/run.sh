@@ -8,7 +8,7 @@ export RUSTC_BOOTSTRAP=1
 RUNS=${RUNS:-1000000}
 SECONDS_PER_TARGET=${SECONDS_PER_TARGET:-1200}
 mkdir -p logs
-[ -d corpus ] || cargo run -q --manifest-path ../Cargo.toml -p conflux-testkit --example fuzz_seeds -- fuzz/corpus
+[ -d corpus ] || cargo run -q --manifest-path ../Cargo.toml -p conflux-testkit --example fuzz_seeds -- corpus
 cargo fuzz build -a
 run() {
     cargo fuzz run -a "$1" -- -runs="$RUNS" -max_total_time="$SECONDS_PER_TARGET" \

@@ -17,6 +17,8 @@ pub enum Attr {
     S(&'static str),
     /// Tensor (for `Constant`).
     T(Vec<usize>, Vec<f32>),
+    /// Integer list (`kernel_shape`, `pads`, …).
+    Ints(Vec<i64>),
 }
 
 /// A model under construction: one input `x`, nodes in order, initializers.
@@ -52,6 +54,26 @@ impl OnnxBuilder {
         shape.dim = vec![batch, width];
         g.input.push(vi);
         OnnxBuilder { graph: g, opset }
+    }
+
+    /// A graph with input `x` of per-row shape `dims` (`None`: a symbolic dimension).
+    pub fn shaped(dims: &[Option<usize>], opset: i64) -> Self {
+        let mut b = OnnxBuilder::new(1, opset);
+        let tt = b.graph.input[0]
+            .type_
+            .mut_or_insert_default()
+            .mut_tensor_type();
+        let shape = tt.shape.mut_or_insert_default();
+        shape.dim.truncate(1);
+        for d in dims {
+            let mut dim = onnx_protobuf::tensor_shape_proto::Dimension::new();
+            match d {
+                Some(v) => dim.set_dim_value(*v as i64),
+                None => dim.set_dim_param("h".into()),
+            }
+            shape.dim.push(dim);
+        }
+        b
     }
 
     /// Adds an initializer (float32, raw data).
@@ -145,6 +167,10 @@ impl OnnxBuilder {
                 Attr::S(s) => {
                     p.s = s.as_bytes().to_vec();
                     p.type_ = AttributeType::STRING.into();
+                }
+                Attr::Ints(v) => {
+                    p.ints.clone_from(v);
+                    p.type_ = AttributeType::INTS.into();
                 }
                 Attr::T(dims, data) => {
                     p.t = protobuf::MessageField::some(tensor("", dims, data));

@@ -111,13 +111,11 @@ pub fn from_bytes_with(
     })?;
     let importer = Importer::new(&model, path, limits)?;
     // Layer chains load as layer lists (every format can save those); anything else as a
-    // graph. The graph importer's error is the more general one.
+    // graph. The graph importer understands every op the chain importer does, so its error
+    // is the one to report.
     let net = match importer.run() {
         Ok(net) => net,
-        Err(chain) => importer.run_graph(limits).map_err(|e| match e {
-            Error::Model { .. } if matches!(chain, Error::OnnxNode { .. }) => chain,
-            e => e,
-        })?,
+        Err(_) => importer.run_graph(limits)?,
     };
     Ok((net, importer.external))
 }

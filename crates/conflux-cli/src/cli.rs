@@ -349,9 +349,10 @@ pub struct ExplainArgs {
     /// Computation precision.
     #[arg(long, value_enum, default_value_t = Precision::F32)]
     pub precision: Precision,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Json)]
-    pub format: Format,
+    /// Output format: json, csv, or npz (NumPy archive of scores, feat_pos, feat_neg in the
+    /// input's shape, bias_pos, bias_neg, output, baseline_output, row, target; needs --out).
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Json)]
+    pub format: ExplainFormat,
     /// Output file (written atomically; never one of the inputs); default (or -): standard
     /// output.
     #[arg(long, value_name = "FILE")]
@@ -674,6 +675,17 @@ pub enum Format {
     Json,
     /// One line per (row, target).
     Csv,
+}
+
+/// Output format of `explain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    /// One JSON document (interface.md §Output schema).
+    Json,
+    /// One line per (row, target).
+    Csv,
+    /// A NumPy `.npz` archive (arrays in the input's shape, for heatmaps).
+    Npz,
 }
 
 /// Output format of `inspect`.

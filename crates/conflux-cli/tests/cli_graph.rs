@@ -324,3 +324,112 @@ fn npy_data_and_references_give_the_csv_results() {
         "{e}"
     );
 }
+
+/// The stored entries of a ZIP archive: (name, bytes), checking each CRC-32.
+fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let u16_at = |i: usize| usize::from(u16::from_le_bytes([bytes[i], bytes[i + 1]]));
+    let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().unwrap());
+    let mut out = Vec::new();
+    let mut at = 0;
+    while u32_at(at) == 0x0403_4b50 {
+        assert_eq!(u16_at(at + 8), 0, "stored entries");
+        let (crc, size) = (u32_at(at + 14), u32_at(at + 18) as usize);
+        let (name_len, extra) = (u16_at(at + 26), u16_at(at + 28));
+        let name = String::from_utf8(bytes[at + 30..at + 30 + name_len].to_vec()).unwrap();
+        let start = at + 30 + name_len + extra;
+        let data = bytes[start..start + size].to_vec();
+        let mut c = !0u32;
+        for &b in &data {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        assert_eq!(!c, crc, "{name}: CRC");
+        out.push((name, data));
+        at = start + size;
+    }
+    assert_eq!(
+        u32_at(at),
+        0x0201_4b50,
+        "central directory follows the entries"
+    );
+    out
+}
+
+#[test]
+fn npz_output_holds_the_json_scores_in_the_input_shape() {
+    let root = conflux_testkit::repo_root();
+    let dir = tempfile::tempdir().unwrap();
+    let name = "cnn6_2ch_overlap_maxpool";
+    let model = root.join(format!("tests/models/graph/{name}.onnx"));
+    let data = root.join(format!("tests/golden/graph/{name}.rows.csv"));
+    let out = dir.path().join("s.npz");
+    let common = [
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--precision",
+        "f64",
+        "--c",
+        "0.5",
+    ];
+    let json = explain(&common);
+    let status = conflux()
+        .args(["explain", "--quiet"])
+        .args(common)
+        .args(["--format", "npz", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    let entries = unzip(&std::fs::read(&out).unwrap());
+    let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "scores.npy",
+            "feat_pos.npy",
+            "feat_neg.npy",
+            "bias_pos.npy",
+            "bias_neg.npy",
+            "output.npy",
+            "baseline_output.npy",
+            "row.npy",
+            "target.npy"
+        ]
+    );
+    let rows = json["rows"].as_array().unwrap();
+    for (n, bytes) in &entries {
+        let p = dir.path().join(n);
+        std::fs::write(&p, bytes).unwrap();
+        // The (entries, C, H, W) arrays; the 1-D ones are checked through their bytes below.
+        if n.starts_with("scores") || n.starts_with("feat") {
+            let mut r =
+                conflux_core::data::npy::NpyReader::open(&p).unwrap_or_else(|e| panic!("{n}: {e}"));
+            assert_eq!(r.shape, vec![20, 2, 6, 6], "{n}");
+            let mut v = Vec::new();
+            r.read_rows(20, &mut v).unwrap();
+            let key = n.trim_end_matches(".npy");
+            let want: Vec<f64> = rows.iter().flat_map(|row| floats(&row[key])).collect();
+            assert_eq!(v, want, "{n}");
+        }
+    }
+    let row_npy = &entries.iter().find(|(n, _)| n == "row.npy").unwrap().1;
+    assert!(String::from_utf8_lossy(&row_npy[..80]).contains("'<i8'"));
+    // bias_pos: 20 little-endian f64 after the 64-byte-aligned header, as in the JSON.
+    let bias = &entries.iter().find(|(n, _)| n == "bias_pos.npy").unwrap().1;
+    let got: Vec<f64> = bias[bias.len() - 160..]
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    let want: Vec<f64> = rows
+        .iter()
+        .map(|r| r["bias_pos"].as_f64().unwrap())
+        .collect();
+    assert_eq!(got, want);
+}

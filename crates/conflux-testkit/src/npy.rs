@@ -11,7 +11,7 @@ pub fn npy_bytes(shape: &[usize], data: &[f64], f64_data: bool) -> Vec<u8> {
     let descr = if f64_data { "<f8" } else { "<f4" };
     let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {tuple}, }}");
     // Pad so that magic + length + header is a multiple of 64, ending in a newline.
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');

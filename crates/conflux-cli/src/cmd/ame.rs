@@ -11,7 +11,7 @@ use conflux_train::{AmeConfig, ImageStem, train_ame};
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
-use crate::cli::{EvaluateArgs, ExplainArgs, Format, TaskArg, TrainAmeArgs};
+use crate::cli::{EvaluateArgs, ExplainArgs, ExplainFormat, Format, TaskArg, TrainAmeArgs};
 use crate::output::{Sink, num};
 use crate::report::Reporter;
 
@@ -87,6 +87,14 @@ fn run_blocks(ame: &Ame, x: &[f64], labels: Option<&[f64]>) -> (Vec<f64>, Vec<f6
 /// `explain` of an AME by its own attention: per row the prediction and the importance of
 /// every expert (and ω where the label is present).
 pub fn explain(args: &ExplainArgs, ame: &Ame) -> Result<()> {
+    let format = match args.format {
+        ExplainFormat::Json => Format::Json,
+        ExplainFormat::Csv => Format::Csv,
+        ExplainFormat::Npz => anyhow::bail!(
+            "--format npz: an AME's own explanation (importance per group) is written as json or csv; \
+             --method kernel-shap (or another model-agnostic method) writes npz"
+        ),
+    };
     if args.groups.is_some() {
         anyhow::bail!(
             "--groups: an AME's experts are fixed when it is trained; its groups are stored in the model"
@@ -109,7 +117,7 @@ pub fn explain(args: &ExplainArgs, ame: &Ame) -> Result<()> {
         .map_or("standard output".to_string(), |p| p.display().to_string());
     let write_err = || format!("writing {target}");
     let with_label = args.label.is_some();
-    match args.format {
+    match format {
         Format::Json => {
             let head = json!({
                 "method": "ame",
@@ -159,7 +167,7 @@ pub fn explain(args: &ExplainArgs, ame: &Ame) -> Result<()> {
         }
         let (y, a, omega) = run_blocks(ame, &x, with_label.then_some(&labels[..]));
         for r in 0..rows {
-            match args.format {
+            match format {
                 Format::Json => {
                     if done + r > 0 {
                         sink.write_all(b",").with_context(write_err)?;
@@ -196,7 +204,7 @@ pub fn explain(args: &ExplainArgs, ame: &Ame) -> Result<()> {
     }
     bar.finish();
     src.ensure_rows()?;
-    if args.format == Format::Json {
+    if format == Format::Json {
         sink.write_all(b"]}\n").with_context(write_err)?;
     }
     sink.commit()

@@ -11,8 +11,8 @@ use conflux_methods::spec::{Method, MethodSpec};
 use ndarray::ArrayView2;
 use serde_json::json;
 
-use crate::cli::{ExplainArgs, Format, Precision};
-use crate::output::{Meta, Sink, Writer, csv::CsvWriter, json::JsonWriter};
+use crate::cli::{ExplainArgs, ExplainFormat, Precision};
+use crate::output::{Meta, Sink, Writer, csv::CsvWriter, json::JsonWriter, npz::NpzWriter};
 use crate::report::Reporter;
 
 use super::Subject;
@@ -22,6 +22,14 @@ const BATCH_ROWS: usize = 4096;
 
 /// Runs `explain`.
 pub fn run(args: &ExplainArgs) -> Result<()> {
+    if args.format == ExplainFormat::Npz
+        && args
+            .out
+            .as_deref()
+            .is_none_or(conflux_core::io::read::is_stdio)
+    {
+        anyhow::bail!("--format npz writes a binary archive: give --out FILE.npz");
+    }
     let model = super::load_checked(
         &args.model,
         &[
@@ -139,6 +147,8 @@ pub struct Prepared<'a> {
     pub reference: Option<Vec<f64>>,
     /// Whether the explained graph has LayerNorm gates (frozen by propagation methods).
     pub gates: bool,
+    /// The per-row input shape (`[F]`, or `[C, H, W]` for images).
+    pub input_shape: Vec<usize>,
 }
 
 /// Streams `job.data` through the job's method into `out`. Returns the number of rows
@@ -212,6 +222,9 @@ pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
         features: src.columns().feature_names(),
         reference: shared.clone(),
         gates: plan.as_ref().is_some_and(Plan::has_gates),
+        input_shape: plan
+            .as_ref()
+            .map_or_else(|| vec![d], |p| p.input_shape().to_vec()),
     })?;
     let shared_f: Option<Vec<F>> = shared
         .as_ref()
@@ -378,7 +391,7 @@ fn reference_path(r: &Reference) -> String {
 struct Output<'a> {
     sink: Sink,
     writer: Option<Writer>,
-    format: Format,
+    format: ExplainFormat,
     target: &'a str,
 }
 
@@ -404,8 +417,14 @@ impl<F: Float> Consumer<F> for Output<'_> {
             .collect();
         let split = matches!(p.method, Method::Cafe(_));
         let mut writer = match self.format {
-            Format::Json => Writer::Json(JsonWriter::default()),
-            Format::Csv => Writer::Csv(CsvWriter::new(split)),
+            ExplainFormat::Json => Writer::Json(JsonWriter::default()),
+            ExplainFormat::Csv => Writer::Csv(CsvWriter::new(split)),
+            ExplainFormat::Npz => Writer::Npz(Box::new(NpzWriter::new(
+                p.input_shape.clone(),
+                split,
+                F::NAME == "f64",
+                conflux_core::Limits::current().data_cells,
+            ))),
         };
         let meta = Meta {
             method: p.method.id().as_str(),

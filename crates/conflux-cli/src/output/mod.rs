@@ -2,6 +2,7 @@
 
 pub mod csv;
 pub mod json;
+pub mod npz;
 
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -174,6 +175,8 @@ pub enum Writer {
     Json(json::JsonWriter),
     /// CSV lines.
     Csv(csv::CsvWriter),
+    /// NumPy archive.
+    Npz(Box<npz::NpzWriter>),
 }
 
 impl Writer {
@@ -182,6 +185,7 @@ impl Writer {
         match self {
             Writer::Json(w) => w.begin(sink, meta),
             Writer::Csv(w) => w.begin(sink, meta),
+            Writer::Npz(_) => Ok(()),
         }
     }
 
@@ -197,6 +201,7 @@ impl Writer {
         match self {
             Writer::Json(w) => w.batch(sink, first_row, a, refs),
             Writer::Csv(w) => w.batch(sink, first_row, a),
+            Writer::Npz(w) => w.batch(first_row, a),
         }
     }
 
@@ -205,6 +210,7 @@ impl Writer {
         match self {
             Writer::Json(w) => w.finish(sink),
             Writer::Csv(_) => Ok(()),
+            Writer::Npz(w) => w.finish(sink),
         }
     }
 }

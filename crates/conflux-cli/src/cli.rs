@@ -308,6 +308,10 @@ pub struct ModelArgs {
     /// Architecture for .safetensors weights, nn.Sequential order, e.g. "linear,relu,linear".
     #[arg(long, value_name = "LIST")]
     pub arch: Option<String>,
+    /// The input's per-row shape, e.g. 1,28,28, for ONNX files whose declared input is flat
+    /// or has symbolic dimensions besides the batch.
+    #[arg(long, value_name = "C,H,W", value_parser = crate::parse::shape)]
+    pub input_shape: Option<crate::parse::Shape>,
 }
 
 /// `explain` flags.

@@ -86,3 +86,25 @@ mod tests {
         assert!(limit("0").is_err());
     }
 }
+
+/// A per-row input shape (`--input-shape`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shape(pub Vec<usize>);
+
+/// A per-row input shape such as `1,28,28` (positive integers, at most 8 of them).
+pub fn shape(s: &str) -> Result<Shape, String> {
+    let dims: Vec<usize> = s
+        .split(',')
+        .map(|p| p.trim().parse::<usize>().ok().filter(|&d| d > 0))
+        .collect::<Option<_>>()
+        .ok_or_else(|| {
+            format!("expected positive integers separated by commas, e.g. 1,28,28, got '{s}'")
+        })?;
+    if dims.is_empty() || dims.len() > 8 {
+        return Err(format!("expected 1 to 8 dimensions, got {}", dims.len()));
+    }
+    dims.iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| format!("shape {s} is too large"))?;
+    Ok(Shape(dims))
+}

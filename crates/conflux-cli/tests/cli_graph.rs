@@ -433,3 +433,76 @@ fn npz_output_holds_the_json_scores_in_the_input_shape() {
         .collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn input_shape_fills_symbolic_dimensions() {
+    use conflux_testkit::onnx::{Attr, OnnxBuilder};
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("fcn.onnx");
+    let bytes = OnnxBuilder::shaped(&[Some(1), None, None], 17)
+        .init(
+            "W",
+            &[2, 1, 3, 3],
+            &[
+                0.1, -0.2, 0.3, 0.1, 0.5, -0.1, 0.2, 0.1, -0.3, 0.2, 0.1, 0.0, -0.1, 0.4, 0.2, 0.1,
+                0.0, 0.3,
+            ],
+        )
+        .node(
+            "Conv",
+            &["x", "W"],
+            &["c"],
+            &[("pads", Attr::Ints(vec![1, 1, 1, 1]))],
+        )
+        .node("Relu", &["c"], &["r"], &[])
+        .node("GlobalAveragePool", &["r"], &["g"], &[])
+        .node("Flatten", &["g"], &["y"], &[])
+        .build("y");
+    std::fs::write(&model, bytes).unwrap();
+    let m = model.to_str().unwrap();
+    let out = conflux().args(["inspect", "--model", m]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected static positive dimensions"));
+    let out = conflux()
+        .args(["inspect", "--model", m, "--input-shape", "1,4,5"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("input shape (N, 1, 4, 5)"));
+    // The CSV rows are 20 pixels; CAFE is complete on them.
+    let data = dir.path().join("x.csv");
+    let header: Vec<String> = (0..20).map(|i| format!("f{i}")).collect();
+    let row: Vec<String> = (0..20)
+        .map(|i| format!("{}", (i % 7) as f64 / 7.0))
+        .collect();
+    std::fs::write(&data, format!("{}\n{}\n", header.join(","), row.join(","))).unwrap();
+    let v = explain(&[
+        "--model",
+        m,
+        "--input-shape",
+        "1,4,5",
+        "--data",
+        data.to_str().unwrap(),
+        "--precision",
+        "f64",
+        "--target",
+        "all",
+    ]);
+    assert_eq!(v["rows"].as_array().unwrap().len(), 2);
+    assert_complete("fcn", &v, 1e-8);
+    // A shape that contradicts a static dimension is refused.
+    let out = conflux()
+        .args(["inspect", "--model", m, "--input-shape", "3,4,5"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("contradicts the graph input"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -33,7 +33,13 @@ pub fn load_model(m: &ModelArgs) -> Result<Network> {
 
 /// Loads `--model`: a network or an AME.
 pub fn load_any(m: &ModelArgs) -> Result<AnyModel> {
-    Ok(conflux_core::io::load_any(&m.model, m.arch.as_deref())?)
+    Ok(conflux_core::io::load_any_shaped(
+        &m.model,
+        m.arch.as_deref(),
+        m.input_shape.as_ref().map(|s| s.0.as_slice()),
+        &conflux_core::Limits::current(),
+    )?
+    .model)
 }
 
 /// A command's inputs by flag (`None`: flag not given).
@@ -43,9 +49,10 @@ pub type Inputs<'a> = [(&'a str, Option<&'a Path>)];
 /// written: [`check_io`] over `inputs` plus every file the model read (the model, sidecars,
 /// external data), with `--out`.
 pub fn load_checked(m: &ModelArgs, inputs: &Inputs, out: Option<&Path>) -> Result<AnyModel> {
-    let loaded = conflux_core::io::load_any_with(
+    let loaded = conflux_core::io::load_any_shaped(
         &m.model,
         m.arch.as_deref(),
+        m.input_shape.as_ref().map(|s| s.0.as_slice()),
         &conflux_core::Limits::current(),
     )?;
     let mut all: Vec<(&str, Option<&Path>)> = loaded

@@ -51,12 +51,26 @@ pub fn load_any(path: &Path, arch: Option<&str>) -> Result<AnyModel> {
 /// As [`load_any`]; [`Error::Model`] when the model has more parameters than
 /// `limits.parameters`.
 pub fn load_any_with(path: &Path, arch: Option<&str>, limits: &Limits) -> Result<Loaded> {
+    load_any_shaped(path, arch, None, limits)
+}
+
+/// As [`load_any_with`], with the input's per-row shape for ONNX files that declare it flat
+/// or not static (`--input-shape`; for other formats it must match the model's input size).
+///
+/// # Errors
+/// As [`load_any_with`]; [`Error::Model`] when the shape does not fit the model.
+pub fn load_any_shaped(
+    path: &Path,
+    arch: Option<&str>,
+    input_shape: Option<&[usize]>,
+    limits: &Limits,
+) -> Result<Loaded> {
     let is_json = path
         .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
     if !is_json {
-        let (net, files) = load_model_with(path, arch, limits)?;
+        let (net, files) = load_model_shaped(path, arch, input_shape, limits)?;
         return Ok(Loaded {
             model: AnyModel::Network(net),
             files,
@@ -135,6 +149,19 @@ pub fn load_model_with(
     arch: Option<&str>,
     limits: &Limits,
 ) -> Result<(Network, Vec<PathBuf>)> {
+    load_model_shaped(path, arch, None, limits)
+}
+
+/// As [`load_model_with`], with an optional input shape (see [`load_any_shaped`]).
+///
+/// # Errors
+/// As [`load_any_shaped`].
+pub fn load_model_shaped(
+    path: &Path,
+    arch: Option<&str>,
+    input_shape: Option<&[usize]>,
+    limits: &Limits,
+) -> Result<(Network, Vec<PathBuf>)> {
     let (net, files) = match path
         .extension()
         .and_then(|e| e.to_str())
@@ -143,7 +170,7 @@ pub fn load_model_with(
     {
         Some("json") => (json::load_with(path, limits)?, vec![path.to_path_buf()]),
         Some("onnx") => {
-            let (net, mut external) = onnx::load_with(path, limits)?;
+            let (net, mut external) = onnx::load_shaped(path, limits, input_shape)?;
             external.insert(0, path.to_path_buf());
             (net, external)
         }
@@ -155,6 +182,18 @@ pub fn load_model_with(
             ));
         }
     };
+    if let Some(shape) = input_shape
+        && shape.iter().product::<usize>() != net.input_dim()
+    {
+        return Err(Error::model(
+            path,
+            format!(
+                "--input-shape {shape:?} has {} elements, the model's input has {}",
+                shape.iter().product::<usize>(),
+                net.input_dim()
+            ),
+        ));
+    }
     check_network(path, &net, limits)?;
     Ok((net, files))
 }

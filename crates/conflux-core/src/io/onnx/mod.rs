@@ -97,6 +97,33 @@ pub fn from_bytes_with(
     path: &Path,
     limits: &Limits,
 ) -> Result<(Network, Vec<PathBuf>)> {
+    from_bytes_shaped(bytes, path, limits, None)
+}
+
+/// As [`load_with`], with the input's per-row shape given (`--input-shape`) where the file
+/// declares it flat or not static.
+///
+/// # Errors
+/// As [`load`]; [`Error::Model`] when `input_shape` contradicts a static declared dimension.
+pub fn load_shaped(
+    path: &Path,
+    limits: &Limits,
+    input_shape: Option<&[usize]>,
+) -> Result<(Network, Vec<PathBuf>)> {
+    let bytes = super::read::read_file(path, super::read::Source::Named, limits.model_bytes)?;
+    from_bytes_shaped(&bytes, path, limits, input_shape)
+}
+
+/// As [`from_bytes_with`], with an optional input shape (see [`load_shaped`]).
+///
+/// # Errors
+/// As [`load_shaped`].
+pub fn from_bytes_shaped(
+    bytes: &[u8],
+    path: &Path,
+    limits: &Limits,
+    input_shape: Option<&[usize]>,
+) -> Result<(Network, Vec<PathBuf>)> {
     if bytes.is_empty() {
         return Err(Error::model(
             path,
@@ -109,7 +136,10 @@ pub fn from_bytes_with(
             format!("expected an ONNX model, got undecodable protobuf ({e})"),
         )
     })?;
-    let importer = Importer::new(&model, path, limits)?;
+    let mut importer = Importer::new(&model, path, limits)?;
+    if let Some(shape) = input_shape {
+        importer.override_input(shape)?;
+    }
     // Layer chains load as layer lists (every format can save those); anything else as a
     // graph. The graph importer understands every op the chain importer does, so its error
     // is the one to report.
@@ -117,6 +147,18 @@ pub fn from_bytes_with(
         Ok(net) => net,
         Err(_) => importer.run_graph(limits)?,
     };
+    if let Some(shape) = input_shape
+        && shape.iter().product::<usize>() != net.input_dim()
+    {
+        return Err(Error::model(
+            path,
+            format!(
+                "--input-shape {shape:?} has {} elements, the model's input has {}",
+                shape.iter().product::<usize>(),
+                net.input_dim()
+            ),
+        ));
+    }
     Ok((net, importer.external))
 }
 
@@ -156,6 +198,40 @@ fn node_name(n: &NodeProto) -> String {
 }
 
 impl<'a> Importer<'a> {
+    /// Replaces the declared input dims after the batch by `shape`: symbolic dims are filled,
+    /// static ones must agree, and a flat declared input of the same size is reinterpreted.
+    fn override_input(&mut self, shape: &[usize]) -> Result<()> {
+        let size: usize = shape.iter().product();
+        if shape.is_empty() || shape.contains(&0) {
+            return Err(Error::model(
+                self.path,
+                format!("--input-shape: expected positive dimensions, got {shape:?}"),
+            ));
+        }
+        if let Some(declared) = &self.input_dims {
+            let flat_same = declared.len() == 1 && declared[0].is_none_or(|d| d == size);
+            let agrees = declared.len() == shape.len()
+                && declared
+                    .iter()
+                    .zip(shape)
+                    .all(|(d, &s)| d.is_none_or(|d| d == s));
+            if !(flat_same || agrees) {
+                return Err(Error::model(
+                    self.path,
+                    format!(
+                        "--input-shape {shape:?} contradicts the graph input '{}' (dims after the batch {declared:?}; None: symbolic)",
+                        quote(&self.input)
+                    ),
+                ));
+            }
+        }
+        self.input_dims = Some(shape.iter().map(|&d| Some(d)).collect());
+        if shape.len() == 1 {
+            self.input_width = Some(size);
+        }
+        Ok(())
+    }
+
     fn new(model: &'a ModelProto, path: &'a Path, limits: &Limits) -> Result<Self> {
         let bad = |r: String| Error::model(path, r);
         if !model

@@ -77,6 +77,24 @@ pub fn csv(data: &[u8]) {
     }
 }
 
+/// A `.npy` file: header checked, every row read.
+pub fn npy(data: &[u8]) {
+    let reader = Box::new(Cursor::new(data.to_vec()));
+    let Ok(mut r) = conflux_core::data::npy::NpyReader::from_reader(Path::new("x.npy"), reader, data.len() as u64) else {
+        return;
+    };
+    let (rows, cols) = (r.rows(), r.cols());
+    let mut x = Vec::new();
+    let mut read = 0;
+    while let Ok(n) = r.read_rows(7, &mut x) {
+        if n == 0 {
+            break;
+        }
+        read += n;
+    }
+    assert!(read <= rows && x.len() == read * cols);
+}
+
 /// A `--method NAME[:key=value…]` spec: parsed, built (with and without groups), checked
 /// against a small network and, when its working set is small, run on two rows.
 pub fn method_spec(data: &[u8]) {

@@ -55,6 +55,20 @@ fn main() {
             put(&dir, "json_model", name, bytes);
         }
     }
+    // .npy arrays: an image batch in f32 and a table in f64.
+    let img: Vec<f64> = (0..2 * 2 * 3 * 3).map(|i| f64::from(i) / 7.0).collect();
+    put(
+        &dir,
+        "npy",
+        "images_f32",
+        &conflux_testkit::npy::npy_bytes(&[2, 2, 3, 3], &img, false),
+    );
+    put(
+        &dir,
+        "npy",
+        "table_f64",
+        &conflux_testkit::npy::npy_bytes(&[3, 4], &img[..12], true),
+    );
     let weights = get("adult_mlp.safetensors");
     let side = String::from_utf8(get("adult_mlp.arch.json")).expect("UTF-8 sidecar");
     put(

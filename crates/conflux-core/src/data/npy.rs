@@ -16,7 +16,7 @@ const MAX_HEADER: usize = 1 << 16;
 /// An opened `.npy` file, positioned at its next row.
 pub struct NpyReader {
     path: PathBuf,
-    reader: BufReader<std::fs::File>,
+    reader: Box<dyn Read + Send>,
     f64_data: bool,
     /// The array's shape (rows first).
     pub shape: Vec<usize>,
@@ -69,7 +69,19 @@ impl NpyReader {
     pub fn open(path: &Path) -> Result<Self> {
         let (file, len) = open_input(path, Source::Named)?;
         let file_len = len.ok_or_else(|| bad(path, "expected a regular .npy file, got a pipe"))?;
-        let mut reader = BufReader::new(file);
+        Self::from_reader(path, Box::new(BufReader::new(file)), file_len)
+    }
+
+    /// As [`NpyReader::open`] on `reader`, which holds `file_len` bytes (`path` names it in
+    /// errors).
+    ///
+    /// # Errors
+    /// As [`NpyReader::open`].
+    pub fn from_reader(
+        path: &Path,
+        mut reader: Box<dyn Read + Send>,
+        file_len: u64,
+    ) -> Result<Self> {
         let mut magic = [0u8; 8];
         reader
             .read_exact(&mut magic)

@@ -89,3 +89,20 @@ fn bad_arrays_are_clear_errors() {
         .to_string();
     assert!(e.contains("label 'y' must come from a CSV file"), "{e}");
 }
+
+#[test]
+fn a_bad_value_leaves_nothing_of_the_failed_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = [1.0, 2.0, 3.0, 4.0, f64::INFINITY, 6.0];
+    let p = write(dir.path(), "x.npy", &npy_bytes(&[3, 2], &data, false));
+    let mut r = NpyReader::open(&p).unwrap();
+    let mut x = Vec::new();
+    assert_eq!(r.read_rows(1, &mut x).unwrap(), 1);
+    let e = r.read_rows(5, &mut x).unwrap_err().to_string();
+    assert!(e.contains("row 2, element 0"), "{e}");
+    assert_eq!(
+        x,
+        [1.0, 2.0],
+        "the failed block's good row is not kept either"
+    );
+}

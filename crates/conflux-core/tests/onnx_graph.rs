@@ -138,3 +138,50 @@ fn convolution_and_pooling_shapes_are_checked() {
     let net = onnx::load(&p).unwrap();
     assert_eq!((net.input_shape(), net.output_dim()), (vec![1, 4, 4], 8));
 }
+
+#[test]
+fn hostile_attributes_and_constants_are_refused_before_allocating() {
+    // A max pool whose index table would hold ~1e12 entries (a few hundred bytes of file).
+    let pool = OnnxBuilder::shaped(&[Some(1), Some(2048), Some(2048)], 17)
+        .node(
+            "MaxPool",
+            &["x"],
+            &["y"],
+            &[
+                ("kernel_shape", Attr::Ints(vec![1024, 1024])),
+                ("strides", Attr::Ints(vec![1, 1])),
+            ],
+        )
+        .build("y");
+    check(
+        &load_err(&pool),
+        &["node 'maxpool_0' (op MaxPool)", "working tables"],
+    );
+    // Reshaping a 4-value constant to 3×5 before a MatMul.
+    let reshape = OnnxBuilder::new(3, 17)
+        .init("W", &[4], &[1.0, 2.0, 3.0, 4.0])
+        .init("s", &[2], &[3.0, 5.0])
+        .node("Reshape", &["W", "s"], &["W2"], &[])
+        .node("MatMul", &["x", "W2"], &["y"], &[])
+        .build("y");
+    check(
+        &load_err(&reshape),
+        &[
+            "node 'reshape_0' (op Reshape)",
+            "cannot reshape 4 values to",
+        ],
+    );
+    // A transpose permutation of i64::MIN.
+    let perm = OnnxBuilder::shaped(&[Some(2), Some(3)], 17)
+        .node(
+            "Transpose",
+            &["x"],
+            &["y"],
+            &[("perm", Attr::Ints(vec![0, i64::MIN, 1]))],
+        )
+        .build("y");
+    check(
+        &load_err(&perm),
+        &["node 'transpose_0' (op Transpose)", "permutation"],
+    );
+}

@@ -225,9 +225,11 @@ impl NpyReader {
     /// Appends up to `max_rows` rows to `x`; returns how many were read (0 at the end).
     ///
     /// # Errors
-    /// [`Error::Data`] naming the row and element of a NaN or infinite value.
+    /// [`Error::Data`] naming the row and element of a NaN or infinite value (`x` is then
+    /// left as it was).
     pub fn read_rows(&mut self, max_rows: usize, x: &mut Vec<f64>) -> Result<usize> {
         let n = max_rows.min(self.rows - self.next);
+        let entry = x.len();
         let item = if self.f64_data { 8 } else { 4 };
         let mut buf = vec![0u8; self.cols * item];
         for r in 0..n {
@@ -248,6 +250,9 @@ impl NpyReader {
             }
             if let Some(i) = x[start..].iter().position(|v| !v.is_finite()) {
                 let row = self.next + r;
+                let bad_value = x[start + i];
+                // Nothing of a failed call is left in `x`.
+                x.truncate(entry);
                 return Err(Error::Data {
                     path: self.path.clone(),
                     location: DataLocation {
@@ -255,8 +260,7 @@ impl NpyReader {
                         column: None,
                     },
                     reason: format!(
-                        "row {row}, element {i}: expected a finite number, got {}",
-                        x[start + i]
+                        "row {row}, element {i}: expected a finite number, got {bad_value}"
                     ),
                 });
             }

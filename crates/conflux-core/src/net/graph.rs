@@ -226,6 +226,19 @@ impl GraphBuilder {
         })
     }
 
+    /// Refuses an op whose working tables (index maps, im2col buffers: the product of
+    /// `factors`) would exceed the tensor-element limit, before anything is built.
+    fn check_work(&self, name: &str, op: &str, factors: &[usize]) -> Result<(), NodeError> {
+        let dims: Vec<u64> = factors.iter().map(|&d| d as u64).collect();
+        self.limits.check_tensor(&dims).map(|_| ()).map_err(|r| {
+            fail(
+                name,
+                op,
+                format!("its working tables ({factors:?} entries) are too large: {r}"),
+            )
+        })
+    }
+
     /// Finishes the graph with `output` as its output.
     ///
     /// # Errors
@@ -311,10 +324,13 @@ impl GraphBuilder {
                 "expected groups dividing {c_in} input and {c_out} output channels with kernel input channels = C/groups, got groups {groups}, kernel {kernel_dims:?}"
             )));
         }
-        if w.len() != kernel_dims.iter().product::<usize>() {
+        let kernel_len = kernel_dims
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .ok_or_else(|| err(format!("kernel {kernel_dims:?} is too large")))?;
+        if w.len() != kernel_len {
             return Err(err(format!(
-                "expected {} kernel values, got {}",
-                kernel_dims.iter().product::<usize>(),
+                "expected {kernel_len} kernel values, got {}",
                 w.len()
             )));
         }
@@ -338,6 +354,8 @@ impl GraphBuilder {
             )));
         }
         let window = spec.resolve(&x.shape[1..]).map_err(err)?;
+        // The im2col buffer: (C/groups · kernel) × output positions.
+        self.check_work(name, op, &[cin_g, window.kernel_len(), window.out_len()])?;
         let mut shape = vec![c_out];
         if x.shape.len() == 3 {
             shape.push(window.output[0]);
@@ -403,7 +421,9 @@ impl GraphBuilder {
                 ),
             )
         };
-        if dims.len() > full.len() || data.len() != dims.iter().product::<usize>() {
+        if dims.len() > full.len()
+            || dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) != Some(data.len())
+        {
             return Err(bad());
         }
         let pad = full.len() - dims.len();
@@ -517,6 +537,11 @@ impl GraphBuilder {
         let window = spec
             .resolve(&x.shape[1..])
             .map_err(|r| fail(name, op, format!("input {}: {r}", show(&x.shape))))?;
+        self.check_work(
+            name,
+            op,
+            &[x.shape[0], window.out_len(), window.kernel_len()],
+        )?;
         let shape = Self::pooled_shape(x, window.output);
         self.push(
             name,
@@ -536,6 +561,11 @@ impl GraphBuilder {
         let window = spec
             .resolve(&x.shape[1..])
             .map_err(|r| fail(name, op, format!("input {}: {r}", show(&x.shape))))?;
+        self.check_work(
+            name,
+            op,
+            &[x.shape[0], window.out_len(), window.kernel_len()],
+        )?;
         let shape = Self::pooled_shape(x, window.output);
         let m = MaxPoolOp::new(x.shape[0], &window).map_err(|r| fail(name, op, r))?;
         self.push(name, Op::MaxPool(m), vec![x.id], shape)
@@ -647,7 +677,8 @@ impl GraphBuilder {
     /// # Errors
     /// When the element counts differ.
     pub fn reshape(name: &str, kind: &str, x: &Value, shape: Vec<usize>) -> Built {
-        if shape.iter().product::<usize>() != x.size() || shape.is_empty() {
+        let size = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        if size != Some(x.size()) || shape.is_empty() {
             return Err(fail(
                 name,
                 kind,
@@ -690,6 +721,13 @@ impl GraphBuilder {
     /// When an index is out of range or the output is empty.
     pub fn gather_index(&mut self, name: &str, inputs: &[&Value], index: &[usize]) -> Built {
         let total: usize = inputs.iter().map(|v| v.size()).sum();
+        if total > u32::MAX as usize {
+            return Err(fail(
+                name,
+                "gather",
+                format!("{total} input elements per row exceed 2^32"),
+            ));
+        }
         if inputs.is_empty() || index.is_empty() {
             return Err(fail(
                 name,

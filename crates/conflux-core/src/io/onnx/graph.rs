@@ -444,7 +444,11 @@ impl Importer<'_> {
                 }
                 let perm: Vec<usize> = perm[1..]
                     .iter()
-                    .map(|&p| usize::try_from(p - 1).unwrap_or(usize::MAX))
+                    .map(|&p| {
+                        p.checked_sub(1)
+                            .and_then(|p| usize::try_from(p).ok())
+                            .unwrap_or(usize::MAX)
+                    })
                     .collect();
                 built(b.transpose(&name, &x, &perm))?
             }
@@ -682,22 +686,35 @@ impl Importer<'_> {
             "Reshape" => match self.entry(env, n, 0)? {
                 Entry::Const(mut t) => {
                     let target = self.dims_at(env, n, 1)?;
+                    let allowzero = attr_i(n, "allowzero").unwrap_or(0) != 0;
                     let len = t.data.len();
-                    let mut known = 1usize;
-                    let mut dims = Vec::new();
-                    for d in &target {
-                        match d {
-                            Dim::Int(v) if *v > 0 => {
-                                dims.push(*v as usize);
-                                known = known.saturating_mul(*v as usize);
+                    let mut dims = Vec::with_capacity(target.len());
+                    let mut infer = None;
+                    for (k, d) in target.iter().enumerate() {
+                        let v = match d {
+                            Dim::Int(-1) if infer.is_none() => {
+                                infer = Some(k);
+                                1
                             }
-                            _ => dims.push(0),
-                        }
+                            Dim::Int(0) if !allowzero => *t.dims.get(k).ok_or_else(|| {
+                                self.fail(n, format!("0 copies dimension {k}, which the constant of dims {:?} lacks", t.dims))
+                            })?,
+                            Dim::Int(v) if *v >= 0 => usize::try_from(*v).unwrap_or(usize::MAX),
+                            _ => return Err(self.fail(n, format!("cannot reshape a constant to {target:?}"))),
+                        };
+                        dims.push(v);
                     }
-                    for d in &mut dims {
-                        if *d == 0 {
-                            *d = len / known.max(1);
+                    let known = dims
+                        .iter()
+                        .try_fold(1usize, |a, &d| a.checked_mul(d))
+                        .ok_or_else(|| self.fail(n, format!("target shape {target:?} is too large")))?;
+                    if let Some(k) = infer {
+                        if known == 0 || len % known != 0 {
+                            return Err(self.fail(n, format!("cannot infer -1 in {target:?} for {len} values")));
                         }
+                        dims[k] = len / known;
+                    } else if known != len {
+                        return Err(self.fail(n, format!("cannot reshape {len} values to {target:?}")));
                     }
                     t.dims = dims;
                     Ok(Entry::Const(t))

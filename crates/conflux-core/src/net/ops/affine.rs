@@ -17,8 +17,15 @@ impl<F: Float> AffineOp<F> {
     /// `x ← scale·x (+ shift)` on every row, in place.
     pub fn apply(&self, x: &mut [F], with_bias: bool) {
         for row in x.chunks_exact_mut(self.scale.len()) {
-            for ((v, &s), &t) in row.iter_mut().zip(&self.scale).zip(&self.shift) {
-                *v = *v * s + if with_bias { t } else { F::zero() };
+            if with_bias {
+                for ((v, &s), &t) in row.iter_mut().zip(&self.scale).zip(&self.shift) {
+                    *v = *v * s + t;
+                }
+            } else {
+                // `v·s` alone (not `v·s + 0`, which turns −0 into +0).
+                for (v, &s) in row.iter_mut().zip(&self.scale) {
+                    *v *= s;
+                }
             }
         }
     }

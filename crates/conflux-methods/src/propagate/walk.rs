@@ -253,7 +253,12 @@ pub fn walk_forward<F: Float, R: ActivationRule<F>>(
     let mut left: Vec<usize> = (0..=plan.nodes().len()).map(|t| plan.uses(t)).collect();
     for (k, node) in plan.nodes().iter().enumerate() {
         let first = node.inputs[0];
-        let mut cur = if left[first] == 1 && !matches!(node.op, Op::Add { .. } | Op::Gather(_)) {
+        // The input's state is moved when this node is its last consumer (and does not read
+        // it twice, as `x + x` does); a gather builds its output from references instead.
+        let sole = left[first] == 1 && node.inputs[1..].iter().all(|&i| i != first);
+        let mut cur = if matches!(node.op, Op::Gather(_)) {
+            Split::default()
+        } else if sole {
             states[first].take().expect("tensor state is live")
         } else {
             states[first].clone().expect("tensor state is live")

@@ -106,3 +106,17 @@ fn a_bad_value_leaves_nothing_of_the_failed_block() {
         "the failed block's good row is not kept either"
     );
 }
+
+#[test]
+fn an_empty_array_of_huge_width_allocates_nothing() {
+    // Found by the npy fuzz target: shape (0, 486 000 000) is 0 bytes of valid data.
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "x.npy",
+        &npy_bytes(&[0, 486_000_000], &[], true),
+    );
+    let mut r = NpyReader::open(&p).unwrap();
+    assert_eq!((r.rows(), r.cols()), (0, 486_000_000));
+    assert_eq!(r.read_rows(10, &mut Vec::new()).unwrap(), 0);
+}

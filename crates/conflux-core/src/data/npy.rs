@@ -231,6 +231,11 @@ impl NpyReader {
         let n = max_rows.min(self.rows - self.next);
         let entry = x.len();
         let item = if self.f64_data { 8 } else { 4 };
+        if n == 0 {
+            // A (0, …) array may declare any width: nothing is allocated for it.
+            return Ok(0);
+        }
+        // n ≥ 1 rows exist, so the size check bounded a row by the file's length.
         let mut buf = vec![0u8; self.cols * item];
         for r in 0..n {
             self.reader

@@ -171,3 +171,15 @@ fn generated_graphs_cover_every_op() {
         assert!(kinds.contains(k), "{k} never generated: {kinds:?}");
     }
 }
+
+/// An empty batch on a graph with LayerNorm gates gives an empty result.
+#[test]
+fn empty_batch_with_gates() {
+    let net = (0..200)
+        .map(|s| conflux_testkit::graphs::graph(s, Acts::All))
+        .find(|n| Plan::<f64>::new(n, false).unwrap().has_gates())
+        .expect("a generated graph with LayerNorm");
+    let d = net.input_dim();
+    let a = run(&net, &[], &vec![0.0; d], 0, 0.5, Mode::Reverse);
+    assert_eq!(a.len(), 0);
+}

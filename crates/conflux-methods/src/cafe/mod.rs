@@ -201,6 +201,9 @@ impl Cafe {
         let d = plan.input_dim();
         let n = plan.output_dim();
         let rows = x.len() / d;
+        if rows == 0 {
+            return;
+        }
         let (local, expanded);
         let (trace, r) = if let Some(t) = shared {
             (t, r)

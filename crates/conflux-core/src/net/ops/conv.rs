@@ -152,7 +152,8 @@ impl<F: Float> LinearMap<F> for ConvOp<F> {
         for b in 0..rows {
             for g in 0..self.groups {
                 let xg = &x[b * n_in + g * cin_g * hw..b * n_in + (g + 1) * cin_g * hw];
-                cols.fill(F::zero());
+                // The runs cover the same positions for every image and group; the rest
+                // (padding) stays at the zeros `cols` was allocated with.
                 self.for_runs(cin_g, |row, at, start, lo, hi| {
                     let dst = &mut cols[row * p_len + at + lo..row * p_len + at + hi];
                     if s == 1 {

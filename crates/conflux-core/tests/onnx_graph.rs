@@ -185,3 +185,36 @@ fn hostile_attributes_and_constants_are_refused_before_allocating() {
         &["node 'transpose_0' (op Transpose)", "permutation"],
     );
 }
+
+#[test]
+fn convolution_padding_may_exceed_the_kernel() {
+    // A 1×1 convolution with padding 1 (allowed by ONNX and PyTorch): a 2×2 image becomes
+    // 4×4, the border holding the bias alone.
+    let g = OnnxBuilder::shaped(&[Some(1), Some(2), Some(2)], 17)
+        .init("W", &[1, 1, 1, 1], &[2.0])
+        .init("B", &[1], &[0.5])
+        .node(
+            "Conv",
+            &["x", "W", "B"],
+            &["y"],
+            &[("pads", Attr::Ints(vec![1, 1, 1, 1]))],
+        )
+        .build("y");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("pad.onnx");
+    std::fs::write(&p, g).unwrap();
+    let net = onnx::load(&p).unwrap();
+    let plan = conflux_core::Plan::<f64>::new(&net, false).unwrap();
+    let y = plan.forward(&[1.0, 2.0, 3.0, 4.0], 1);
+    #[rustfmt::skip]
+    let want = [
+        0.5, 0.5, 0.5, 0.5,
+        0.5, 2.5, 4.5, 0.5,
+        0.5, 6.5, 8.5, 0.5,
+        0.5, 0.5, 0.5, 0.5,
+    ];
+    assert_eq!(y, want);
+    // The transpose (gradient of the sum of outputs) is 2 per input pixel.
+    let g = conflux_core::Gradient::gradient(&plan, &[1.0, 2.0, 3.0, 4.0], 1, &[5]);
+    assert_eq!(g, [2.0, 0.0, 0.0, 0.0]);
+}

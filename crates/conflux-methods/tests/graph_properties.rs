@@ -96,8 +96,15 @@ proptest! {
         }
     }
 
+    /// On well-conditioned graphs (no max pooling, no LayerNorm; see [`Acts::Conditioned`])
+    /// at c = 1. At c < 1 CAFE's rule is discontinuous where a neuron's inputs cancel exactly
+    /// (cafe.md: sign(0) = 0 switches the secant flows off), and f32's cancellation threshold
+    /// (64 ulps of e+ + e−, 7.6e-6 relative) is reached far more often than f64's: residual
+    /// networks with strongly conflicting inputs then differ between precisions by more
+    /// than rounding. Max pooling and LayerNorm in f32 are checked on the golden networks.
     #[test]
-    fn f32_follows_f64_on_graphs((net, x, r) in graph_with_data(ROWS, Acts::Smooth), c in 0.0f64..=1.0) {
+    fn f32_follows_f64_on_graphs((net, x, r) in graph_with_data(ROWS, Acts::Conditioned)) {
+        let c = 1.0;
         let a64 = run(&net, &x, &r, ROWS, c, Mode::Reverse);
         let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
         let r32: Vec<f32> = r.iter().map(|&v| v as f32).collect();

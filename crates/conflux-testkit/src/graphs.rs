@@ -9,13 +9,19 @@ use conflux_core::rng::Rng;
 use conflux_core::{Activation, BatchNorm, Limits, Network};
 use proptest::prelude::*;
 
-/// Which activations a generated graph may use.
+/// Which ops a generated graph may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Acts {
-    /// Every activation of cafe.md.
+    /// Every activation of cafe.md, max pooling and LayerNorm.
     All,
-    /// Smooth ones only (for finite-difference gradient checks).
+    /// Smooth activations and no max pooling: differentiable everywhere (for
+    /// finite-difference gradient checks; max pooling's gradient is checked against Captum on
+    /// the golden networks).
     Smooth,
+    /// Smooth activations, no max pooling and no LayerNorm: the functions on which `f32`
+    /// follows `f64` closely (a max-pool arg-max within rounding of a tie, or a LayerNorm
+    /// gate cancelling below `f32` resolution, legitimately flips CAFE's choices).
+    Conditioned,
 }
 
 fn weights(rng: &mut Rng, n: usize, scale: f64) -> Vec<f64> {
@@ -70,7 +76,8 @@ fn conv(
         (1 + rng.below(3), 1 + rng.below(2), 1 + rng.below(2))
     };
     let span = dil * (k - 1) + 1;
-    let pad = if same { 1 } else { rng.below(span.min(2)) };
+    // Padding up to the span (a 1×1 kernel may be padded by 1, as ONNX allows).
+    let pad = if same { 1 } else { rng.below(span.min(2) + 1) };
     let pad = if x.shape[1].min(x.shape[2]) + 2 * pad < span {
         span - 1
     } else {
@@ -110,7 +117,7 @@ pub fn graph(seed: u64, acts: Acts) -> Network {
     let a = activation(&mut rng, acts);
     x = b.act("act0", &x, a).expect("act");
     match rng.below(3) {
-        0 if x.shape[1] >= 2 && x.shape[2] >= 2 => {
+        0 if x.shape[1] >= 2 && x.shape[2] >= 2 && acts == Acts::All => {
             let k = 2 + rng.below(2).min(x.shape[1].min(x.shape[2]) - 2);
             let stride = 1 + rng.below(2);
             let pad = rng.below(2).min(k / 2);
@@ -165,7 +172,7 @@ pub fn graph(seed: u64, acts: Acts) -> Network {
     let mut y = b
         .dense("fc0", &flat, hidden, flat.size(), &w, Some(&bias))
         .expect("dense");
-    if rng.below(2) == 0 {
+    if rng.below(2) == 0 && acts != Acts::Conditioned {
         let gamma: Vec<f64> = (0..hidden).map(|_| 0.5 + rng.uniform()).collect();
         let beta = weights(&mut rng, hidden, 0.3);
         y = b.layer_norm("ln", &y, 0, &gamma, &beta, 1e-5).expect("ln");

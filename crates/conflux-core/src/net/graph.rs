@@ -353,7 +353,7 @@ impl GraphBuilder {
                 &kernel_dims[2..]
             )));
         }
-        let window = spec.resolve(&x.shape[1..]).map_err(err)?;
+        let window = spec.resolve_conv(&x.shape[1..]).map_err(err)?;
         // The im2col buffer: (C/groups · kernel) × output positions.
         self.check_work(name, op, &[cin_g, window.kernel_len(), window.out_len()])?;
         let mut shape = vec![c_out];

@@ -48,6 +48,19 @@ impl WindowSpec {
     /// A message naming the attribute when lengths disagree, a value is 0 or too large, or
     /// the window does not fit the (padded) input.
     pub fn resolve(&self, spatial: &[usize]) -> Result<Window, String> {
+        self.resolve_with(spatial, true)
+    }
+
+    /// As [`WindowSpec::resolve`] for a convolution, whose padding may exceed the kernel
+    /// (ONNX allows it; the extra positions see zeros).
+    ///
+    /// # Errors
+    /// As [`WindowSpec::resolve`], without the padding-below-kernel rule.
+    pub fn resolve_conv(&self, spatial: &[usize]) -> Result<Window, String> {
+        self.resolve_with(spatial, false)
+    }
+
+    fn resolve_with(&self, spatial: &[usize], pooling: bool) -> Result<Window, String> {
         let rank = spatial.len();
         if !(1..=2).contains(&rank) {
             return Err(format!(
@@ -105,7 +118,7 @@ impl WindowSpec {
                     ));
                 }
             };
-            if begin >= span || end >= span {
+            if pooling && (begin >= span || end >= span) {
                 return Err(format!(
                     "expected padding smaller than the kernel's span {span} on axis {a}, got {begin} and {end}"
                 ));

@@ -6,15 +6,8 @@ mod common;
 use common::{conflux, csv, write};
 use conflux_testkit::assert::assert_close;
 use conflux_testkit::golden;
+use conflux_testkit::json::floats;
 use serde_json::Value;
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
 
 #[test]
 fn golden_vectors_through_the_cli_f64_and_f32() {

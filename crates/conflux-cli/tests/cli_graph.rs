@@ -6,25 +6,9 @@ mod common;
 
 use common::conflux;
 use conflux_testkit::assert::assert_close;
+use conflux_testkit::golden::{GRAPH_NETWORKS as NETWORKS, graph_cafe_model, graph_file};
+use conflux_testkit::json::floats;
 use serde_json::Value;
-
-const NETWORKS: [&str; 7] = [
-    "cnn10_relu_maxpool_avgpool",
-    "cnn6_batchnorm",
-    "cnn10_gelu_stride2",
-    "cnn6_2ch_overlap_maxpool",
-    "mlp8_layernorm",
-    "mlp7_residual",
-    "mlp7_residual_projection",
-];
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
 
 fn explain(args: &[&str]) -> Value {
     let out = conflux()
@@ -73,18 +57,8 @@ fn graph_golden_vectors_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let (mut exact, mut complete) = (0, 0);
     for name in NETWORKS {
-        let g: Value = serde_json::from_str(
-            &std::fs::read_to_string(root.join(format!("tests/golden/graph/{name}.json"))).unwrap(),
-        )
-        .unwrap();
-        let model = root.join(format!(
-            "tests/models/graph/{}.onnx",
-            if name == "cnn6_batchnorm" {
-                "cnn6_batchnorm_unfolded"
-            } else {
-                name
-            }
-        ));
+        let g = graph_file(&format!("{name}.json"));
+        let model = graph_cafe_model(name);
         let data = root.join(format!("tests/golden/graph/{name}.rows.csv"));
         let d = g["n_features"].as_u64().unwrap() as usize;
         let zeros = dir.path().join("zeros.csv");
@@ -124,16 +98,7 @@ fn graph_golden_vectors_through_the_cli() {
                 };
                 assert_eq!(v["baseline_kind"], kind, "{what}");
                 assert_complete(&what, &v, if precision == "f64" { 1e-8 } else { 1e-4 });
-                let maxpool = name.contains("maxpool");
-                // As in the library test; in f32 a MaxPool window whose two largest inputs are
-                // within f32 rounding of each other may pick the other element (row 5 of
-                // cnn6_2ch_overlap_maxpool has one), so MaxPool networks are compared exactly
-                // in f64 only.
-                let f32_maxpool = maxpool && precision == "f32";
-                if case["status"] == "error"
-                    || (maxpool && (c > 0.0 || which != "zeros"))
-                    || f32_maxpool
-                {
+                if !conflux_testkit::golden::graph_case_is_exact(name, case, precision) {
                     complete += 1;
                     continue;
                 }
@@ -249,10 +214,7 @@ fn npy_data_and_references_give_the_csv_results() {
     let root = conflux_testkit::repo_root();
     let dir = tempfile::tempdir().unwrap();
     let name = "cnn10_relu_maxpool_avgpool";
-    let g: Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join(format!("tests/golden/graph/{name}.json"))).unwrap(),
-    )
-    .unwrap();
+    let g = graph_file(&format!("{name}.json"));
     let rows: Vec<f64> = g["inputs"]
         .as_array()
         .unwrap()

@@ -37,26 +37,11 @@ pub fn mul_wt<F: Float>(a: &[F], m: usize, k: usize, w: &[F], n: usize, out: &mu
     // with element (p, j) at w[j·k + p] (cs k, rs 1). The three slices do not overlap
     // (`out` is a unique borrow).
     unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
+        strided(
+            (m, n, k),
             out.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.as_ptr(),
-            1,
-            k as isize,
-            w.as_ptr(),
-            k as isize,
-            1,
-            F::zero(),
-            F::one(),
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
+            (a.as_ptr(), 1, k as isize),
+            (w.as_ptr(), k as isize, 1),
         );
     }
 }
@@ -87,26 +72,11 @@ pub fn mul_w<F: Float>(g: &[F], m: usize, n: usize, w: &[F], k: usize, out: &mut
     // SAFETY: as in `mul_wt`; dst m×k row-major (cs 1, rs k), lhs m×n row-major (cs 1,
     // rs n), rhs = w n×k row-major (cs 1, rs k).
     unsafe {
-        gemm::gemm(
-            m,
-            k,
-            n,
+        strided(
+            (m, k, n),
             out.as_mut_ptr(),
-            1,
-            k as isize,
-            false,
-            g.as_ptr(),
-            1,
-            n as isize,
-            w.as_ptr(),
-            1,
-            k as isize,
-            F::zero(),
-            F::one(),
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
+            (g.as_ptr(), 1, n as isize),
+            (w.as_ptr(), 1, k as isize),
         );
     }
 }
@@ -137,20 +107,43 @@ pub fn mul_tw<F: Float>(w: &[F], n: usize, m: usize, g: &[F], k: usize, out: &mu
     // SAFETY: as in `mul_wt`; dst m×k row-major (cs 1, rs k), lhs = wᵀ m×n with element
     // (i, j) at w[j·m + i] (cs m, rs 1), rhs = g n×k row-major (cs 1, rs k).
     unsafe {
+        strided(
+            (m, k, n),
+            out.as_mut_ptr(),
+            (w.as_ptr(), m as isize, 1),
+            (g.as_ptr(), 1, k as isize),
+        );
+    }
+}
+
+/// `dst[m×n] (row-major) = lhs[m×k] · rhs[k×n]`, each operand given by its pointer and its
+/// (column, row) strides, through `gemm` on one thread.
+///
+/// # Safety
+/// `dst` must be valid for `m·n` writes and not overlap the operands; every element the
+/// strides reach in `lhs` and `rhs` must be in bounds (callers assert their slice lengths).
+unsafe fn strided<F: Float>(
+    (m, n, k): (usize, usize, usize),
+    dst: *mut F,
+    (lhs, lhs_cs, lhs_rs): (*const F, isize, isize),
+    (rhs, rhs_cs, rhs_rs): (*const F, isize, isize),
+) {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
         gemm::gemm(
             m,
-            k,
             n,
-            out.as_mut_ptr(),
+            k,
+            dst,
             1,
-            k as isize,
+            n as isize,
             false,
-            w.as_ptr(),
-            m as isize,
-            1,
-            g.as_ptr(),
-            1,
-            k as isize,
+            lhs,
+            lhs_cs,
+            lhs_rs,
+            rhs,
+            rhs_cs,
+            rhs_rs,
             F::zero(),
             F::one(),
             false,

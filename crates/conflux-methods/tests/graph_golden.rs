@@ -12,54 +12,13 @@ use conflux_methods::cafe::{CafeParams, Mode};
 use conflux_methods::gradient::{GradientXInput, Saliency};
 use conflux_methods::ig::{IntegratedGradients, Rule};
 use conflux_testkit::assert::assert_close;
-use conflux_testkit::golden;
+use conflux_testkit::golden::{self, GRAPH_NETWORKS as NETWORKS, graph_file, graph_models};
+use conflux_testkit::json::{floats as flat, matrix};
 use ndarray::Array2;
-use serde_json::Value;
-
-const NETWORKS: [&str; 7] = [
-    "cnn6_batchnorm",
-    "cnn10_gelu_stride2",
-    "cnn10_relu_maxpool_avgpool",
-    "cnn6_2ch_overlap_maxpool",
-    "mlp8_layernorm",
-    "mlp7_residual",
-    "mlp7_residual_projection",
-];
-
-fn read(path: std::path::PathBuf) -> Value {
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
-
-fn matrix(v: &Value) -> Vec<Vec<f64>> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r.as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap())
-                .collect()
-        })
-        .collect()
-}
-
-fn flat(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-
-fn models() -> std::path::PathBuf {
-    golden::dir().join("../models/graph")
-}
 
 /// The ONNX files of a network (every export variant).
 fn variants(name: &str) -> Vec<std::path::PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(models())
+    let mut v: Vec<_> = std::fs::read_dir(graph_models())
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| {
@@ -77,7 +36,7 @@ fn variants(name: &str) -> Vec<std::path::PathBuf> {
 fn every_onnx_variant_reproduces_the_float32_outputs() {
     let mut files = 0;
     for name in NETWORKS {
-        let g = read(golden::dir().join(format!("graph/{name}.json")));
+        let g = graph_file(&format!("{name}.json"));
         let inputs = matrix(&g["inputs"]);
         let want: Vec<f64> = matrix(&g["output_float32"]).into_iter().flatten().collect();
         let vars = variants(name);
@@ -110,17 +69,6 @@ fn every_onnx_variant_reproduces_the_float32_outputs() {
     assert_eq!(files, 13);
 }
 
-/// The network's ONNX file CAFE is compared on (BatchNorm kept: the folded export is a
-/// different network for CAFE).
-fn cafe_model(name: &str) -> std::path::PathBuf {
-    let file = if name == "cnn6_batchnorm" {
-        "cnn6_batchnorm_unfolded.onnx".to_string()
-    } else {
-        format!("{name}.onnx")
-    };
-    models().join(file)
-}
-
 fn check_complete(what: &str, a: &Attribution<f64>) {
     let s = a.split.as_ref().unwrap();
     let base = a.baseline_output.as_ref().unwrap();
@@ -149,13 +97,12 @@ fn cafe_matches_the_reference_on_graph_networks() {
     let mut exact = 0;
     let mut complete_only = 0;
     for name in NETWORKS {
-        let g = read(golden::dir().join(format!("graph/{name}.json")));
-        let net = onnx::load(&cafe_model(name)).unwrap_or_else(|e| panic!("{e}"));
+        let g = graph_file(&format!("{name}.json"));
+        let net = onnx::load(&golden::graph_cafe_model(name)).unwrap_or_else(|e| panic!("{e}"));
         let plan = Plan::<f64>::new(&net, false).unwrap();
         let inputs = matrix(&g["inputs"]);
         let (rows, d) = (inputs.len(), inputs[0].len());
         let x = Array2::from_shape_fn((rows, d), |(i, j)| inputs[i][j]);
-        let maxpool = name.contains("maxpool");
         for case in g["cases"].as_array().unwrap() {
             let c = case["c"].as_f64().unwrap();
             let which = case["reference"].as_str().unwrap();
@@ -173,16 +120,8 @@ fn cafe_matches_the_reference_on_graph_networks() {
                     .unwrap_or_else(|e| panic!("{what}: {e}"));
                 check_complete(&what, &a);
                 let exp = &case["expected"];
-                // MaxPool networks: exact at c = 0 with the zero reference. With the non-zero
-                // reference some windows are doubly degenerate: the reference ties (all 0
-                // after a ReLU) and so does the input (a receptive field of zero pixels gives
-                // the bias alone), so α* is 0/0. graph.md's tie tolerance passes the first
-                // element; the reference implementation takes the arg-max of rounding noise
-                // in t (e.g. cnn6_2ch_overlap_maxpool row 0, channel 3, window 0: ref 0 and 0,
-                // t 5.4727e-2 at both, it picks element 1). Both are complete; at c > 0 such
-                // noise decides every inactive window. Those cases are checked for
-                // completeness and sign above.
-                if case["status"] == "error" || (maxpool && (c > 0.0 || which != "zeros")) {
+                // graph_case_is_exact says which cases have exact values, and why.
+                if !golden::graph_case_is_exact(name, case, "f64") {
                     complete_only += 1;
                     continue;
                 }
@@ -243,9 +182,9 @@ fn cafe_matches_the_reference_on_graph_networks() {
 fn gradients_match_captum_on_graph_networks() {
     let mut checked = 0;
     for name in NETWORKS {
-        let g = read(golden::dir().join(format!("graph/{name}.baselines.json")));
-        let main = read(golden::dir().join(format!("graph/{name}.json")));
-        let net = onnx::load(&models().join(format!("{name}.onnx"))).unwrap();
+        let g = graph_file(&format!("{name}.baselines.json"));
+        let main = graph_file(&format!("{name}.json"));
+        let net = onnx::load(&graph_models().join(format!("{name}.onnx"))).unwrap();
         let plan = Plan::<f64>::new(&net, false).unwrap();
         let inputs = matrix(&main["inputs"]);
         let (rows, d) = (inputs.len(), inputs[0].len());

@@ -161,3 +161,56 @@ impl BaselineGolden {
 pub fn baseline_files() -> Vec<(PathBuf, BaselineGolden)> {
     load_dir("baselines", 12)
 }
+
+/// The networks of `tests/golden/graph` (CNNs, residual, LayerNorm).
+pub const GRAPH_NETWORKS: [&str; 7] = [
+    "cnn6_batchnorm",
+    "cnn10_gelu_stride2",
+    "cnn10_relu_maxpool_avgpool",
+    "cnn6_2ch_overlap_maxpool",
+    "mlp8_layernorm",
+    "mlp7_residual",
+    "mlp7_residual_projection",
+];
+
+/// A JSON file of `tests/golden/graph`, e.g. `graph_file("cnn6_batchnorm.json")`.
+pub fn graph_file(name: &str) -> serde_json::Value {
+    let path = dir().join("graph").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `tests/models/graph`, the ONNX exports of the graph networks.
+pub fn graph_models() -> PathBuf {
+    crate::repo_root().join("tests/models/graph")
+}
+
+/// The ONNX file CAFE is compared on: BatchNorm kept (the default export folds it into the
+/// convolution, a different network for CAFE).
+pub fn graph_cafe_model(name: &str) -> PathBuf {
+    let stem = if name == "cnn6_batchnorm" {
+        "cnn6_batchnorm_unfolded"
+    } else {
+        name
+    };
+    graph_models().join(format!("{stem}.onnx"))
+}
+
+/// Whether a CAFE case of a graph network has exact expected values at `precision`
+/// (`"f64"` or `"f32"`); the others are checked through completeness and sign.
+///
+/// MaxPool networks are exact only at c = 0 with the zero reference, in f64. With the non-zero
+/// reference some windows are doubly degenerate: the reference ties (all 0 after a ReLU) and so
+/// does the input (a receptive field of zero pixels gives the bias alone), so α* is 0/0.
+/// graph.md's tie tolerance passes the first element; the reference implementation takes the
+/// arg-max of rounding noise in t (e.g. cnn6_2ch_overlap_maxpool row 0, channel 3, window 0:
+/// reference 0 and 0, t 5.4727e-2 at both; it picks element 1). At c > 0 such noise decides
+/// every inactive window. In f32 a window whose two largest inputs are within rounding of each
+/// other may pick the other element (row 5 of cnn6_2ch_overlap_maxpool). Cases the reference
+/// could not compute (`status: error`: LayerNorm with a non-zero reference) have no values.
+pub fn graph_case_is_exact(name: &str, case: &serde_json::Value, precision: &str) -> bool {
+    let maxpool = name.contains("maxpool");
+    let c = case["c"].as_f64().expect("c");
+    let zero_reference = case["reference"] == "zeros";
+    case["status"] != "error" && !(maxpool && (c > 0.0 || !zero_reference || precision == "f32"))
+}

@@ -6,6 +6,7 @@ pub mod assert;
 pub mod fixtures;
 pub mod golden;
 pub mod graphs;
+pub mod json;
 pub mod npy;
 pub mod onnx;
 pub mod reference;

@@ -152,6 +152,21 @@ pub fn load_model_with(
     load_model_shaped(path, arch, None, limits)
 }
 
+/// `--input-shape` must hold as many elements as the model's input.
+pub(crate) fn check_input_shape(path: &Path, shape: &[usize], net: &Network) -> Result<()> {
+    let size: usize = shape.iter().product();
+    if size != net.input_dim() {
+        return Err(Error::model(
+            path,
+            format!(
+                "--input-shape {shape:?} has {size} elements, the model's input has {}",
+                net.input_dim()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// As [`load_model_with`], with an optional input shape (see [`load_any_shaped`]).
 ///
 /// # Errors
@@ -182,17 +197,8 @@ pub fn load_model_shaped(
             ));
         }
     };
-    if let Some(shape) = input_shape
-        && shape.iter().product::<usize>() != net.input_dim()
-    {
-        return Err(Error::model(
-            path,
-            format!(
-                "--input-shape {shape:?} has {} elements, the model's input has {}",
-                shape.iter().product::<usize>(),
-                net.input_dim()
-            ),
-        ));
+    if let Some(shape) = input_shape {
+        check_input_shape(path, shape, &net)?;
     }
     check_network(path, &net, limits)?;
     Ok((net, files))

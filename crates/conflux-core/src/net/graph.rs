@@ -5,31 +5,17 @@
 
 use super::activation::Activation;
 use super::layer::BatchNorm;
-use super::ops::LinearMap;
-use super::ops::window::WindowSpec;
+use super::ops::window::{Window, WindowSpec};
 use super::plan::{AffineOp, ConvOp, DenseOp, GatherOp, LayerNormOp, MaxPoolOp, Node, Op, PoolOp};
 use crate::limits::Limits;
 
 /// A validated graph in `f64`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Graph {
     input_shape: Vec<usize>,
     nodes: Vec<Node<f64>>,
     output: usize,
     output_shape: Vec<usize>,
-}
-
-impl PartialEq for Graph {
-    fn eq(&self, other: &Self) -> bool {
-        // Graphs are compared by their structure and shapes (for model round-trips).
-        self.input_shape == other.input_shape
-            && self.output == other.output
-            && self.output_shape == other.output_shape
-            && self.nodes.len() == other.nodes.len()
-            && self.nodes.iter().zip(&other.nodes).all(|(a, b)| {
-                a.inputs == b.inputs && a.shape == b.shape && a.op.kind() == b.op.kind()
-            })
-    }
 }
 
 impl Graph {
@@ -70,14 +56,7 @@ impl Graph {
     }
     /// Whether the graph is a plain chain of dense, affine and activation layers.
     pub fn is_chain(&self) -> bool {
-        self.nodes.iter().enumerate().all(|(k, n)| {
-            n.inputs == [k]
-                && match &n.op {
-                    Op::Dense(d) => d.outer == 1,
-                    Op::Affine(_) | Op::Act { .. } => true,
-                    _ => false,
-                }
-        }) && self.output == self.nodes.len()
+        super::plan::is_chain(&self.nodes, self.output)
     }
 }
 
@@ -512,6 +491,26 @@ impl GraphBuilder {
         Ok(())
     }
 
+    /// A pooling op's window over `x`, its working tables bounded.
+    fn pool_window(
+        &self,
+        name: &str,
+        op: &str,
+        x: &Value,
+        spec: &WindowSpec,
+    ) -> Result<Window, NodeError> {
+        Self::spatial(name, op, x)?;
+        let window = spec
+            .resolve(&x.shape[1..])
+            .map_err(|r| fail(name, op, format!("input {}: {r}", show(&x.shape))))?;
+        self.check_work(
+            name,
+            op,
+            &[x.shape[0], window.out_len(), window.kernel_len()],
+        )?;
+        Ok(window)
+    }
+
     fn pooled_shape(x: &Value, out: [usize; 2]) -> Vec<usize> {
         let mut shape = vec![x.shape[0]];
         if x.shape.len() == 3 {
@@ -533,15 +532,7 @@ impl GraphBuilder {
         count_include_pad: bool,
     ) -> Built {
         let op = "AveragePool";
-        Self::spatial(name, op, x)?;
-        let window = spec
-            .resolve(&x.shape[1..])
-            .map_err(|r| fail(name, op, format!("input {}: {r}", show(&x.shape))))?;
-        self.check_work(
-            name,
-            op,
-            &[x.shape[0], window.out_len(), window.kernel_len()],
-        )?;
+        let window = self.pool_window(name, op, x, spec)?;
         let shape = Self::pooled_shape(x, window.output);
         self.push(
             name,
@@ -557,15 +548,7 @@ impl GraphBuilder {
     /// When the input is not spatial or the window does not fit.
     pub fn max_pool(&mut self, name: &str, x: &Value, spec: &WindowSpec) -> Built {
         let op = "MaxPool";
-        Self::spatial(name, op, x)?;
-        let window = spec
-            .resolve(&x.shape[1..])
-            .map_err(|r| fail(name, op, format!("input {}: {r}", show(&x.shape))))?;
-        self.check_work(
-            name,
-            op,
-            &[x.shape[0], window.out_len(), window.kernel_len()],
-        )?;
+        let window = self.pool_window(name, op, x, spec)?;
         let shape = Self::pooled_shape(x, window.output);
         let m = MaxPoolOp::new(x.shape[0], &window).map_err(|r| fail(name, op, r))?;
         self.push(name, Op::MaxPool(m), vec![x.id], shape)
@@ -885,11 +868,4 @@ fn strides(shape: &[usize]) -> Vec<usize> {
         s[a] = s[a + 1] * shape[a + 1];
     }
     s
-}
-
-impl<F: crate::Float> Op<F> {
-    /// Inputs per row the op expects on its first input (for linear-type ops).
-    pub fn linear_in(&self) -> Option<usize> {
-        self.linear().map(LinearMap::n_in)
-    }
 }

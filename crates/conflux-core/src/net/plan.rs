@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::float::Float;
 
 /// One compiled operation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Op<F> {
     /// Fully connected layer (`Gemm`, `MatMul` with a constant).
     Dense(DenseOp<F>),
@@ -128,7 +128,7 @@ impl<F: Float> Op<F> {
 }
 
 /// One node of the graph: an op, the tensors it reads and the shape it writes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Node<F> {
     /// The op.
     pub op: Op<F>,
@@ -244,14 +244,7 @@ impl<F: Float> Plan<F> {
             }
         }
         uses[output] += 1;
-        let chain = nodes.iter().enumerate().all(|(k, n)| {
-            n.inputs == [k]
-                && match &n.op {
-                    Op::Dense(d) => d.outer == 1,
-                    Op::Affine(_) | Op::Act { .. } => true,
-                    _ => false,
-                }
-        }) && output == nodes.len();
+        let chain = is_chain(&nodes, output);
         let gates = nodes.iter().any(|n| matches!(n.op, Op::LayerNorm(_)));
         Plan {
             max_width: sizes.iter().copied().max().unwrap_or(1),
@@ -391,15 +384,6 @@ impl<F: Float> Plan<F> {
         )
     }
 
-    /// The frozen LayerNorm weights `w = γ/σ(t)` at the actual inputs in `values` (a
-    /// [`Plan::trace`]), one entry per node (`None` for other nodes).
-    pub fn gate_weights(&self, values: &[Vec<F>]) -> Vec<Option<Vec<F>>> {
-        self.gates_at(values)
-            .into_iter()
-            .map(|g| g.map(|(w, _)| w))
-            .collect()
-    }
-
     /// Per LayerNorm node the frozen `(w, b)` at the actual inputs in `values`.
     pub fn gates_at(&self, values: &[Vec<F>]) -> Vec<Option<(Vec<F>, Vec<F>)>> {
         self.nodes
@@ -417,7 +401,7 @@ impl<F: Float> Plan<F> {
     }
 
     /// The bias-ablated network with every LayerNorm frozen to its weight in `gates` (per
-    /// row, from [`Plan::gate_weights`]), keeping every tensor: the reference activations of
+    /// row, from [`Plan::gates_at`]), keeping every tensor: the reference activations of
     /// the propagation methods.
     pub fn trace_frozen(&self, x: &[F], rows: usize, gates: &[Option<Vec<F>>]) -> Vec<Vec<F>> {
         self.eval(
@@ -604,6 +588,20 @@ impl<F: Float> Plan<F> {
             .take()
             .unwrap_or_else(|| vec![F::zero(); rows * self.input_dim()])
     }
+}
+
+/// Whether `nodes` (with the output tensor `output`) form a plain chain of dense, affine and
+/// activation layers: what layer-list networks compile to and single-score methods walk.
+pub(crate) fn is_chain<F>(nodes: &[Node<F>], output: usize) -> bool {
+    output == nodes.len()
+        && nodes.iter().enumerate().all(|(k, n)| {
+            n.inputs == [k]
+                && match &n.op {
+                    Op::Dense(d) => d.outer == 1,
+                    Op::Affine(_) | Op::Act { .. } => true,
+                    _ => false,
+                }
+        })
 }
 
 /// The nodes of a layer-list network: a chain.

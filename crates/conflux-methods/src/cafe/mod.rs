@@ -108,7 +108,8 @@ impl<F: Float> Chunk<'_, F> {
         let mut pos = vec![F::zero(); self.rows * d];
         let mut neg = vec![F::zero(); self.rows * d];
         for b in 0..self.rows {
-            let rb = self.trace.row_of(b);
+            // One shared reference row, or one per input row.
+            let rb = if self.r.len() == d { 0 } else { b };
             for f in 0..d {
                 let delta = self.x[b * d + f] - self.r[rb * d + f];
                 pos[b * d + f] = delta.max(F::zero());
@@ -204,18 +205,12 @@ impl Cafe {
         if rows == 0 {
             return;
         }
-        let (local, expanded);
-        let (trace, r) = if let Some(t) = shared {
-            (t, r)
+        let local;
+        let trace = if let Some(t) = shared {
+            t
         } else {
-            // Per-row references, or a shared one with LayerNorm gates frozen per row.
-            expanded = if r.len() == d && rows > 1 {
-                r.repeat(rows)
-            } else {
-                r.to_vec()
-            };
-            local = ReferenceTrace::new(plan, &expanded, rows, Some(x));
-            (&local, expanded.as_slice())
+            local = ReferenceTrace::new(plan, r, rows, Some(x));
+            &local
         };
         let c = Chunk {
             plan,

@@ -85,17 +85,13 @@ fn blocks<F: Float>(plan: &Plan<F>) -> Vec<Block<F>> {
                 }
                 cur = Some(c);
             }
-            Op::Conv(_)
-            | Op::Pool(_)
-            | Op::MaxPool(_)
-            | Op::LayerNorm(_)
-            | Op::Add { .. }
-            | Op::Gather(_) => unreachable!("checked by Plan::chain_ops"),
             Op::Act { act, .. } => {
                 let mut c = cur.take().unwrap_or_else(|| identity(width));
                 c.act = Some(*act);
                 out.push(c);
             }
+            // Graph ops: callers run `Plan::chain_ops` first.
+            _ => unreachable!("checked by Plan::chain_ops"),
         }
     }
     if let Some(c) = cur {

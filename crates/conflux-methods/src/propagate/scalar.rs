@@ -46,12 +46,6 @@ pub fn backward<F: Float, R: ScalarRule<F>>(
                 }
                 rule.linear_input(&values[k], &mut g);
             }
-            Op::Conv(_)
-            | Op::Pool(_)
-            | Op::MaxPool(_)
-            | Op::LayerNorm(_)
-            | Op::Add { .. }
-            | Op::Gather(_) => unreachable!("checked by Plan::chain_ops"),
             Op::Act { act, .. } => {
                 let act = *act;
                 let mut m = vec![F::zero(); g.len()];
@@ -60,6 +54,8 @@ pub fn backward<F: Float, R: ScalarRule<F>>(
                     *v *= mv;
                 }
             }
+            // Graph ops: callers run `Plan::chain_ops` first.
+            _ => unreachable!("checked by Plan::chain_ops"),
         }
     }
     g

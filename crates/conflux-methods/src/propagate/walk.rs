@@ -70,12 +70,22 @@ pub struct ReferenceTrace<F> {
 }
 
 impl<F: Float> ReferenceTrace<F> {
-    /// Evaluates `F₀` on `rows` reference rows (row-major, preprocessed). When the plan has
-    /// LayerNorm gates they are frozen at the input rows `x` (`rows` rows, required then).
+    /// Evaluates `F₀` on the references (row-major, preprocessed) for `rows` trace rows:
+    /// `reference` holds one row per trace row, or one row shared by all of them. When the
+    /// plan has LayerNorm gates they are frozen at the input rows `x` (`rows` rows, required
+    /// then), which makes the trace per row even for a shared reference.
     ///
     /// # Panics
     /// When the plan has gates and `x` is missing (an internal invariant).
     pub fn new(plan: &Plan<F>, reference: &[F], rows: usize, x: Option<&[F]>) -> Self {
+        let d = plan.input_dim();
+        let broadcast;
+        let reference = if reference.len() == d && rows > 1 {
+            broadcast = reference.repeat(rows);
+            &broadcast[..]
+        } else {
+            reference
+        };
         let gates = if plan.has_gates() {
             let x = x.expect("inputs are given for a plan with gates");
             plan.gates_at(&plan.trace(x, rows))

@@ -17,9 +17,9 @@ use super::{Importer, Tensor, attr, attr_f, attr_i, attr_s, quote};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::net::Network;
-use crate::net::activation::{Activation, SELU_ALPHA, SELU_SCALE};
+use crate::net::activation::Activation;
 use crate::net::graph::{GraphBuilder, Kernel, NodeError, Value};
-use crate::net::layer::{BatchNorm, Head};
+use crate::net::layer::Head;
 use crate::net::ops::window::WindowSpec;
 
 /// One integer of a shape value: a number or the symbolic batch size.
@@ -224,48 +224,10 @@ impl Importer<'_> {
                 }
                 built(b.dense(&name, &x, m, k, &w, None))?
             }
-            "Relu" => act(b, Activation::Relu)?,
-            "Tanh" => act(b, Activation::Tanh)?,
-            "LeakyRelu" => act(
-                b,
-                Activation::LeakyRelu {
-                    slope: attr_f(n, "alpha").unwrap_or(0.01),
-                },
-            )?,
-            "Elu" => act(
-                b,
-                Activation::Elu {
-                    alpha: attr_f(n, "alpha").unwrap_or(1.0),
-                },
-            )?,
-            "Selu" => {
-                let a = attr_f(n, "alpha").unwrap_or(SELU_ALPHA);
-                let g = attr_f(n, "gamma").unwrap_or(SELU_SCALE);
-                if (a - SELU_ALPHA).abs() > 1e-5 || (g - SELU_SCALE).abs() > 1e-5 {
-                    return Err(self.fail(
-                        n,
-                        format!("expected the standard SELU constants, got alpha {a}, gamma {g}"),
-                    ));
-                }
-                act(b, Activation::Selu)?
+            "Relu" | "LeakyRelu" | "Elu" | "Selu" | "Tanh" | "Softplus" | "Gelu" => {
+                let a = self.activation(n).map_err(Step::Other)?;
+                act(b, a)?
             }
-            "Softplus" => act(
-                b,
-                Activation::Softplus {
-                    beta: 1.0,
-                    threshold: 20.0,
-                },
-            )?,
-            "Gelu" => match attr_s(n, "approximate").as_deref() {
-                None | Some("none") => act(b, Activation::Gelu)?,
-                Some("tanh") => act(b, Activation::GeluTanh)?,
-                Some(o) => {
-                    return Err(self.fail(
-                        n,
-                        format!("expected approximate 'none' or 'tanh', got '{}'", quote(o)),
-                    ));
-                }
-            },
             "Sigmoid" => {
                 if let Some(len) = self.match_window(i, &n.input[0], 2, Activation::Silu) {
                     let v = act(b, Activation::Silu)?;
@@ -308,23 +270,16 @@ impl Importer<'_> {
                 }
             }
             "BatchNormalization" => {
-                if n.input.len() < 5 {
-                    return Err(self.fail(
-                        n,
-                        format!(
-                            "expected 5 inputs (X, scale, B, mean, var), got {}",
-                            n.input.len()
-                        ),
-                    ));
-                }
-                let get = |k| self.konst_at(env, n, k).map(|t| t.data);
-                let bn = BatchNorm {
-                    weight: get(1)?,
-                    bias: get(2)?,
-                    mean: get(3)?,
-                    var: get(4)?,
-                    eps: attr_f(n, "epsilon").unwrap_or(1e-5),
-                };
+                let bn = self
+                    .batch_norm(n, |k| {
+                        self.konst_at(env, n, k)
+                            .map(|t| t.data)
+                            .map_err(|e| match e {
+                                Step::Other(e) => e,
+                                Step::Node(e) => self.node_err(n, e.reason),
+                            })
+                    })
+                    .map_err(Step::Other)?;
                 built(b.batch_norm(&name, &x, &bn))?
             }
             "LayerNormalization" => {
@@ -340,41 +295,21 @@ impl Importer<'_> {
                         ),
                     ));
                 }
-                let size: usize = x.shape[(axis - 1) as usize..].iter().product();
-                let gamma = self.konst_at(env, n, 1)?.data;
-                let beta = match n.input.get(2).filter(|s| !s.is_empty()) {
-                    Some(_) => self.konst_at(env, n, 2)?.data,
-                    None => vec![0.0; size],
+                // γ (required) and β (absent: 0) broadcast to the normalised axes.
+                let normalised = Value {
+                    id: 0,
+                    shape: x.shape[(axis - 1) as usize..].to_vec(),
                 };
+                let param = |k: usize| -> std::result::Result<Vec<f64>, Step> {
+                    if k == 2 && n.input.get(2).is_none_or(String::is_empty) {
+                        return Ok(vec![0.0; normalised.size()]);
+                    }
+                    let t = self.konst_at(env, n, k)?;
+                    GraphBuilder::broadcast(&name, op, &normalised, &t.dims, &t.data)
+                        .map_err(Step::Node)
+                };
+                let (gamma, beta) = (param(1)?, param(2)?);
                 let eps = attr_f(n, "epsilon").unwrap_or(1e-5);
-                let (gamma, beta) = (
-                    GraphBuilder::broadcast(
-                        &name,
-                        op,
-                        &Value {
-                            id: 0,
-                            shape: x.shape[(axis - 1) as usize..].to_vec(),
-                        },
-                        &self.konst_at(env, n, 1)?.dims,
-                        &gamma,
-                    )
-                    .map_err(Step::Node)?,
-                    if n.input.get(2).is_some_and(|s| !s.is_empty()) {
-                        GraphBuilder::broadcast(
-                            &name,
-                            op,
-                            &Value {
-                                id: 0,
-                                shape: x.shape[(axis - 1) as usize..].to_vec(),
-                            },
-                            &self.konst_at(env, n, 2)?.dims,
-                            &beta,
-                        )
-                        .map_err(Step::Node)?
-                    } else {
-                        beta
-                    },
-                );
                 built(b.layer_norm(&name, &x, (axis - 1) as usize, &gamma, &beta, eps))?
             }
             "MaxPool" => {
@@ -470,7 +405,7 @@ impl Importer<'_> {
             }
             "Slice" => {
                 let get = |k: usize| -> std::result::Result<Option<Vec<i64>>, Step> {
-                    match n.input.get(k).filter(|s| !s.is_empty()) {
+                    match n.input.get(k).filter(|s| !s.is_empty() || k == 1) {
                         Some(_) => {
                             Ok(Some(ints(&self.konst_at(env, n, k)?).ok_or_else(|| {
                                 self.fail(n, format!("expected integer input {k}"))
@@ -507,15 +442,16 @@ impl Importer<'_> {
                 built(b.slice(&name, &x, &ranges))?
             }
             "Softmax" | "LogSoftmax" => {
-                let axis = attr_i(n, "axis").unwrap_or(-1);
-                if (axis != -1 && axis != 1) || x.shape.len() != 1 {
-                    return Err(self.fail(n, format!("expected a head over the outputs (axis -1 or 1 of a (N, K) tensor), got axis {axis} on {:?}", x.shape)));
+                if x.shape.len() != 1 {
+                    return Err(self.fail(
+                        n,
+                        format!(
+                            "expected an output head over a (N, K) tensor, got {:?}",
+                            x.shape
+                        ),
+                    ));
                 }
-                *head = Some(if op == "Softmax" {
-                    Head::Softmax
-                } else {
-                    Head::LogSoftmax
-                });
+                *head = Some(self.head(n).map_err(Step::Other)?);
                 x
             }
             _ => {

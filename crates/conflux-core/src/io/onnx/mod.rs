@@ -147,17 +147,8 @@ pub fn from_bytes_shaped(
         Ok(net) => net,
         Err(_) => importer.run_graph(limits)?,
     };
-    if let Some(shape) = input_shape
-        && shape.iter().product::<usize>() != net.input_dim()
-    {
-        return Err(Error::model(
-            path,
-            format!(
-                "--input-shape {shape:?} has {} elements, the model's input has {}",
-                shape.iter().product::<usize>(),
-                net.input_dim()
-            ),
-        ));
+    if let Some(shape) = input_shape {
+        super::check_input_shape(path, shape, &net)?;
     }
     Ok((net, importer.external))
 }
@@ -417,6 +408,96 @@ impl<'a> Importer<'a> {
         })
     }
 
+    /// The activation of a one-node element-wise op (`Relu`, `LeakyRelu`, `Elu`, `Selu`,
+    /// `Tanh`, `Softplus`, `Gelu`), its attributes checked. Both importers read them here.
+    fn activation(&self, n: &NodeProto) -> Result<Activation> {
+        Ok(match n.op_type.as_str() {
+            "Relu" => Activation::Relu,
+            "Tanh" => Activation::Tanh,
+            "LeakyRelu" => Activation::LeakyRelu {
+                slope: attr_f(n, "alpha").unwrap_or(0.01),
+            },
+            "Elu" => Activation::Elu {
+                alpha: attr_f(n, "alpha").unwrap_or(1.0),
+            },
+            "Selu" => {
+                let a = attr_f(n, "alpha").unwrap_or(SELU_ALPHA);
+                let g = attr_f(n, "gamma").unwrap_or(SELU_SCALE);
+                if (a - SELU_ALPHA).abs() > 1e-5 || (g - SELU_SCALE).abs() > 1e-5 {
+                    return Err(self.node_err(
+                        n,
+                        format!("expected the standard SELU constants, got alpha {a}, gamma {g}"),
+                    ));
+                }
+                Activation::Selu
+            }
+            // ONNX Softplus has no threshold; PyTorch's default (20) differs from the exact
+            // form by < 3e-9.
+            "Softplus" => Activation::Softplus {
+                beta: 1.0,
+                threshold: 20.0,
+            },
+            "Gelu" => match attr_s(n, "approximate").as_deref() {
+                None | Some("none") => Activation::Gelu,
+                Some("tanh") => Activation::GeluTanh,
+                Some(other) => {
+                    return Err(self.node_err(
+                        n,
+                        format!(
+                            "expected approximate 'none' or 'tanh', got '{}'",
+                            quote(other)
+                        ),
+                    ));
+                }
+            },
+            other => {
+                return Err(self.node_err(n, format!("'{}' is not an activation", quote(other))));
+            }
+        })
+    }
+
+    /// BatchNormalization's parameters; `get(k)` reads input `k` as a constant.
+    fn batch_norm(
+        &self,
+        n: &NodeProto,
+        get: impl Fn(usize) -> Result<Vec<f64>>,
+    ) -> Result<BatchNorm> {
+        if n.input.len() < 5 {
+            return Err(self.node_err(
+                n,
+                format!(
+                    "expected 5 inputs (X, scale, B, mean, var), got {}",
+                    n.input.len()
+                ),
+            ));
+        }
+        let bn = BatchNorm {
+            weight: get(1)?,
+            bias: get(2)?,
+            mean: get(3)?,
+            var: get(4)?,
+            eps: attr_f(n, "epsilon").unwrap_or(1e-5),
+        };
+        bn.validate().map_err(|r| self.node_err(n, r))?;
+        Ok(bn)
+    }
+
+    /// The output head of a `Softmax`/`LogSoftmax` node (over the outputs).
+    fn head(&self, n: &NodeProto) -> Result<Head> {
+        let axis = attr_i(n, "axis").unwrap_or(-1);
+        if axis != -1 && axis != 1 {
+            return Err(self.node_err(
+                n,
+                format!("expected axis -1 or 1 (over the outputs), got {axis}"),
+            ));
+        }
+        Ok(if n.op_type == "Softmax" {
+            Head::Softmax
+        } else {
+            Head::LogSoftmax
+        })
+    }
+
     /// The node's data input must be the current chain value.
     fn chain_input(&self, n: &NodeProto, cur: &str) -> Result<()> {
         if n.input.first().map(String::as_str) != Some(cur) {
@@ -485,54 +566,8 @@ impl<'a> Importer<'a> {
                         Dense::new(m, k, wt, bias).map_err(|r| self.node_err(n, r))?,
                     ));
                 }
-                "Relu" => self.act(n, cur, &mut layers, Activation::Relu)?,
-                "LeakyRelu" => {
-                    let slope = attr_f(n, "alpha").unwrap_or(0.01);
-                    self.act(n, cur, &mut layers, Activation::LeakyRelu { slope })?;
-                }
-                "Elu" => {
-                    let alpha = attr_f(n, "alpha").unwrap_or(1.0);
-                    self.act(n, cur, &mut layers, Activation::Elu { alpha })?;
-                }
-                "Selu" => {
-                    let a = attr_f(n, "alpha").unwrap_or(SELU_ALPHA);
-                    let g = attr_f(n, "gamma").unwrap_or(SELU_SCALE);
-                    if (a - SELU_ALPHA).abs() > 1e-5 || (g - SELU_SCALE).abs() > 1e-5 {
-                        return Err(self.node_err(
-                            n,
-                            format!(
-                                "expected the standard SELU constants, got alpha {a}, gamma {g}"
-                            ),
-                        ));
-                    }
-                    self.act(n, cur, &mut layers, Activation::Selu)?;
-                }
-                "Tanh" => self.act(n, cur, &mut layers, Activation::Tanh)?,
-                "Softplus" => self.act(
-                    n,
-                    cur,
-                    &mut layers,
-                    Activation::Softplus {
-                        beta: 1.0,
-                        // ONNX Softplus has no threshold; PyTorch's default (20) differs
-                        // from the exact form by < 3e-9.
-                        threshold: 20.0,
-                    },
-                )?,
-                "Gelu" => {
-                    let act = match attr_s(n, "approximate").as_deref() {
-                        None | Some("none") => Activation::Gelu,
-                        Some("tanh") => Activation::GeluTanh,
-                        Some(other) => {
-                            return Err(self.node_err(
-                                n,
-                                format!(
-                                    "expected approximate 'none' or 'tanh', got '{}'",
-                                    quote(other)
-                                ),
-                            ));
-                        }
-                    };
+                "Relu" | "LeakyRelu" | "Elu" | "Selu" | "Tanh" | "Softplus" | "Gelu" => {
+                    let act = self.activation(n)?;
                     self.act(n, cur, &mut layers, act)?;
                 }
                 "Sigmoid" => {
@@ -558,24 +593,8 @@ impl<'a> Importer<'a> {
                 }
                 "BatchNormalization" => {
                     self.chain_input(n, cur)?;
-                    if n.input.len() < 5 {
-                        return Err(self.node_err(
-                            n,
-                            format!(
-                                "expected 5 inputs (X, scale, B, mean, var), got {}",
-                                n.input.len()
-                            ),
-                        ));
-                    }
-                    let get = |k: usize| self.konst(n, &n.input[k]).map(|t| t.data.clone());
-                    let bn = BatchNorm {
-                        weight: get(1)?,
-                        bias: get(2)?,
-                        mean: get(3)?,
-                        var: get(4)?,
-                        eps: attr_f(n, "epsilon").unwrap_or(1e-5),
-                    };
-                    bn.validate().map_err(|r| self.node_err(n, r))?;
+                    let bn =
+                        self.batch_norm(n, |k| self.konst(n, &n.input[k]).map(|t| t.data.clone()))?;
                     layers.push(Layer::BatchNorm(bn));
                 }
                 "Flatten" => {
@@ -596,18 +615,7 @@ impl<'a> Importer<'a> {
                 }
                 "Softmax" | "LogSoftmax" => {
                     self.chain_input(n, cur)?;
-                    let axis = attr_i(n, "axis").unwrap_or(-1);
-                    if axis != -1 && axis != 1 {
-                        return Err(self.node_err(
-                            n,
-                            format!("expected axis -1 or 1 (over the outputs), got {axis}"),
-                        ));
-                    }
-                    head = Some(if op == "Softmax" {
-                        Head::Softmax
-                    } else {
-                        Head::LogSoftmax
-                    });
+                    head = Some(self.head(n)?);
                 }
                 _ => {
                     return Err(self.node_err(

@@ -5,7 +5,7 @@
 use crate::float::Float;
 
 /// A per-element affine map (a linear layer with a diagonal weight).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AffineOp<F> {
     /// Scale per element.
     pub scale: Vec<F>,

@@ -11,7 +11,7 @@ use crate::float::Float;
 use crate::linalg;
 
 /// A convolution in precision `F`: kernel `[c_out, c_in/groups, kh, kw]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConvOp<F> {
     /// Input channels.
     pub c_in: usize,

@@ -6,7 +6,7 @@ use crate::float::Float;
 use crate::linalg;
 
 /// A dense layer in precision `F`, with `|W|` precomputed for sign-split propagation rules.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DenseOp<F> {
     /// Inputs.
     pub n_in: usize,

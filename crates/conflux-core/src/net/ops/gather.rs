@@ -7,7 +7,7 @@
 use crate::float::Float;
 
 /// An index map from the concatenated inputs to the output.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GatherOp {
     /// The ONNX op it came from.
     pub kind: &'static str,

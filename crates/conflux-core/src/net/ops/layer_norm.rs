@@ -7,7 +7,7 @@
 use crate::float::Float;
 
 /// A layer normalisation over groups of `n` consecutive elements.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LayerNormOp<F> {
     /// Normalised group size.
     pub n: usize,

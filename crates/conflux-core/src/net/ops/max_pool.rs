@@ -6,7 +6,7 @@ use super::window::Window;
 use crate::float::Float;
 
 /// A max pooling in compressed-row form: the candidates of each output element.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MaxPoolOp {
     /// Channels.
     pub channels: usize,

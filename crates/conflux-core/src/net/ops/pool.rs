@@ -28,7 +28,7 @@ pub enum PoolGeometry {
 }
 
 /// A sparse non-negative linear map.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PoolOp<F> {
     /// The ONNX op it came from (for messages and `inspect`).
     pub kind: &'static str,

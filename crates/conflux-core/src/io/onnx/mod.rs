@@ -34,29 +34,8 @@ impl Tensor {
     }
 }
 
-/// The ops this importer understands (listed in `conflux inspect` and the README).
-pub const SUPPORTED_OPS: &[&str] = &[
-    "Gemm",
-    "MatMul",
-    "Add",
-    "Relu",
-    "LeakyRelu",
-    "Elu",
-    "Selu",
-    "Sigmoid",
-    "Tanh",
-    "Softplus",
-    "Gelu",
-    "Div/Mul/Erf/Add (decomposed GELU)",
-    "Sigmoid+Mul (SiLU)",
-    "BatchNormalization",
-    "Flatten",
-    "Identity",
-    "Dropout",
-    "Softmax",
-    "LogSoftmax",
-    "Constant",
-];
+/// The ops conflux imports (the graph importer's list; the README has the table).
+pub use graph::GRAPH_OPS as SUPPORTED_OPS;
 
 /// Loads an ONNX file under the [`Limits::current`] limits.
 ///
@@ -620,11 +599,9 @@ impl<'a> Importer<'a> {
                 _ => {
                     return Err(self.node_err(
                         n,
-                        format!(
-                            "unsupported op '{}'; supported: {} (README §What is supported)",
-                            quote(op),
-                            crate::error::list(SUPPORTED_OPS)
-                        ),
+                        // Not a layer chain: the graph importer runs next and its error
+                        // (which lists the supported ops) is the one reported.
+                        format!("'{}' is not part of a layer chain", quote(op)),
                     ));
                 }
             }

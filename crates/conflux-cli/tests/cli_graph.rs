@@ -258,11 +258,34 @@ fn npy_data_and_references_give_the_csv_results() {
     let per_row: Vec<f64> = reference.iter().copied().cycle().take(20 * 100).collect();
     std::fs::write(
         &ref_npy,
-        conflux_testkit::npy::npy_bytes(&[20, 100], &per_row, false),
+        conflux_testkit::npy::npy_bytes(&[20, 100], &per_row, true),
     )
     .unwrap();
     let c = run(&data_npy, &ref_npy);
-    assert_eq!(c["rows"].as_array().unwrap().len(), 20);
+    let (rows_b, rows_c) = (b["rows"].as_array().unwrap(), c["rows"].as_array().unwrap());
+    assert_eq!(rows_c.len(), 20);
+    for (rb, rc) in rows_b.iter().zip(rows_c) {
+        for key in [
+            "scores",
+            "feat_pos",
+            "feat_neg",
+            "bias_pos",
+            "baseline_output",
+        ] {
+            // F₀(r) over 20 rows rounds differently from one row (blocked products).
+            let (x, y) = match (rb[key].as_f64(), rc[key].as_f64()) {
+                (Some(p), Some(q)) => (vec![p], vec![q]),
+                _ => (floats(&rb[key]), floats(&rc[key])),
+            };
+            assert_close(
+                &format!("per-row reference = shared: {key}"),
+                &y,
+                &x,
+                1e-12,
+                1e-12,
+            );
+        }
+    }
     // A wrong shape is refused, naming the file and the expected width.
     std::fs::write(
         &data_npy,

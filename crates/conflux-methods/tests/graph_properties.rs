@@ -2,12 +2,13 @@
 //! padding, dilation and groups; pooling with and without overlap; BatchNorm; LayerNorm;
 //! residual blocks with and without projection; every activation): completeness,
 //! missingness, non-negativity, forward mode = reverse mode, batch = per row, f32 ≈ f64;
-//! gradients = finite differences.
+//! gradients = finite differences; DeepLIFT and RevealCancel complete.
 #![allow(clippy::needless_range_loop)]
 
-use conflux_core::{Attribution, Gradient, Network, Plan, Target};
+use conflux_core::{Attribution, Gradient, Network, Op, Plan, Target};
 use conflux_methods::Attributor;
 use conflux_methods::cafe::{CafeParams, Mode};
+use conflux_methods::deeplift::{DeepLift, RevealCancel};
 use conflux_testkit::graphs::{Acts, graph_with_data};
 use conflux_testkit::strategies;
 use ndarray::ArrayView2;
@@ -92,6 +93,67 @@ proptest! {
                     prop_assert!((one.split.as_ref().unwrap().feat_pos[[t, f]] - sr.feat_pos[[e, f]]).abs() <= tol);
                     prop_assert!((batch.split.as_ref().unwrap().feat_neg[[e, f]] - sr.feat_neg[[e, f]]).abs() <= tol);
                 }
+            }
+        }
+    }
+
+    /// DeepLIFT sums to `F(x) − F(r)` (every LayerNorm frozen at `x` in `F(r)`) on any
+    /// graph, for a per-row and for the zero reference; RevealCancel too wherever it has a
+    /// rule for every op, and names the op otherwise.
+    #[test]
+    fn deeplift_is_complete_on_graphs((net, x, r) in graph_with_data(ROWS, Acts::All)) {
+        let plan = Plan::<f64>::new(&net, false).unwrap();
+        let d = net.input_dim();
+        let xv = ArrayView2::from_shape((ROWS, d), &x[..]).unwrap();
+        let zero = vec![0.0; d];
+        let refuses = plan
+            .nodes()
+            .iter()
+            .any(|n| matches!(n.op, Op::MaxPool(_) | Op::LayerNorm(_)));
+        for r in [&r[..], &zero[..]] {
+            let rv = ArrayView2::from_shape((r.len() / d, d), r).unwrap();
+            let dl = DeepLift::default().attribute(&plan, xv, rv, Target::All).unwrap();
+            let rc = RevealCancel.attribute(&plan, xv, rv, Target::All);
+            prop_assert_eq!(rc.is_err(), refuses);
+            for (what, a) in [("deeplift", Some(&dl)), ("reveal-cancel", rc.as_ref().ok())] {
+                let Some(a) = a else { continue };
+                let base = a.baseline_output.as_ref().unwrap();
+                for e in 0..a.len() {
+                    let gap = a.scores.row(e).sum() - (a.output[e] - base[e]);
+                    prop_assert!(
+                        gap.abs() <= 1e-8 * (1.0 + a.output[e].abs() + base[e].abs()),
+                        "{}: entry {} gap {:e}", what, e, gap
+                    );
+                }
+            }
+        }
+    }
+
+    /// LRP on any graph conserves relevance up to rounding, once what biases and the
+    /// stabiliser ε absorb is counted: at every residual join (the two operands receive what
+    /// reached the sum) and in total (inputs + biases + stabiliser = F(x)).
+    #[test]
+    fn lrp_conserves_on_graphs((net, x, r) in graph_with_data(ROWS, Acts::All)) {
+        let plan = Plan::<f64>::new(&net, false).unwrap();
+        let d = net.input_dim();
+        let xv = ArrayView2::from_shape((ROWS, d), &x[..]).unwrap();
+        let rv = ArrayView2::from_shape((r.len() / d, d), &r[..]).unwrap();
+        let rel = conflux_methods::lrp::Lrp::default().relevance(&plan, xv, rv, Target::All).unwrap();
+        let a = &rel.attribution;
+        for e in 0..a.len() {
+            let inputs: f64 = a.scores.row(e).sum();
+            let total = inputs + rel.biases[e] + rel.stabiliser[e];
+            let scale = a.output[e].abs() + rel.peak[e];
+            prop_assert!(
+                (total - a.output[e]).abs() <= 1e-9 * scale,
+                "entry {}: inputs {} + biases {} + stabiliser {} vs F(x) {}",
+                e, inputs, rel.biases[e], rel.stabiliser[e], a.output[e]
+            );
+            for j in &rel.joins[e] {
+                prop_assert!(
+                    (j.relevance - j.passed - j.stabiliser).abs() <= 1e-9 * (j.magnitude + j.relevance.abs()),
+                    "entry {}: {:?}", e, j
+                );
             }
         }
     }

@@ -180,7 +180,18 @@ pub fn graph_file(name: &str) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// `tests/models/graph`, the ONNX exports of the graph networks.
+/// The files of graph network `name`: its default ONNX export, its 20 rows (CSV) and its
+/// non-zero reference (one-row CSV).
+pub fn graph_paths(name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let dir = dir().join("graph");
+    (
+        graph_models().join(format!("{name}.onnx")),
+        dir.join(format!("{name}.rows.csv")),
+        dir.join(format!("{name}.reference_nonzero.csv")),
+    )
+}
+
+/// `tests/models/graph`.
 pub fn graph_models() -> PathBuf {
     crate::repo_root().join("tests/models/graph")
 }

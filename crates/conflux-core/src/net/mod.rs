@@ -2,10 +2,12 @@
 //! preprocessing step.
 
 pub mod activation;
+pub mod backward;
 pub mod graph;
 pub mod layer;
 pub mod ops;
 pub mod plan;
+pub mod summary;
 
 use crate::error::{Error, Result};
 use activation::Activation;

@@ -6,6 +6,7 @@
 
 use super::Network;
 use super::activation::Activation;
+use super::backward::{At, BackwardRule, Exact};
 use super::graph::Graph;
 use super::layer::{Head, Layer};
 pub use super::ops::affine::AffineOp;
@@ -163,12 +164,17 @@ pub struct Plan<F> {
     gates: bool,
 }
 
+/// A LayerNorm frozen at an input: per element the weight `w` and the offset `b`
+/// (`[rows, size]` each), so that `LN(a) = w ⊙ a + b` at that input.
+pub type Gate<F> = (Vec<F>, Vec<F>);
+
 /// How [`Plan::eval`] treats biases and gates.
 #[derive(Clone, Copy)]
 struct Eval<'a, F> {
     with_bias: bool,
-    /// Frozen LayerNorm weights per node (`[rows, size]`), for the bias-ablated reference.
-    gates: Option<&'a [Option<Vec<F>>]>,
+    /// Frozen LayerNorm gates `(w, b)` per node (`[rows, size]` each), for the references
+    /// of propagation methods.
+    gates: Option<&'a [Option<Gate<F>>]>,
     keep: bool,
 }
 
@@ -295,37 +301,13 @@ impl<F: Float> Plan<F> {
     pub fn max_width(&self) -> usize {
         self.max_width
     }
+    /// Elements per row of a whole [`Plan::trace`] (every tensor).
+    pub fn trace_len(&self) -> usize {
+        self.sizes.iter().sum()
+    }
     /// Whether the graph contains a LayerNorm gate.
     pub fn has_gates(&self) -> bool {
         self.gates
-    }
-
-    /// The ops in order when the plan is a plain chain of dense, affine and activation
-    /// layers (what the single-score propagation methods walk); otherwise an error naming
-    /// the first node they cannot handle.
-    ///
-    /// # Errors
-    /// [`Error::Param`] naming `method`, the node and its op.
-    pub fn chain_ops(&self, method: &'static str) -> Result<Vec<&Op<F>>> {
-        if self.chain {
-            return Ok(self.nodes.iter().map(|n| &n.op).collect());
-        }
-        let bad = self
-            .nodes
-            .iter()
-            .enumerate()
-            .find(|(k, n)| {
-                n.inputs != [*k] || !matches!(n.op, Op::Dense(_) | Op::Affine(_) | Op::Act { .. })
-            })
-            .map_or(("output", "Identity"), |(_, n)| {
-                (n.name.as_str(), n.op.kind())
-            });
-        Err(Error::param(
-            method,
-            "model",
-            format!("node '{}' (op {})", bad.0, bad.1),
-            "this method runs on layer chains (dense, BatchNorm, activations) only; graphs with convolutions, pooling, LayerNorm or residual joins are explained by cafe and the gradient and sampling methods",
-        ))
     }
 
     /// Forward pass on `rows` row-major inputs (already preprocessed), biases included.
@@ -385,7 +367,7 @@ impl<F: Float> Plan<F> {
     }
 
     /// Per LayerNorm node the frozen `(w, b)` at the actual inputs in `values`.
-    pub fn gates_at(&self, values: &[Vec<F>]) -> Vec<Option<(Vec<F>, Vec<F>)>> {
+    pub fn gates_at(&self, values: &[Vec<F>]) -> Vec<Option<Gate<F>>> {
         self.nodes
             .iter()
             .map(|n| match &n.op {
@@ -400,15 +382,22 @@ impl<F: Float> Plan<F> {
             .collect()
     }
 
-    /// The bias-ablated network with every LayerNorm frozen to its weight in `gates` (per
-    /// row, from [`Plan::gates_at`]), keeping every tensor: the reference activations of
-    /// the propagation methods.
-    pub fn trace_frozen(&self, x: &[F], rows: usize, gates: &[Option<Vec<F>>]) -> Vec<Vec<F>> {
+    /// The network with every LayerNorm frozen to its gate `(w, b)` in `gates` (per row,
+    /// from [`Plan::gates_at`]), keeping every tensor: the reference activations of the
+    /// propagation methods. `with_bias` keeps every bias and the gates' `b` (DeepLIFT's
+    /// reference, the full network); without, the network is bias-ablated (CAFE's `F₀`).
+    pub fn trace_frozen(
+        &self,
+        x: &[F],
+        rows: usize,
+        gates: &[Option<Gate<F>>],
+        with_bias: bool,
+    ) -> Vec<Vec<F>> {
         self.eval(
             x,
             rows,
             Eval {
-                with_bias: false,
+                with_bias,
                 gates: Some(gates),
                 keep: true,
             },
@@ -453,9 +442,10 @@ impl<F: Float> Plan<F> {
                     match op {
                         Op::MaxPool(m) => m.apply(input, rows, &mut out),
                         Op::LayerNorm(l) => match how.gates.and_then(|g| g[k].as_ref()) {
-                            Some(w) => {
-                                for ((o, &v), &wv) in out.iter_mut().zip(input).zip(w) {
-                                    *o = v * wv;
+                            Some((w, b)) => {
+                                for (((o, &v), &wv), &bv) in out.iter_mut().zip(input).zip(w).zip(b)
+                                {
+                                    *o = if how.with_bias { v * wv + bv } else { v * wv };
                                 }
                             }
                             None => l.apply(input, &mut out, how.with_bias),
@@ -527,6 +517,20 @@ impl<F: Float> Plan<F> {
     /// input, through the forward values `values` ([`Plan::trace`]). Max pooling routes to
     /// the first arg-max; LayerNorm uses its full Jacobian.
     pub fn backward(&self, values: &[Vec<F>], rows: usize, g: Vec<F>) -> Vec<F> {
+        self.backward_with(values, rows, g, &Exact)
+    }
+
+    /// The one single-score backward sweep: adjoints `g` at the output (`[rows, outputs]`)
+    /// back to the input in reverse topological order, fan-out summed, through the forward
+    /// values `values` ([`Plan::trace`] at the explained inputs). `rule` decides at every
+    /// op where a method differs from the exact gradient.
+    pub fn backward_with<R: BackwardRule<F> + ?Sized>(
+        &self,
+        values: &[Vec<F>],
+        rows: usize,
+        g: Vec<F>,
+        rule: &R,
+    ) -> Vec<F> {
         let mut adj: Vec<Option<Vec<F>>> = vec![None; self.sizes.len()];
         adj[self.output] = Some(g);
         let add = |adj: &mut Vec<Option<Vec<F>>>, t: usize, v: Vec<F>| match &mut adj[t] {
@@ -543,28 +547,33 @@ impl<F: Float> Plan<F> {
             };
             let first = node.inputs[0];
             let n_in = self.sizes[first];
+            let at = At {
+                node: k,
+                input_tensor: first,
+                input: &values[first],
+                output: &values[k + 1],
+                rows,
+            };
             match &node.op {
-                Op::Affine(a) => a.apply_t(&mut g),
-                Op::Act { act, .. } => {
-                    for (v, &z) in g.iter_mut().zip(&values[first]) {
-                        *v *= act.derivative(z);
-                    }
+                Op::Affine(a) => {
+                    rule.linear_output(&at, &mut g);
+                    a.apply_t(&mut g);
+                    rule.linear_input(&at, &mut g);
                 }
+                Op::Act { act, .. } => rule.activation(&at, *act, &mut g),
                 Op::MaxPool(m) => {
                     let mut out = vec![F::zero(); rows * n_in];
-                    m.apply_t(&values[first], &g, rows, &mut out);
+                    rule.max_pool(&at, m, &g, &mut out);
                     g = out;
                 }
                 Op::LayerNorm(l) => {
                     let mut out = vec![F::zero(); rows * n_in];
-                    l.apply_t(&values[first], &g, &mut out);
+                    rule.layer_norm(&at, l, &g, &mut out);
                     g = out;
                 }
                 Op::Add { sub } => {
-                    let mut other = g.clone();
-                    if *sub {
-                        other.iter_mut().for_each(|v| *v = -*v);
-                    }
+                    let mut other = vec![F::zero(); g.len()];
+                    rule.join(&at, &values[node.inputs[1]], *sub, &mut g, &mut other);
                     add(&mut adj, node.inputs[1], other);
                 }
                 Op::Gather(gather) => {
@@ -577,9 +586,11 @@ impl<F: Float> Plan<F> {
                 }
                 op => {
                     let lin = op.linear().expect("remaining ops are linear");
+                    rule.linear_output(&at, &mut g);
                     let mut out = vec![F::zero(); rows * n_in];
                     lin.apply_t(&g, rows, false, &mut out);
                     g = out;
+                    rule.linear_input(&at, &mut g);
                 }
             }
             add(&mut adj, first, g);

@@ -1,22 +1,33 @@
 //! DeepLIFT RevealCancel (Shrikumar et al. 2017) with the authors' `deeplift` package
-//! semantics, exactly as evaluation.md §DeepLIFT RevealCancel states them: at every
+//! semantics, exactly as evaluation.md §DeepLIFT RevealCancel states them, on graphs of
+//! linear-type, structural and residual ops (graph.md §Other methods): at every
 //! nonlinearity the positive and negative parts of `Δz` are separated and each gets the
 //! average of its effect with and without the other (a two-player Shapley split).
 //!
-//! Consecutive linear layers (dense and BatchNorm) are composed into one affine map first —
-//! the rule splits `Δz` once per linear block, in front of each nonlinearity.
+//! Every tensor carries a split `Δ = P − N` (`P, N ≥ 0`). The network input and every
+//! activation output are *sources*: `P = max(Δ, 0)`, `N = max(−Δ, 0)`. A linear-type op
+//! (dense, convolution, average pooling) recomputes the split from the total `Δ` of its input
+//! — `P' = W⁺·P + |W⁻|·N`, `N' = |W⁻|·P + W⁺·N` over the input's source split; per-element
+//! affine ops (BatchNorm) scale the split of their input (the same as composing them into the
+//! preceding layer); residual joins add the operands' splits; structural ops move them. The
+//! backward sweep carries a pair of multipliers `(A_P, A_N)` per tensor (the target's
+//! sensitivity to `P` and to `N`), collapsed to one multiplier on `Δ` by its sign wherever
+//! the forward sweep took a source split. Max pooling and LayerNorm have no RevealCancel
+//! rule: an error names them.
 //!
 //! # Axioms
 //! Completeness against the full network at the reference: Σ = F(x) − F(r).
 //! # Cost
-//! Two forward passes and one backward pass per target (dense loops, no sampling).
+//! Three forward passes (the prediction, traces at the input and at the reference) and one
+//! backward pass per target, in parallel blocks of rows.
 
-use conflux_core::{Activation, Attribution, Float, Op, Plan, Result, Target};
+use conflux_core::net::ops::LinearMap;
+use conflux_core::{Attribution, Error, Float, Op, Plan, Result, Target};
 use ndarray::ArrayView2;
 
 use crate::batch::Batch;
-use crate::ig::baseline_outputs;
 use crate::method::{Attributor, Axiom, MethodId};
+use crate::propagate::scalar::block_rows;
 
 /// Below this |Δz±| a pseudocount keeps `m± = Δy±/Δz±` finite (the authors' 1e-7).
 const PSEUDOCOUNT: f64 = 1e-7;
@@ -25,166 +36,258 @@ const PSEUDOCOUNT: f64 = 1e-7;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RevealCancel;
 
-/// An affine block `W·a + b` (`out × in`), followed by an optional nonlinearity.
-struct Block<F> {
-    n_in: usize,
-    n_out: usize,
-    w: Vec<F>,
-    b: Vec<F>,
-    act: Option<Activation>,
+/// A split `Δ = P − N` of one tensor, `[rows, size]` each.
+#[derive(Debug, Clone, Default)]
+struct Pair<F> {
+    p: Vec<F>,
+    n: Vec<F>,
 }
 
-/// Composes consecutive linear ops of `plan` into blocks ending at each nonlinearity.
-fn blocks<F: Float>(plan: &Plan<F>) -> Vec<Block<F>> {
-    let mut out: Vec<Block<F>> = Vec::new();
-    let mut cur: Option<Block<F>> = None;
-    let identity = |n: usize| {
-        let mut w = vec![F::zero(); n * n];
-        (0..n).for_each(|i| w[i * n + i] = F::one());
-        Block {
-            n_in: n,
-            n_out: n,
-            w,
-            b: vec![F::zero(); n],
-            act: None,
-        }
-    };
-    let mut width = plan.input_dim();
-    for op in plan.nodes().iter().map(|n| &n.op) {
-        match op {
-            Op::Dense(d) => {
-                let c = cur.take().unwrap_or_else(|| identity(width));
-                // new = W_d · c: W = W_d·W_c, b = W_d·b_c + b_d.
-                let mut w = vec![F::zero(); d.n_out * c.n_in];
-                let mut b = d.bias.clone().unwrap_or_else(|| vec![F::zero(); d.n_out]);
-                for j in 0..d.n_out {
-                    for k in 0..d.n_in {
-                        let wjk = d.w[j * d.n_in + k];
-                        b[j] += wjk * c.b[k];
-                        for i in 0..c.n_in {
-                            w[j * c.n_in + i] += wjk * c.w[k * c.n_in + i];
-                        }
-                    }
-                }
-                cur = Some(Block {
-                    n_in: c.n_in,
-                    n_out: d.n_out,
-                    w,
-                    b,
-                    act: None,
-                });
-                width = d.n_out;
-            }
-            Op::Affine(a) => {
-                let mut c = cur.take().unwrap_or_else(|| identity(width));
-                for j in 0..c.n_out {
-                    for i in 0..c.n_in {
-                        c.w[j * c.n_in + i] *= a.scale[j];
-                    }
-                    c.b[j] = c.b[j] * a.scale[j] + a.shift[j];
-                }
-                cur = Some(c);
-            }
-            Op::Act { act, .. } => {
-                let mut c = cur.take().unwrap_or_else(|| identity(width));
-                c.act = Some(*act);
-                out.push(c);
-            }
-            // Graph ops: callers run `Plan::chain_ops` first.
-            _ => unreachable!("checked by Plan::chain_ops"),
+impl<F: Float> Pair<F> {
+    /// The source split of `delta`.
+    fn source(delta: &[F]) -> Self {
+        Pair {
+            p: delta.iter().map(|&v| v.max(F::zero())).collect(),
+            n: delta.iter().map(|&v| (-v).max(F::zero())).collect(),
         }
     }
-    if let Some(c) = cur {
-        out.push(c);
+
+    fn add(&mut self, other: &Pair<F>) {
+        for (a, &b) in self.p.iter_mut().zip(&other.p) {
+            *a += b;
+        }
+        for (a, &b) in self.n.iter_mut().zip(&other.n) {
+            *a += b;
+        }
     }
-    out
 }
 
-fn affine<F: Float>(blk: &Block<F>, a: &[F]) -> Vec<F> {
-    (0..blk.n_out)
-        .map(|j| {
-            blk.b[j]
-                + (0..blk.n_in)
-                    .map(|i| blk.w[j * blk.n_in + i] * a[i])
-                    .sum::<F>()
+/// The split `(P, N)` from `s = |W|·(·)` and `t = W·(·)` (signed: multiplier pairs too).
+fn halves<F: Float>(mut s: Vec<F>, mut t: Vec<F>) -> Pair<F> {
+    crate::propagate::walk::halves(&mut s, &mut t, false);
+    Pair { p: s, n: t }
+}
+
+/// A per-element affine op's split (`scale` per element of a row): a positive scale keeps
+/// the parts, a negative one swaps them. The map is symmetric, so it is also the transpose
+/// that carries the multiplier pairs back.
+fn diagonal<F: Float>(scale: &[F], s: &Pair<F>) -> Pair<F> {
+    let (w, zero) = (scale.len(), F::zero());
+    let (mut p, mut n) = (s.p.clone(), s.n.clone());
+    for i in 0..p.len() {
+        let g = scale[i % w];
+        let (gp, gn) = (g.max(zero), (-g).max(zero));
+        (p[i], n[i]) = (gp * s.p[i] + gn * s.n[i], gn * s.p[i] + gp * s.n[i]);
+    }
+    Pair { p, n }
+}
+
+/// The one multiplier on `Δ` of a tensor whose split is a source split, from the pair.
+fn collapse<F: Float>(adj: &Pair<F>, delta: &[F]) -> Vec<F> {
+    let half = F::of(0.5);
+    adj.p
+        .iter()
+        .zip(&adj.n)
+        .zip(delta)
+        .map(|((&ap, &an), &d)| {
+            if d > F::zero() {
+                ap
+            } else if d < F::zero() {
+                -an
+            } else {
+                half * (ap - an)
+            }
         })
         .collect()
 }
 
-/// RevealCancel scores of one input row `x` against `r` at output `t`.
-fn explain_row<F: Float>(blocks: &[Block<F>], x: &[F], r: &[F], t: usize) -> Vec<F> {
-    let zero = F::zero();
-    let half = F::of(0.5);
-    let pc = F::of(PSEUDOCOUNT);
-    // Forward: per block, the input differences Δa and the multipliers m± of its
-    // nonlinearity (1 where there is none).
-    let (mut ax, mut ar) = (x.to_vec(), r.to_vec());
-    let mut delta_in = Vec::with_capacity(blocks.len());
-    let mut mults = Vec::with_capacity(blocks.len());
-    for blk in blocks {
-        let da: Vec<F> = ax.iter().zip(&ar).map(|(a, b)| *a - *b).collect();
-        let zr = affine(blk, &ar);
-        let zx = affine(blk, &ax);
-        let (mut mp, mut mn) = (vec![F::one(); blk.n_out], vec![F::one(); blk.n_out]);
-        if let Some(act) = blk.act {
-            for j in 0..blk.n_out {
-                let (mut dzp, mut dzn) = (zero, zero);
-                for (i, &d) in da.iter().enumerate() {
-                    let c = d * blk.w[j * blk.n_in + i];
-                    if c > zero {
-                        dzp += c;
-                    } else {
-                        dzn += c;
-                    }
+/// Scores of one block of `rows` rows (`x`, `r`: `[rows, d]`) at `targets`, and the
+/// reference outputs `F(r)` at the targets.
+fn explain_block<F: Float>(
+    plan: &Plan<F>,
+    x: &[F],
+    r: &[F],
+    rows: usize,
+    targets: &[usize],
+) -> (Vec<F>, Vec<F>) {
+    let (vx, vr) = (plan.trace(x, rows), plan.trace(r, rows));
+    let n_out = plan.output_dim();
+    let base = targets
+        .iter()
+        .enumerate()
+        .map(|(b, &t)| vr[plan.output()][b * n_out + t])
+        .collect();
+    let delta: Vec<Vec<F>> = vx
+        .iter()
+        .zip(&vr)
+        .map(|(a, b)| a.iter().zip(b).map(|(&u, &v)| u - v).collect())
+        .collect();
+    let nodes = plan.nodes();
+    // Forward: the split of every tensor and the multipliers (m+, m−) of every activation.
+    let mut split: Vec<Pair<F>> = vec![Pair::default(); nodes.len() + 1];
+    split[0] = Pair::source(&delta[0]);
+    let mut mults: Vec<Option<(Vec<F>, Vec<F>)>> = vec![None; nodes.len()];
+    let (zero, half, pc) = (F::zero(), F::of(0.5), F::of(PSEUDOCOUNT));
+    for (k, node) in nodes.iter().enumerate() {
+        let first = node.inputs[0];
+        split[k + 1] = match &node.op {
+            Op::Act { act, .. } => {
+                let (s, z0) = (&split[first], &vr[first]);
+                let (mut mp, mut mn) = (vec![zero; z0.len()], vec![zero; z0.len()]);
+                for i in 0..z0.len() {
+                    let (dzp, dzn, z) = (s.p[i], -s.n[i], z0[i]);
+                    let f = |v: F| act.apply(v);
+                    let dyp = half * (f(z + dzp) - f(z)) + half * (f(z + dzn + dzp) - f(z + dzn));
+                    let dyn_ = half * (f(z + dzn) - f(z)) + half * (f(z + dzp + dzn) - f(z + dzp));
+                    mp[i] = dyp / if dzp.abs() < pc { dzp + pc } else { dzp };
+                    mn[i] = dyn_ / if dzn.abs() < pc { dzn - pc } else { dzn };
                 }
-                let z0 = zr[j];
-                let f = |v: F| act.apply(v);
-                let dyp = half * (f(z0 + dzp) - f(z0)) + half * (f(z0 + dzn + dzp) - f(z0 + dzn));
-                let dyn_ = half * (f(z0 + dzn) - f(z0)) + half * (f(z0 + dzp + dzn) - f(z0 + dzp));
-                mp[j] = dyp / if dzp.abs() < pc { dzp + pc } else { dzp };
-                mn[j] = dyn_ / if dzn.abs() < pc { dzn - pc } else { dzn };
+                mults[k] = Some((mp, mn));
+                Pair::source(&delta[k + 1])
             }
-            ax = zx.iter().map(|&v| act.apply(v)).collect();
-            ar = zr.iter().map(|&v| act.apply(v)).collect();
-        } else {
-            ax = zx;
-            ar = zr;
-        }
-        delta_in.push(da);
-        mults.push((mp, mn));
-    }
-    // Backward: the target output starts at 1.
-    let last = blocks.last().map_or(x.len(), |b| b.n_out);
-    let mut m = vec![zero; last];
-    m[t] = F::one();
-    for (k, blk) in blocks.iter().enumerate().rev() {
-        let (mp, mn) = &mults[k];
-        let m_pos: Vec<F> = m.iter().zip(mp).map(|(a, b)| *a * *b).collect();
-        let m_neg: Vec<F> = m.iter().zip(mn).map(|(a, b)| *a * *b).collect();
-        let da = &delta_in[k];
-        m = (0..blk.n_in)
-            .map(|i| {
-                let (mut a, mut b) = (zero, zero);
-                for j in 0..blk.n_out {
-                    let w = blk.w[j * blk.n_in + i];
-                    let (wp, wn) = (w.max(zero), w.min(zero));
-                    a += m_pos[j] * wp + m_neg[j] * wn;
-                    b += m_pos[j] * wn + m_neg[j] * wp;
-                }
-                if da[i] > zero {
-                    a
-                } else if da[i] < zero {
-                    b
+            Op::Affine(a) => {
+                let s = &split[first];
+                diagonal(&a.scale, s)
+            }
+            Op::Add { sub } => {
+                let mut out = split[first].clone();
+                let b = &split[node.inputs[1]];
+                if *sub {
+                    out.add(&Pair {
+                        p: b.n.clone(),
+                        n: b.p.clone(),
+                    });
                 } else {
-                    half * (a + b)
+                    out.add(b);
                 }
-            })
-            .collect();
+                out
+            }
+            Op::Gather(g) => {
+                let size = plan.size(k + 1);
+                let (mut p, mut n) = (vec![zero; rows * size], vec![zero; rows * size]);
+                let ps: Vec<&[F]> = node.inputs.iter().map(|&i| &split[i].p[..]).collect();
+                g.apply(&ps, rows, &mut p);
+                let ns: Vec<&[F]> = node.inputs.iter().map(|&i| &split[i].n[..]).collect();
+                g.apply(&ns, rows, &mut n);
+                Pair { p, n }
+            }
+            op => {
+                let lin = linear(op);
+                let size = lin.n_out();
+                let abs: Vec<F> = delta[first].iter().map(|v| v.abs()).collect();
+                let (mut s, mut t) = (vec![zero; rows * size], vec![zero; rows * size]);
+                lin.apply(&abs, rows, true, &mut s);
+                lin.apply(&delta[first], rows, false, &mut t);
+                halves(s, t)
+            }
+        };
     }
-    m.iter()
-        .zip(x.iter().zip(r))
-        .map(|(mi, (xi, ri))| *mi * (*xi - *ri))
-        .collect()
+    // Backward: pairs (A_P, A_N); the target's Δ = P − N seeds (1, −1).
+    let mut adj: Vec<Option<Pair<F>>> = vec![None; nodes.len() + 1];
+    let mut seed = Pair {
+        p: vec![zero; rows * n_out],
+        n: vec![zero; rows * n_out],
+    };
+    for (b, &t) in targets.iter().enumerate() {
+        seed.p[b * n_out + t] = F::one();
+        seed.n[b * n_out + t] = -F::one();
+    }
+    adj[plan.output()] = Some(seed);
+    let accumulate = |adj: &mut Vec<Option<Pair<F>>>, t: usize, v: Pair<F>| match &mut adj[t] {
+        Some(a) => a.add(&v),
+        slot @ None => *slot = Some(v),
+    };
+    for (k, node) in nodes.iter().enumerate().rev() {
+        let Some(a) = adj[k + 1].take() else {
+            continue;
+        };
+        let first = node.inputs[0];
+        let back = match &node.op {
+            Op::Act { .. } => {
+                let m = collapse(&a, &delta[k + 1]);
+                let (mp, mn) = mults[k].as_ref().expect("recorded in the forward sweep");
+                Pair {
+                    p: m.iter().zip(mp).map(|(&v, &u)| v * u).collect(),
+                    n: m.iter().zip(mn).map(|(&v, &u)| -v * u).collect(),
+                }
+            }
+            Op::Affine(af) => diagonal(&af.scale, &a),
+            Op::Add { sub } => {
+                let other = if *sub {
+                    Pair {
+                        p: a.n.clone(),
+                        n: a.p.clone(),
+                    }
+                } else {
+                    a.clone()
+                };
+                accumulate(&mut adj, node.inputs[1], other);
+                a
+            }
+            Op::Gather(g) => {
+                let mut ps = vec![Vec::new(); node.inputs.len()];
+                let mut ns = vec![Vec::new(); node.inputs.len()];
+                g.apply_t(&a.p, rows, &mut ps);
+                g.apply_t(&a.n, rows, &mut ns);
+                for ((&i, p), n) in node.inputs.iter().zip(ps).zip(ns) {
+                    accumulate(&mut adj, i, Pair { p, n });
+                }
+                continue;
+            }
+            op => {
+                let lin = linear(op);
+                let size = lin.n_in();
+                let s_in: Vec<F> = a.p.iter().zip(&a.n).map(|(&u, &v)| u + v).collect();
+                let t_in: Vec<F> = a.p.iter().zip(&a.n).map(|(&u, &v)| u - v).collect();
+                let (mut s, mut t) = (vec![zero; rows * size], vec![zero; rows * size]);
+                lin.apply_t(&s_in, rows, true, &mut s);
+                lin.apply_t(&t_in, rows, false, &mut t);
+                // The op took its input as a source split: one multiplier on its Δ.
+                let m = collapse(&halves(s, t), &delta[first]);
+                Pair {
+                    n: m.iter().map(|&v| -v).collect(),
+                    p: m,
+                }
+            }
+        };
+        accumulate(&mut adj, first, back);
+    }
+    let scores = match adj[0].take() {
+        Some(a) => collapse(&a, &delta[0])
+            .iter()
+            .zip(&delta[0])
+            .map(|(&m, &dv)| m * dv)
+            .collect(),
+        None => vec![zero; rows * plan.input_dim()],
+    };
+    (scores, base)
+}
+
+/// The linear-type op (checked by [`RevealCancel::check`] before the sweeps).
+fn linear<F: Float>(op: &Op<F>) -> &dyn LinearMap<F> {
+    op.linear().expect("checked: the remaining ops are linear")
+}
+
+impl RevealCancel {
+    /// Whether RevealCancel has a rule for every op of `plan`.
+    ///
+    /// # Errors
+    /// [`Error::Param`] naming the first max pooling or LayerNorm node.
+    pub fn check<F: Float>(plan: &Plan<F>) -> Result<()> {
+        match plan
+            .nodes()
+            .iter()
+            .find(|n| matches!(n.op, Op::MaxPool(_) | Op::LayerNorm(_)))
+        {
+            None => Ok(()),
+            Some(n) => Err(Error::param(
+                "deeplift-reveal-cancel",
+                "model",
+                format!("node '{}' (op {})", n.name, n.op.kind()),
+                "RevealCancel has no rule for max pooling or LayerNorm; use deeplift (Rescale) or cafe on this network",
+            )),
+        }
+    }
 }
 
 impl<F: Float> Attributor<Plan<F>, F> for RevealCancel {
@@ -201,13 +304,32 @@ impl<F: Float> Attributor<Plan<F>, F> for RevealCancel {
         reference: ArrayView2<F>,
         target: Target,
     ) -> Result<Attribution<F>> {
-        plan.chain_ops("deeplift-reveal-cancel")?;
+        use rayon::prelude::*;
+        Self::check(plan)?;
         let b = Batch::new("deeplift-reveal-cancel", plan, x, reference, target)?;
-        let blks = blocks(plan);
-        let scores = crate::batch::per_entry(b.len(), b.d, |e| {
-            explain_row(&blks, b.x_row(b.rows[e]), b.r_row(b.rows[e]), b.targets[e])
-        });
-        let base = baseline_outputs(plan, &b);
+        // Two traces, the differences, the split and the multiplier pairs: about 7 copies.
+        let block = block_rows(plan, 7);
+        let entries: Vec<usize> = (0..b.len()).collect();
+        let parts: Vec<(Vec<F>, Vec<F>)> = entries
+            .par_chunks(block)
+            .map(|es| {
+                let xs: Vec<F> = es
+                    .iter()
+                    .flat_map(|&i| b.x_row(b.rows[i]).to_vec())
+                    .collect();
+                let rs: Vec<F> = es
+                    .iter()
+                    .flat_map(|&i| b.r_row(b.rows[i]).to_vec())
+                    .collect();
+                let ts: Vec<usize> = es.iter().map(|&i| b.targets[i]).collect();
+                explain_block(plan, &xs, &rs, es.len(), &ts)
+            })
+            .collect();
+        let (mut scores, mut base) = (Vec::new(), Vec::new());
+        for (s, o) in parts {
+            scores.extend(s);
+            base.extend(o);
+        }
         Ok(b.finish(scores, Some(base)))
     }
 }

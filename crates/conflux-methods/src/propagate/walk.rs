@@ -14,6 +14,7 @@
 
 use conflux_core::linalg;
 use conflux_core::net::ops::LinearMap;
+use conflux_core::net::plan::Gate;
 use conflux_core::{Float, Op, Plan};
 
 use super::rule::{ActivationRule, Aggregates, MaxChoice, Multipliers};
@@ -62,7 +63,7 @@ pub struct ReferenceTrace<F> {
     /// Reference value of every tensor, `[rows, size(t)]`.
     pub values: Vec<Vec<F>>,
     /// Per node: the frozen LayerNorm `(w, b)` at the input rows (`None` for other ops).
-    pub gates: Vec<Option<(Vec<F>, Vec<F>)>>,
+    pub gates: Vec<Option<Gate<F>>>,
     /// `F₀(r)` at the explained outputs, `[rows, outputs]`.
     pub output: Vec<F>,
     /// 1 (shared) or the number of input rows.
@@ -92,11 +93,7 @@ impl<F: Float> ReferenceTrace<F> {
         } else {
             vec![None; plan.nodes().len()]
         };
-        let weights: Vec<Option<Vec<F>>> = gates
-            .iter()
-            .map(|g| g.as_ref().map(|(w, _)| w.clone()))
-            .collect();
-        let values = plan.trace_frozen(reference, rows, &weights);
+        let values = plan.trace_frozen(reference, rows, &gates, false);
         ReferenceTrace {
             output: values[plan.output()].clone(),
             values,
@@ -198,16 +195,24 @@ fn linear_split<F: Float>(
             }
         }
     }
-    // pos = (s + t)/2, neg = (s − t)/2, clamped at 0 against rounding.
-    let half = F::of(0.5);
-    for (a, b) in s_out.iter_mut().zip(t_out.iter_mut()) {
-        let (x, y) = (*a, *b);
-        *a = ((x + y) * half).max(F::zero());
-        *b = ((x - y) * half).max(F::zero());
-    }
+    halves(s_out, t_out, true);
     std::mem::swap(&mut state.pos, &mut ws.s);
     std::mem::swap(&mut state.neg, &mut ws.t);
     state.width = n_out;
+}
+
+/// `(s, t) ← ((s + t)/2, (s − t)/2)`: the positive and negative parts of a sign-split linear
+/// application from `s = |W|·(p + n)` and `t = W·(p − n)` (`W⁺p + |W⁻|n` and
+/// `|W⁻|p + W⁺n`). `clamp` floors both at 0 (non-negative states, against rounding).
+pub(crate) fn halves<F: Float>(s: &mut [F], t: &mut [F], clamp: bool) {
+    let half = F::of(0.5);
+    for (a, b) in s.iter_mut().zip(t.iter_mut()) {
+        let (x, y) = (*a, *b);
+        (*a, *b) = ((x + y) * half, (x - y) * half);
+        if clamp {
+            (*a, *b) = (a.max(F::zero()), b.max(F::zero()));
+        }
+    }
 }
 
 /// A diagonal linear op, in place: row `r` uses weights `scale(r)` and, where `bias(r)` is

@@ -70,10 +70,13 @@ impl MaxPoolOp {
     pub fn argmax<F: Float>(&self, x: &[F], j: usize) -> usize {
         let cand = self.window(j);
         let mut best = cand[0] as usize;
+        let mut top = x[best];
+        // Selects, not branches: which element wins is data, and unpredictable.
         for &i in &cand[1..] {
-            if x[i as usize] > x[best] {
-                best = i as usize;
-            }
+            let v = x[i as usize];
+            let better = v > top;
+            best = if better { i as usize } else { best };
+            top = if better { v } else { top };
         }
         best
     }
@@ -88,14 +91,9 @@ impl MaxPoolOp {
                 .zip(self.ptr.windows(2))
             {
                 let cand = &self.idx[w[0]..w[1]];
-                let mut best = xr[cand[0] as usize];
-                for &i in &cand[1..] {
-                    let v = xr[i as usize];
-                    if v > best {
-                        best = v;
-                    }
-                }
-                *o = best;
+                *o = cand[1..]
+                    .iter()
+                    .fold(xr[cand[0] as usize], |best, &i| best.max(xr[i as usize]));
             }
         }
     }

@@ -108,3 +108,56 @@ pub fn shape(s: &str) -> Result<Shape, String> {
         .ok_or_else(|| format!("shape {s} is too large"))?;
     Ok(Shape(dims))
 }
+
+/// `--groups`: a JSON file of named groups, or `patch:KxK` square image patches
+/// (graph.md; `patch:HxW` for rectangles).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Groups {
+    /// `{"group": ["column", …], …}`.
+    File(std::path::PathBuf),
+    /// Patches of `(height, width)` pixels spanning every channel.
+    Patch(usize, usize),
+}
+
+impl Groups {
+    /// The file, when the groups come from one (checked like every input file).
+    pub fn file(&self) -> Option<&std::path::Path> {
+        match self {
+            Groups::File(p) => Some(p),
+            Groups::Patch(..) => None,
+        }
+    }
+
+    /// The groups for a model with per-row input `shape` whose features are `features`.
+    ///
+    /// # Errors
+    /// An unreadable or inconsistent groups file; patches on a non-image input.
+    pub fn resolve(
+        &self,
+        features: &[String],
+        shape: &[usize],
+    ) -> anyhow::Result<conflux_core::FeatureGroups> {
+        use anyhow::Context;
+        match self {
+            Groups::File(p) => conflux_core::FeatureGroups::load(p, features),
+            Groups::Patch(h, w) => conflux_core::FeatureGroups::patches(shape, *h, *w),
+        }
+        .context("--groups")
+    }
+}
+
+/// Parses `--groups`: `patch:KxK` (or `patch:HxW`), otherwise a file path.
+pub fn groups(s: &str) -> Result<Groups, String> {
+    let Some(size) = s.strip_prefix("patch:") else {
+        return Ok(Groups::File(s.into()));
+    };
+    let (h, w) = dims2(size)
+        .ok_or_else(|| format!("expected patch:KxK with K ≥ 1 (e.g. patch:4x4), got '{s}'"))?;
+    Ok(Groups::Patch(h, w))
+}
+
+/// `HxW` with both sizes ≥ 1 (`x` or `X` between them).
+pub fn dims2(s: &str) -> Option<(usize, usize)> {
+    let (h, w) = s.split_once(['x', 'X'])?;
+    Some((count(h).ok()?, count(w).ok()?))
+}

@@ -6,7 +6,9 @@ mod common;
 
 use common::conflux;
 use conflux_testkit::assert::assert_close;
-use conflux_testkit::golden::{GRAPH_NETWORKS as NETWORKS, graph_cafe_model, graph_file};
+use conflux_testkit::golden::{
+    GRAPH_NETWORKS as NETWORKS, graph_cafe_model, graph_file, graph_paths,
+};
 use conflux_testkit::json::floats;
 use serde_json::Value;
 
@@ -53,13 +55,12 @@ fn assert_complete(what: &str, v: &Value, rel: f64) {
 
 #[test]
 fn graph_golden_vectors_through_the_cli() {
-    let root = conflux_testkit::repo_root();
     let dir = tempfile::tempdir().unwrap();
     let (mut exact, mut complete) = (0, 0);
     for name in NETWORKS {
         let g = graph_file(&format!("{name}.json"));
         let model = graph_cafe_model(name);
-        let data = root.join(format!("tests/golden/graph/{name}.rows.csv"));
+        let (_, data, nonzero) = graph_paths(name);
         let d = g["n_features"].as_u64().unwrap() as usize;
         let zeros = dir.path().join("zeros.csv");
         let header: Vec<String> = (0..d).map(|i| format!("f{i}")).collect();
@@ -68,7 +69,6 @@ fn graph_golden_vectors_through_the_cli() {
             format!("{}\n{}\n", header.join(","), vec!["0"; d].join(",")),
         )
         .unwrap();
-        let nonzero = root.join(format!("tests/golden/graph/{name}.reference_nonzero.csv"));
         let gates = name.contains("layernorm");
         for case in g["cases"].as_array().unwrap() {
             let c = case["c"].as_f64().unwrap();
@@ -165,7 +165,7 @@ fn every_export_variant_explains_completely_and_inspect_shows_the_graph() {
             .iter()
             .find(|n| stem == **n || stem.starts_with(&format!("{n}_")))
             .unwrap();
-        let data = root.join(format!("tests/golden/graph/{name}.rows.csv"));
+        let (_, data, _) = graph_paths(name);
         for (precision, rel) in [("f64", 1e-8), ("f32", 1e-4)] {
             let v = explain(&[
                 "--model",
@@ -211,7 +211,6 @@ fn every_export_variant_explains_completely_and_inspect_shows_the_graph() {
 
 #[test]
 fn npy_data_and_references_give_the_csv_results() {
-    let root = conflux_testkit::repo_root();
     let dir = tempfile::tempdir().unwrap();
     let name = "cnn10_relu_maxpool_avgpool";
     let g = graph_file(&format!("{name}.json"));
@@ -234,9 +233,7 @@ fn npy_data_and_references_give_the_csv_results() {
         conflux_testkit::npy::npy_bytes(&[1, 1, 10, 10], &reference, true),
     )
     .unwrap();
-    let model = root.join(format!("tests/models/graph/{name}.onnx"));
-    let csv = root.join(format!("tests/golden/graph/{name}.rows.csv"));
-    let ref_csv = root.join(format!("tests/golden/graph/{name}.reference_nonzero.csv"));
+    let (model, csv, ref_csv) = graph_paths(name);
     let run = |data: &std::path::Path, r: &std::path::Path| {
         explain(&[
             "--model",
@@ -348,11 +345,9 @@ fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn npz_output_holds_the_json_scores_in_the_input_shape() {
-    let root = conflux_testkit::repo_root();
     let dir = tempfile::tempdir().unwrap();
     let name = "cnn6_2ch_overlap_maxpool";
-    let model = root.join(format!("tests/models/graph/{name}.onnx"));
-    let data = root.join(format!("tests/golden/graph/{name}.rows.csv"));
+    let (model, data, _) = graph_paths(name);
     let out = dir.path().join("s.npz");
     let common = [
         "--model",
@@ -490,4 +485,316 @@ fn input_shape_fills_symbolic_dimensions() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// DeepLIFT, RevealCancel and LRP on every graph network through `explain` (f64, the
+/// non-zero reference): DeepLIFT complete with the frozen-gate baseline where LayerNorm is
+/// present, RevealCancel complete or refused with the op named, LRP scores for every row.
+#[test]
+fn propagation_baselines_explain_graphs() {
+    let mut refused = Vec::new();
+    for name in NETWORKS {
+        let (model, data, reference) = graph_paths(name);
+        let args = |method: &'static str| {
+            [
+                "--model".to_string(),
+                model.display().to_string(),
+                "--data".into(),
+                data.display().to_string(),
+                "--reference".into(),
+                reference.display().to_string(),
+                "--precision".into(),
+                "f64".into(),
+                "--method".into(),
+                method.into(),
+            ]
+        };
+        for method in ["deeplift", "deeplift-reveal-cancel"] {
+            let out = conflux()
+                .args(["explain", "--quiet"])
+                .args(args(method))
+                .output()
+                .unwrap();
+            if !out.status.success() {
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert_eq!(method, "deeplift-reveal-cancel", "{name}: {err}");
+                assert!(err.contains("(op MaxPool)") || err.contains("(op LayerNormalization)"));
+                refused.push(name);
+                continue;
+            }
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let kind = if method == "deeplift" && name.contains("layernorm") {
+                "reference_frozen_gates"
+            } else {
+                "reference"
+            };
+            assert_eq!(v["baseline_kind"], kind, "{name} {method}");
+            let rows = v["rows"].as_array().unwrap();
+            assert_eq!(rows.len(), 20, "{name} {method}");
+            for row in rows {
+                let (out, base) = (
+                    row["output"].as_f64().unwrap(),
+                    row["baseline_output"].as_f64().unwrap(),
+                );
+                let sum: f64 = floats(&row["scores"]).iter().sum();
+                assert!(
+                    (sum - (out - base)).abs() <= 1e-8 * (1.0 + out.abs() + base.abs()),
+                    "{name} {method}: {sum} vs {out} − {base}"
+                );
+            }
+        }
+        let v = explain(&args("lrp").each_ref().map(String::as_str));
+        let rows = v["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 20, "{name} lrp");
+        assert!(
+            rows.iter()
+                .all(|r| floats(&r["scores"]).iter().all(|s| s.is_finite())),
+            "{name} lrp"
+        );
+    }
+    assert_eq!(
+        refused,
+        [
+            "cnn10_relu_maxpool_avgpool",
+            "cnn6_2ch_overlap_maxpool",
+            "mlp8_layernorm"
+        ]
+    );
+}
+
+/// `--groups patch:KxK`: Kernel SHAP on a CNN gives every pixel of a patch the patch's
+/// score (whatever the channel); a malformed size or a tabular model is a clear error.
+#[test]
+fn patch_groups_through_the_cli() {
+    let root = conflux_testkit::repo_root();
+    let name = "cnn6_2ch_overlap_maxpool";
+    let (model, data, _) = graph_paths(name);
+    let (m, d) = (model.to_str().unwrap(), data.to_str().unwrap());
+    let v = explain(&[
+        "--model",
+        m,
+        "--data",
+        d,
+        "--method",
+        "kernel-shap:exact=true",
+        "--groups",
+        "patch:4x4",
+        "--precision",
+        "f64",
+    ]);
+    // [2, 6, 6] in 4×4 patches: the top-left patch is rows 0–3, columns 0–3 of both channels.
+    let top_left: Vec<usize> = (0..2)
+        .flat_map(|c| (0..4).flat_map(move |y| (0..4).map(move |x| c * 36 + y * 6 + x)))
+        .collect();
+    let mut distinct = 0;
+    for row in v["rows"].as_array().unwrap() {
+        let s = floats(&row["scores"]);
+        assert!(top_left.iter().all(|&f| s[f] == s[0]), "{s:?}");
+        // Rows 4–5 × columns 4–5 (the corner patch) form their own group.
+        assert_eq!(s[4 * 6 + 4], s[36 + 5 * 6 + 5]);
+        assert!(s.iter().all(|v| v.is_finite()));
+        if s[0] != s[4 * 6 + 4] {
+            distinct += 1;
+        }
+    }
+    assert!(distinct > 0, "every row gave two patches the same score");
+    // A tabular model has no patches.
+    let tab = conflux_testkit::golden::graph_models().join("mlp7_residual.onnx");
+    let tab_data = root.join("tests/golden/graph/mlp7_residual.rows.csv");
+    let out = conflux()
+        .args(["explain", "--quiet", "--model", tab.to_str().unwrap()])
+        .args([
+            "--data",
+            tab_data.to_str().unwrap(),
+            "--method",
+            "kernel-shap",
+        ])
+        .args(["--groups", "patch:2x2"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--groups") && err.contains("an image [C, H, W]"),
+        "{err}"
+    );
+    for (groups, want) in [
+        ("patch:0x4", "expected patch:KxK"),
+        ("patch:4", "expected patch:KxK"),
+    ] {
+        let out = conflux()
+            .args(["explain", "--quiet", "--model", m, "--data", d])
+            .args(["--method", "kernel-shap", "--groups", groups])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{groups}: {err}");
+    }
+}
+
+/// `bench methods` on an image model: every method is timed, sampling methods on patches;
+/// the one that has no rule for max pooling (RevealCancel) is listed with the reason
+/// instead of ending the run, unless it was asked for by name.
+#[test]
+fn bench_methods_on_an_image_model() {
+    let name = "cnn6_2ch_overlap_maxpool";
+    let (model, data, _) = graph_paths(name);
+    let (m, d) = (model.to_str().unwrap(), data.to_str().unwrap());
+    let out = conflux()
+        .args(["bench", "methods", "--model", m, "--data", d, "--rows", "4"])
+        .args(["--groups", "patch:3x3", "--threads", "1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("72 features (sampling methods: 4 groups)"),
+        "{table}"
+    );
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| method"))
+        .collect();
+    assert_eq!(
+        rows.len(),
+        conflux_methods::spec::KNOWN_METHODS.len(),
+        "{table}"
+    );
+    for row in &rows {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        if cells[1] == "deeplift-reveal-cancel" {
+            assert!(cells[2].contains("(op MaxPool)"), "{row}");
+        } else {
+            assert!(cells[2].parse::<f64>().is_ok_and(|r| r > 0.0), "{row}");
+        }
+    }
+    let out = conflux()
+        .args(["bench", "methods", "--model", m, "--data", d, "--rows", "4"])
+        .args(["--method", "deeplift-reveal-cancel"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("(op MaxPool)"));
+}
+
+/// `--reference-mode average`: every data row against every row of the reference file, the
+/// results averaged (a background distribution); equal to the mean of one-row runs, complete
+/// for the mean; the header says what was averaged. Misuse is a clear error.
+#[test]
+fn reference_mode_average_is_the_mean_of_shared_runs() {
+    let name = "cnn6_batchnorm";
+    let (model, data, _) = graph_paths(name);
+    let text = std::fs::read_to_string(&data).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let dir = tempfile::tempdir().unwrap();
+    // Background: data rows 5..9 (five rows).
+    let bg = dir.path().join("bg.csv");
+    std::fs::write(&bg, format!("{}\n{}\n", lines[0], lines[6..11].join("\n"))).unwrap();
+    let (m, d) = (model.to_str().unwrap(), data.to_str().unwrap());
+    for method in ["cafe", "deeplift", "kernel-shap:n=64"] {
+        let run = |reference: &std::path::Path, mode: &str| {
+            explain(&[
+                "--model",
+                m,
+                "--data",
+                d,
+                "--precision",
+                "f64",
+                "--method",
+                method,
+                "--groups",
+                "patch:3x3",
+                "--reference",
+                reference.to_str().unwrap(),
+                "--reference-mode",
+                mode,
+            ])
+        };
+        let avg = run(&bg, "average");
+        assert_eq!(avg["reference"], "average of 5 rows", "{method}");
+        let singles: Vec<Value> = (6..11)
+            .map(|i| {
+                let one = dir.path().join(format!("r{i}.csv"));
+                std::fs::write(&one, format!("{}\n{}\n", lines[0], lines[i])).unwrap();
+                run(&one, "shared")
+            })
+            .collect();
+        let rows = avg["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 20);
+        for (e, row) in rows.iter().enumerate() {
+            let mut fields = vec!["scores"];
+            if method == "cafe" {
+                fields.extend(["feat_pos", "feat_neg"]);
+            }
+            for field in fields {
+                let got = floats(&row[field]);
+                let mut want = vec![0.0; got.len()];
+                for s in &singles {
+                    for (w, v) in want.iter_mut().zip(floats(&s["rows"][e][field])) {
+                        *w += v / 5.0;
+                    }
+                }
+                assert_close(
+                    &format!("{method} row {e} {field}"),
+                    &got,
+                    &want,
+                    1e-9,
+                    1e-12,
+                );
+            }
+            if method != "kernel-shap:n=64" {
+                let base: f64 = singles
+                    .iter()
+                    .map(|s| s["rows"][e]["baseline_output"].as_f64().unwrap() / 5.0)
+                    .sum();
+                let got = row["baseline_output"].as_f64().unwrap();
+                assert!(
+                    (got - base).abs() < 1e-9,
+                    "{method} row {e}: {got} vs {base}"
+                );
+                let gap = row["completeness_gap"].as_f64().unwrap();
+                assert!(gap.abs() < 1e-8, "{method} row {e}: mean gap {gap}");
+            }
+        }
+    }
+    for (args, want) in [
+        (
+            vec!["--reference-mode", "average"],
+            "needs --reference FILE",
+        ),
+        (
+            vec![
+                "--reference",
+                bg.to_str().unwrap(),
+                "--reference-mode",
+                "shared",
+            ],
+            "exactly one row",
+        ),
+        (
+            vec![
+                "--reference",
+                bg.to_str().unwrap(),
+                "--reference-mode",
+                "average",
+                "--method",
+                "saliency",
+            ],
+            "does not use a reference",
+        ),
+    ] {
+        let out = conflux()
+            .args(["explain", "--quiet", "--model", m, "--data", d])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
 }

@@ -45,10 +45,6 @@ fn mlp(widths: &[usize], act: Activation, rng: &mut Rng) -> Network {
     Network::new(widths[0], layers, None, None, None).expect("consistent shapes")
 }
 
-/// Rows per second of `a` and of `b` (each processes `rows` rows per call): the best of
-/// five timed runs of `budget / 5` each (at least 3 calls per run), after a warm-up call,
-/// alternating between the two so that both see the same machine conditions. Best-of filters
-/// out interference from other processes on a shared machine.
 /// The CNN of the CAFE bench: 28×28 input, Conv(1→8, 3×3) ReLU MaxPool(2) Conv(8→16, 3×3)
 /// ReLU, a residual block Conv(16→16) ReLU Conv(16→16) + identity, ReLU, MaxPool(2),
 /// Flatten, Linear(784→10); He-scaled random weights.
@@ -107,6 +103,10 @@ fn cnn(rng: &mut Rng) -> Result<Network> {
     )?)
 }
 
+/// Rows per second of `a` and of `b` (each processes `rows` rows per call): the best of
+/// five timed runs of `budget / 5` each (at least 3 calls per run), after a warm-up call,
+/// alternating between the two so that both see the same machine conditions. Best-of filters
+/// out interference from other processes on a shared machine.
 fn rates(rows: usize, budget: Duration, mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64) {
     let run = budget / 5;
     let time = |f: &mut dyn FnMut()| {
@@ -270,14 +270,27 @@ pub fn methods(a: &MethodsBenchArgs) -> Result<()> {
     } else {
         a.methods.clone()
     };
+    let groups = match &a.groups {
+        Some(g) => Some(g.resolve(&src.columns().feature_names(), plan.input_shape())?),
+        None => None,
+    };
     let pool = super::thread_pool(a.threads)?;
     let mut results = Vec::new();
     for name in &names {
         let method = name
             .parse::<conflux_methods::spec::MethodSpec>()?
-            .build(None, 0)?;
+            .build(groups.as_ref(), 0)?;
         super::check_rows_fit(&method, d, 1, rows, "--rows")
             .with_context(|| format!("--method {name}"))?;
+        match method.validate(&plan) {
+            // Every method by default: one that has no rule for an op of this network is
+            // listed as such instead of ending the run.
+            Err(e) if a.methods.is_empty() => {
+                results.push((name.clone(), Err(e.to_string())));
+                continue;
+            }
+            r => r.with_context(|| format!("--method {name}"))?,
+        }
         let mut best = f64::INFINITY;
         for _ in 0..3 {
             let start = Instant::now();
@@ -285,16 +298,19 @@ pub fn methods(a: &MethodsBenchArgs) -> Result<()> {
             best = best.min(start.elapsed().as_secs_f64());
         }
         #[allow(clippy::cast_precision_loss)]
-        results.push((name.clone(), rows as f64 / best));
+        results.push((name.clone(), Ok(rows as f64 / best)));
     }
     let cafe = results
         .iter()
         .find(|(n, _)| n.starts_with("cafe"))
-        .map(|r| r.1);
+        .and_then(|r| r.1.as_ref().ok().copied());
     let mut out = String::new();
+    let grouping = groups.as_ref().map_or(String::new(), |g| {
+        format!(" (sampling methods: {} groups)", g.len())
+    });
     writeln!(
         out,
-        "{rows} rows, {} features, f32, {} thread(s), CPU: {}
+        "{rows} rows, {} features{grouping}, f32, {} thread(s), CPU: {}
 ",
         d,
         pool.current_num_threads(),
@@ -303,11 +319,14 @@ pub fn methods(a: &MethodsBenchArgs) -> Result<()> {
     writeln!(out, "| method | rows/s | CAFE is × faster |")?;
     writeln!(out, "|---|---:|---:|")?;
     for (n, r) in &results {
-        writeln!(
-            out,
-            "| {n} | {r:.0} | {} |",
-            cafe.map_or("–".into(), |c| format!("{:.1}", c / r))
-        )?;
+        match r {
+            Ok(r) => writeln!(
+                out,
+                "| {n} | {r:.0} | {} |",
+                cafe.map_or("–".into(), |c| format!("{:.1}", c / r))
+            )?,
+            Err(why) => writeln!(out, "| {n} | – ({}) | – |", why.replace('|', "/"))?,
+        }
     }
     print!("{out}");
     Ok(())

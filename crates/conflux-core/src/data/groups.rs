@@ -25,6 +25,50 @@ impl FeatureGroups {
         }
     }
 
+    /// Square (or `kh × kw`) image patches as groups (graph.md §Inputs and outputs for
+    /// images): the input of shape `[C, H, W]` is tiled from its top-left
+    /// corner, edge patches are smaller, and every patch spans all channels. Group
+    /// `patch_{i}_{j}` holds rows `i·kh..` and columns `j·kw..` (C-order feature indices).
+    ///
+    /// # Errors
+    /// [`Error::Param`] for a zero patch size or an input that is not an image.
+    pub fn patches(shape: &[usize], kh: usize, kw: usize) -> Result<Self> {
+        let [c, h, w] = *shape else {
+            return Err(Error::param(
+                "groups",
+                "patch",
+                format!("{kh}x{kw}"),
+                format!(
+                    "patch groups need a model whose input is an image [C, H, W]; this model's input is {shape:?} (an ONNX model with a flat input takes --input-shape C,H,W)"
+                ),
+            ));
+        };
+        if kh == 0 || kw == 0 {
+            return Err(Error::param(
+                "groups",
+                "patch",
+                format!("{kh}x{kw}"),
+                "a patch is at least 1x1",
+            ));
+        }
+        let (rows, cols) = (h.div_ceil(kh), w.div_ceil(kw));
+        let mut groups = Vec::with_capacity(rows * cols);
+        for i in 0..rows {
+            for j in 0..cols {
+                let mut m = Vec::new();
+                for ch in 0..c {
+                    for y in i * kh..((i + 1) * kh).min(h) {
+                        for x in j * kw..((j + 1) * kw).min(w) {
+                            m.push((ch * h + y) * w + x);
+                        }
+                    }
+                }
+                groups.push((format!("patch_{i}_{j}"), m));
+            }
+        }
+        Self::new(c * h * w, groups)
+    }
+
     /// Builds groups from `(name, feature indices)`, checking that they partition `0..d`.
     ///
     /// # Errors
@@ -184,5 +228,30 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("feature 1 is in no group"), "{e}");
+    }
+
+    #[test]
+    fn patches_tile_from_the_top_left_and_span_channels() {
+        // [2, 3, 5] in 2×2 patches: 2 × 3 patches, the last row and column smaller.
+        let g = FeatureGroups::patches(&[2, 3, 5], 2, 2).unwrap();
+        assert_eq!(g.len(), 6);
+        assert_eq!(g.names()[5], "patch_1_2");
+        assert_eq!(g.members(0), [0, 1, 5, 6, 15, 16, 20, 21]);
+        // Row 2 (the edge row) and column 4 (the edge column): one pixel per channel.
+        assert_eq!(g.members(5), [14, 29]);
+        assert_eq!(g.group_of(29), 5);
+        assert_eq!(FeatureGroups::patches(&[1, 4, 4], 4, 4).unwrap().len(), 1);
+        // Only images: a tabular row or a 1-D signal [C, L] has no patches.
+        for shape in [&[12][..], &[3, 4], &[1, 2, 3, 4]] {
+            let e = FeatureGroups::patches(shape, 2, 2).unwrap_err().to_string();
+            assert!(
+                e.contains("an image [C, H, W]") && e.contains(&format!("{shape:?}")),
+                "{e}"
+            );
+        }
+        let e = FeatureGroups::patches(&[1, 4, 4], 0, 2)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at least 1x1"), "{e}");
     }
 }

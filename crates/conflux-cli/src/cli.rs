@@ -347,6 +347,12 @@ pub struct ExplainArgs {
     /// Rows for --reference mean/median (default: the --data rows).
     #[arg(long, value_name = "FILE.csv")]
     pub reference_data: Option<PathBuf>,
+    /// How the rows of a --reference file are used: auto (one row shared, else one per data
+    /// row), shared (exactly one row), each (row i explains data row i), or average (every
+    /// data row against every reference row, scores averaged: a background distribution, as
+    /// DeepLiftShap and SHAP; memory does not grow with the background).
+    #[arg(long, value_enum, default_value_t = ReferenceMode::Auto, value_name = "MODE")]
+    pub reference_mode: ReferenceMode,
     /// predicted (arg-max output), an output index N (0-based), or all.
     #[arg(long, default_value = "predicted", value_name = "TARGET")]
     pub target: Target,
@@ -365,9 +371,10 @@ pub struct ExplainArgs {
     #[arg(long)]
     pub explain_probabilities: bool,
     /// Feature groups for sampling methods: {"group": ["column", …], …}, every feature in
-    /// exactly one group.
-    #[arg(long, value_name = "FILE.json")]
-    pub groups: Option<PathBuf>,
+    /// exactly one group; or patch:KxK for square image patches spanning all channels
+    /// (tiled from the top-left corner, edge patches smaller).
+    #[arg(long, value_name = "FILE.json|patch:KxK", value_parser = parse::groups)]
+    pub groups: Option<parse::Groups>,
     /// Seed for sampling methods (same seed ⇒ same output, whatever the thread count).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub seed: u64,
@@ -423,9 +430,10 @@ pub struct EvaluateArgs {
     /// predicted, an output index N, or all.
     #[arg(long, default_value = "predicted", value_name = "TARGET")]
     pub target: Target,
-    /// Feature groups for sampling methods and categorical resampling.
-    #[arg(long, value_name = "FILE.json")]
-    pub groups: Option<PathBuf>,
+    /// Feature groups for sampling methods and categorical resampling (FILE.json, or
+    /// patch:KxK image patches).
+    #[arg(long, value_name = "FILE.json|patch:KxK", value_parser = parse::groups)]
+    pub groups: Option<parse::Groups>,
     /// Seed for perturbations and sampling methods.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub seed: u64,
@@ -612,6 +620,10 @@ pub struct MethodsBenchArgs {
     /// Methods to time (repeatable) [default: every method with its defaults].
     #[arg(long = "method", value_name = "NAME[:key=value…]")]
     pub methods: Vec<String>,
+    /// Feature groups for the sampling methods (FILE.json, or patch:KxK image patches;
+    /// images have too many pixels to sample one by one).
+    #[arg(long, value_name = "FILE.json|patch:KxK", value_parser = parse::groups)]
+    pub groups: Option<parse::Groups>,
     /// Worker threads [default: all cores].
     #[arg(long, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub threads: Option<usize>,
@@ -699,4 +711,17 @@ pub enum InspectFormat {
     Text,
     /// JSON.
     Json,
+}
+
+/// How the rows of a `--reference` file are used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReferenceMode {
+    /// One row: shared; several: one per data row.
+    Auto,
+    /// Exactly one row, shared by every data row.
+    Shared,
+    /// One row per data row.
+    Each,
+    /// Every row, as a background: results averaged over it.
+    Average,
 }

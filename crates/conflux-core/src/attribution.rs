@@ -35,6 +35,27 @@ pub struct Attribution<F> {
 }
 
 impl<F: Float> Attribution<F> {
+    /// Appends `other` (a later batch whose input row 0 is row `offset` here), entry by
+    /// entry. Both must have the same parts (baseline, split) and feature count.
+    pub fn append(&mut self, other: Attribution<F>, offset: usize) {
+        self.rows.extend(other.rows.iter().map(|r| r + offset));
+        self.targets.extend(other.targets);
+        self.output.extend(other.output);
+        if let (Some(a), Some(b)) = (&mut self.baseline_output, other.baseline_output) {
+            a.extend(b);
+        }
+        let cat = |a: &Array2<F>, b: &Array2<F>| {
+            ndarray::concatenate(ndarray::Axis(0), &[a.view(), b.view()]).expect("same width")
+        };
+        self.scores = cat(&self.scores, &other.scores);
+        if let (Some(a), Some(b)) = (&mut self.split, other.split) {
+            a.feat_pos = cat(&a.feat_pos, &b.feat_pos);
+            a.feat_neg = cat(&a.feat_neg, &b.feat_neg);
+            a.bias_pos.extend(b.bias_pos);
+            a.bias_neg.extend(b.bias_neg);
+        }
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.rows.len()

@@ -122,10 +122,10 @@ pub(crate) fn par_gradient<F: Float, M: conflux_core::Gradient<F> + ?Sized>(
     d: usize,
 ) -> Vec<F> {
     use rayon::prelude::*;
-    const BLOCK: usize = 256;
+    let block = model.block_rows().max(1);
     let parts: Vec<Vec<F>> = points
-        .par_chunks(BLOCK * d)
-        .zip(targets.par_chunks(BLOCK))
+        .par_chunks(block * d)
+        .zip(targets.par_chunks(block))
         .map(|(p, t)| model.gradient(p, t.len(), t))
         .collect();
     parts.concat()
@@ -138,9 +138,9 @@ pub(crate) fn par_predict<F: Float, M: Predict<F> + ?Sized>(
     d: usize,
 ) -> Vec<F> {
     use rayon::prelude::*;
-    const BLOCK: usize = 256;
+    let block = model.block_rows().max(1);
     let parts: Vec<Vec<F>> = points
-        .par_chunks(BLOCK * d)
+        .par_chunks(block * d)
         .map(|p| model.predict(p, p.len() / d))
         .collect();
     parts.concat()

@@ -5,6 +5,7 @@
 //! the layers is [`propagate::walk`], the only one.
 
 pub mod ablation;
+pub mod background;
 mod batch;
 pub mod cafe;
 pub mod deeplift;

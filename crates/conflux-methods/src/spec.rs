@@ -27,6 +27,12 @@ pub struct MethodSpec {
 }
 
 /// Method ids this build knows (and `ig`, an alias of `integrated-gradients`).
+/// Rows one call explains at most (callers bound it further by memory with
+/// [`Method::rows_within`]); the CLI and the Python package batch alike, so their sampling
+/// draws (seeded per row of a call) agree.
+pub const BATCH_ROWS: usize = 4096;
+
+/// Every method id.
 pub const KNOWN_METHODS: &[&str] = &[
     "cafe",
     "saliency",
@@ -163,12 +169,15 @@ impl Method {
 
     /// What `baseline_output` means in results: `bias_ablated_reference` (CAFE, F₀(r)),
     /// `bias_ablated_reference_frozen_gates` (CAFE on a graph with LayerNorm: F₀(r) with
-    /// every gate frozen at the explained row, graph.md §LayerNorm), `reference` (F(r)), or
+    /// every gate frozen at the explained row, graph.md §LayerNorm), `reference` (F(r)),
+    /// `reference_frozen_gates` (DeepLIFT on a graph with LayerNorm: F(r) with every gate
+    /// frozen at the explained row), or
     /// `None` when the method has no baseline.
     pub fn baseline_kind(&self, gates: bool) -> Option<&'static str> {
         match self {
             Method::Cafe(_) if gates => Some("bias_ablated_reference_frozen_gates"),
             Method::Cafe(_) => Some("bias_ablated_reference"),
+            Method::DeepLift(_) if gates => Some("reference_frozen_gates"),
             Method::DeepLift(_)
             | Method::RevealCancel(_)
             | Method::IntegratedGradients(_)
@@ -344,10 +353,11 @@ impl Method {
     /// # Errors
     /// [`Error::Param`].
     pub fn validate<F: Float>(&self, plan: &Plan<F>) -> Result<()> {
-        if let Method::Cafe(c) = self {
-            c.c_per_layer(plan)?;
+        match self {
+            Method::Cafe(c) => c.c_per_layer(plan).map(drop),
+            Method::RevealCancel(_) => RevealCancel::check(plan),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Explains `x` against `reference` (see [`Attributor::attribute`]).
@@ -380,6 +390,38 @@ impl Method {
 }
 
 impl Method {
+    /// Whether the method draws random samples (seeded per input row: an input row repeated
+    /// within one call draws anew each time).
+    pub fn samples(&self) -> bool {
+        match self {
+            Method::KernelShap(m) => !m.exact,
+            Method::ShapleySampling(_)
+            | Method::Lime(_)
+            | Method::GradientShap(_)
+            | Method::SmoothGrad(_) => true,
+            _ => false,
+        }
+    }
+
+    /// Input rows per call when averaging over a background ([`crate::background::average`]):
+    /// `max_entries`, or 1 background row per call for sampling methods, so that each input
+    /// row draws what a one-reference run draws (the average is then the mean of such runs).
+    pub fn background_entries(&self, max_entries: usize) -> usize {
+        if self.samples() { 1 } else { max_entries }
+    }
+
+    /// Whether the reference changes the result (not for saliency, gradient × input, LRP
+    /// and SmoothGrad).
+    pub fn uses_reference(&self) -> bool {
+        !matches!(
+            self,
+            Method::Saliency(_)
+                | Method::GradientXInput(_)
+                | Method::Lrp(_)
+                | Method::SmoothGrad(_)
+        )
+    }
+
     /// `true` for methods that only query the model's outputs (they explain any
     /// [`Predict`] model, an AME included).
     pub fn is_model_agnostic(&self) -> bool {

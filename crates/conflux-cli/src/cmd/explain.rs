@@ -6,19 +6,19 @@ use anyhow::{Context, Result};
 use conflux_core::data::csv::{CsvOptions, CsvSource};
 use conflux_core::io::AnyModel;
 use conflux_core::reference::column_stat;
-use conflux_core::{Attribution, FeatureGroups, Float, Plan, Reference, Target};
-use conflux_methods::spec::{Method, MethodSpec};
+use conflux_core::{Attribution, Float, Plan, Reference, Target};
+use conflux_methods::spec::{BATCH_ROWS, Method, MethodSpec};
 use ndarray::ArrayView2;
 use serde_json::json;
 
-use crate::cli::{ExplainArgs, ExplainFormat, Precision};
-use crate::output::{Meta, Sink, Writer, csv::CsvWriter, json::JsonWriter, npz::NpzWriter};
+use crate::cli::{ExplainArgs, ExplainFormat, Precision, ReferenceMode};
+use crate::output::{
+    Meta, RefKind, Sink, Writer, csv::CsvWriter, json::JsonWriter, npz::NpzWriter,
+};
+use crate::parse::Groups;
 use crate::report::Reporter;
 
 use super::Subject;
-
-/// Rows read and explained per batch (each batch is split over the worker threads).
-const BATCH_ROWS: usize = 4096;
 
 /// Runs `explain`.
 pub fn run(args: &ExplainArgs) -> Result<()> {
@@ -36,7 +36,7 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
             ("--data", Some(&args.data)),
             ("--reference", reference_file(&args.reference)),
             ("--reference-data", args.reference_data.as_deref()),
-            ("--groups", args.groups.as_deref()),
+            ("--groups", args.groups.as_ref().and_then(Groups::file)),
         ],
         args.out.as_deref(),
     )?;
@@ -104,6 +104,8 @@ pub struct Job<'a> {
     pub reference: &'a Reference,
     /// Rows for mean/median.
     pub reference_data: Option<&'a Path>,
+    /// How a reference file's rows are used.
+    pub reference_mode: ReferenceMode,
     /// Targets.
     pub target: Target,
     /// Explain after a sigmoid head.
@@ -114,8 +116,8 @@ pub struct Job<'a> {
     pub max_rows: Option<usize>,
     /// The method to run.
     pub spec: &'a MethodSpec,
-    /// `--groups FILE.json` (sampling methods).
-    pub groups: Option<&'a Path>,
+    /// `--groups` (sampling methods).
+    pub groups: Option<&'a Groups>,
     /// `--seed` (sampling methods).
     pub seed: u64,
     /// How the CSV files are read.
@@ -143,8 +145,8 @@ pub struct Prepared<'a> {
     pub method: &'a Method,
     /// Feature names (from the CSV header, in model-input order).
     pub features: Vec<String>,
-    /// The shared reference in input space, if shared.
-    pub reference: Option<Vec<f64>>,
+    /// The reference: shared (input space), per row, or a background averaged over.
+    pub reference: RefKind,
     /// Whether the explained graph has LayerNorm gates (frozen by propagation methods).
     pub gates: bool,
     /// The per-row input shape (`[F]`, or `[C, H, W]` for images).
@@ -163,10 +165,11 @@ pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
     let mut src = CsvSource::open(job.data, &job.csv, job.label, d, model.names())?;
     // The method, with groups resolved against the data's feature names, checked against the
     // network before any data row is read.
+    let shape = plan
+        .as_ref()
+        .map_or_else(|| vec![d], |p| p.input_shape().to_vec());
     let groups = match job.groups {
-        Some(p) => {
-            Some(FeatureGroups::load(p, &src.columns().feature_names()).context("--groups")?)
-        }
+        Some(g) => Some(g.resolve(&src.columns().feature_names(), &shape)?),
         None => None,
     };
     let flag = if job.spec.name == "cafe" {
@@ -206,27 +209,43 @@ pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
         }
     };
     // Resolve the reference: shared (one row) or a second source read in lockstep.
-    let (shared, mut per_row) = match resolve_reference(
+    let (shared, mut per_row, background) = match resolve_reference(
         model,
         job.data,
         &job.csv,
         job.label,
         job.reference,
         job.reference_data,
+        job.reference_mode,
     )? {
-        Resolved::Shared(r) => (Some(r), None),
-        Resolved::PerRow(src) => (None, Some(src)),
+        Resolved::Shared(r) => (Some(r), None, None),
+        Resolved::PerRow(src) => (None, Some(src), None),
+        Resolved::Background(rows) => {
+            if !method.uses_reference() {
+                anyhow::bail!(
+                    "--reference-mode average: {} does not use a reference, so there is nothing to average",
+                    job.spec.name
+                );
+            }
+            (None, None, Some(rows))
+        }
+    };
+    let reference = match (&shared, &background) {
+        (Some(r), _) => RefKind::Shared(r.clone()),
+        (None, Some(b)) => RefKind::Average(b.len() / d.max(1)),
+        (None, None) => RefKind::PerRow,
     };
     out.begin(&Prepared {
         method: &method,
         features: src.columns().feature_names(),
-        reference: shared.clone(),
+        reference,
         gates: plan.as_ref().is_some_and(Plan::has_gates),
-        input_shape: plan
-            .as_ref()
-            .map_or_else(|| vec![d], |p| p.input_shape().to_vec()),
+        input_shape: shape,
     })?;
     let shared_f: Option<Vec<F>> = shared
+        .as_ref()
+        .map(|r| r.iter().map(|&v| F::of(v)).collect());
+    let background_f: Option<Vec<F>> = background
         .as_ref()
         .map(|r| r.iter().map(|&v| F::of(v)).collect());
     let bar = Reporter::bytes(src.progress().1, "explaining", job.quiet);
@@ -267,15 +286,25 @@ pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
             None => None,
         };
         let xv = ArrayView2::from_shape((rows, d), &xf[..]).expect("rows × d");
-        let rv = match (&refs, &shared_f) {
-            (Some(r), _) => ArrayView2::from_shape((rows, d), &r[..]).expect("rows × d"),
-            (None, Some(r)) => ArrayView2::from_shape((1, d), &r[..]).expect("1 × d"),
-            (None, None) => unreachable!("a reference is either shared or per row"),
-        };
-        let a = match (&plan, model) {
-            (Some(plan), _) => method.attribute(plan, xv, rv, job.target)?,
-            (None, Subject::Ame(ame)) => method.attribute_black_box(ame, xv, rv, job.target)?,
+        let attribute = |xv: ArrayView2<F>, rv: ArrayView2<F>| match (&plan, model) {
+            (Some(plan), _) => method.attribute(plan, xv, rv, job.target),
+            (None, Subject::Ame(ame)) => method.attribute_black_box(ame, xv, rv, job.target),
             (None, Subject::Net(_)) => unreachable!("networks are compiled"),
+        };
+        let a = match (&refs, &shared_f, &background_f) {
+            (Some(r), _, _) => attribute(
+                xv,
+                ArrayView2::from_shape((rows, d), &r[..]).expect("rows × d"),
+            )?,
+            (None, Some(r), _) => {
+                attribute(xv, ArrayView2::from_shape((1, d), &r[..]).expect("1 × d"))?
+            }
+            (None, None, Some(b)) => {
+                let bg = ArrayView2::from_shape((b.len() / d, d), &b[..]).expect("n × d");
+                let per_call = method.background_entries(batch_rows);
+                conflux_methods::background::average(xv, bg, per_call, attribute)?
+            }
+            (None, None, None) => unreachable!("a reference is shared, per row or a background"),
         };
         out.batch(done, &raw, &a, refs.as_deref())?;
         done += rows;
@@ -301,6 +330,9 @@ pub enum Resolved {
     Shared(Vec<f64>),
     /// A file with one row per data row (raw units), opened, its first rows held.
     PerRow(Box<PerRow>),
+    /// Every row of a file, in the network's input space (`[n, d]`): a background that
+    /// results are averaged over.
+    Background(Vec<f64>),
 }
 
 /// A per-row reference file read in lockstep with the data.
@@ -338,8 +370,20 @@ pub fn resolve_reference(
     label: Option<&str>,
     reference: &Reference,
     reference_data: Option<&Path>,
+    mode: ReferenceMode,
 ) -> Result<Resolved> {
     let d = model.input_dim();
+    if mode != ReferenceMode::Auto
+        && mode != ReferenceMode::Shared
+        && !matches!(reference, Reference::File(_))
+    {
+        anyhow::bail!(
+            "--reference-mode {}: needs --reference FILE.csv or FILE.npy (rows to pair with the data or to average over)",
+            clap::ValueEnum::to_possible_value(&mode)
+                .expect("a named mode")
+                .get_name()
+        );
+    }
     let mut r = match reference {
         Reference::Zeros => return Ok(Resolved::Shared(vec![0.0; d])),
         Reference::Mean | Reference::Median => {
@@ -361,10 +405,23 @@ pub fn resolve_reference(
         }
         Reference::File(path) => {
             let mut s = CsvSource::open_with(path, csv, label, false, d, model.names())?;
+            if mode == ReferenceMode::Average {
+                let (mut rows, _) = s.read_all()?;
+                if let Some(p) = model.preprocess() {
+                    p.apply(&mut rows);
+                }
+                return Ok(Resolved::Background(rows));
+            }
             let (mut first, mut lab) = (Vec::new(), Vec::new());
             s.read_block(2, &mut first, &mut lab)?;
             s.ensure_rows()?;
-            if s.rows_read() > 1 {
+            if mode == ReferenceMode::Shared && s.rows_read() > 1 {
+                anyhow::bail!(
+                    "{}: --reference-mode shared takes a file of exactly one row; this one has more (use each or average)",
+                    path.display()
+                );
+            }
+            if s.rows_read() > 1 || mode == ReferenceMode::Each {
                 return Ok(Resolved::PerRow(Box::new(PerRow {
                     src: s,
                     held: first,
@@ -430,7 +487,7 @@ impl<F: Float> Consumer<F> for Output<'_> {
             method: p.method.id().as_str(),
             params: serde_json::Value::Object(params),
             features: &p.features,
-            reference: p.reference.as_deref(),
+            reference: &p.reference,
             baseline_kind: p.method.baseline_kind(p.gates),
             precision: F::NAME,
         };
@@ -464,12 +521,13 @@ fn write_all<F: Float>(args: &ExplainArgs, model: Subject<'_>, spec: &MethodSpec
         label: args.label.as_deref(),
         reference: &args.reference,
         reference_data: args.reference_data.as_deref(),
+        reference_mode: args.reference_mode,
         target: args.target,
         explain_probabilities: args.explain_probabilities,
         quiet: args.quiet,
         max_rows: None,
         spec,
-        groups: args.groups.as_deref(),
+        groups: args.groups.as_ref(),
         seed: args.seed,
         csv: args.csv.options(),
     };

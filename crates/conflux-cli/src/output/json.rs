@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use conflux_core::{Attribution, Float};
 
-use super::{Meta, Sink, num};
+use super::{Meta, RefKind, Sink, num};
 
 /// Writes `{"method", "params", "features", "reference", "baseline_kind", "rows": [...]}` one
 /// batch at a time.
@@ -36,8 +36,9 @@ impl JsonWriter {
             serde_json::to_string(m.features).map_err(io::Error::other)?
         )?;
         match m.reference {
-            Some(r) => list(w, r.iter().copied())?,
-            None => w.write_all(b"\"per-row\"")?,
+            RefKind::Shared(r) => list(w, r.iter().copied())?,
+            RefKind::PerRow => w.write_all(b"\"per-row\"")?,
+            RefKind::Average(n) => write!(w, "\"average of {n} rows\"")?,
         }
         write!(
             w,

@@ -153,6 +153,16 @@ pub fn emit(
     Ok(())
 }
 
+/// The reference an explanation was made against, as the output header reports it.
+pub enum RefKind {
+    /// One row shared by every input, in the network's input space.
+    Shared(Vec<f64>),
+    /// One row per data row.
+    PerRow,
+    /// The mean over a background of this many rows.
+    Average(usize),
+}
+
 /// What the header of an explain output holds.
 pub struct Meta<'a> {
     /// Method id.
@@ -161,8 +171,8 @@ pub struct Meta<'a> {
     pub params: serde_json::Value,
     /// Feature names.
     pub features: &'a [String],
-    /// The shared reference (network input space), or `None` for per-row references.
-    pub reference: Option<&'a [f64]>,
+    /// The reference: shared (network input space), per row, or an averaged background.
+    pub reference: &'a RefKind,
     /// `bias_ablated_reference` (CAFE), `reference`, or `None`.
     pub baseline_kind: Option<&'a str>,
     /// `f32` or `f64`.

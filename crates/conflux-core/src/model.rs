@@ -16,6 +16,10 @@ pub trait Predict<F: Float>: Sync {
     fn output_dim(&self) -> usize;
     /// Outputs for `rows` row-major inputs.
     fn predict(&self, x: &[F], rows: usize) -> Vec<F>;
+    /// Rows per block when many points are evaluated in parallel blocks (default 256).
+    fn block_rows(&self) -> usize {
+        256
+    }
 }
 
 /// A model whose outputs can be differentiated with respect to its inputs.
@@ -33,6 +37,11 @@ impl<F: Float> Predict<F> for Plan<F> {
     }
     fn predict(&self, x: &[F], rows: usize) -> Vec<F> {
         self.forward(x, rows)
+    }
+    /// Blocks whose widest tensor stays within a cache-sized piece (image networks hold
+    /// thousands of values per row and tensor; big blocks only add page faults).
+    fn block_rows(&self) -> usize {
+        ((1 << 16) / self.max_width().max(1)).clamp(1, 256)
     }
 }
 

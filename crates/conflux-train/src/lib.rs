@@ -375,6 +375,14 @@ pub fn train_mlp(
             ),
         ));
     }
+    if cfg.val_split > 0.0 && rows < 2 {
+        return Err(Error::param(
+            "train",
+            "val-split",
+            cfg.val_split,
+            format!("a validation split needs at least 2 rows, got {rows}"),
+        ));
+    }
     let (t, k) = targets(cfg.task, y)?;
     // Seeded shuffle, then the validation split.
     let mut rng = Rng::for_row(cfg.seed, usize::MAX - 1);

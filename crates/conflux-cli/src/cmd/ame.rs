@@ -379,12 +379,9 @@ pub fn train(a: &TrainAmeArgs) -> Result<()> {
     let image = match &a.image {
         None => None,
         Some(spec) => {
-            let (h, w) = spec
-                .split_once(['x', 'X'])
-                .and_then(|(h, w)| Some((h.parse().ok()?, w.parse().ok()?)))
-                .with_context(|| {
-                    format!("--image: expected HEIGHTxWIDTH (e.g. 28x28), got '{spec}'")
-                })?;
+            let (h, w) = crate::parse::dims2(spec).with_context(|| {
+                format!("--image: expected HEIGHTxWIDTH (e.g. 28x28), got '{spec}'")
+            })?;
             Some(ImageStem {
                 height: h,
                 width: w,

@@ -101,6 +101,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         data: &data,
         label: Some("income"),
         reference: &Reference::Zeros,
+        reference_mode: crate::cli::ReferenceMode::Auto,
         reference_data: None,
         target: Target::Index(0),
         explain_probabilities: false,

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use anyhow::{Context, Result};
 use conflux_core::data::csv::CsvFile;
 use conflux_core::io::AnyModel;
-use conflux_core::{FeatureGroups, Float, Network, Plan};
+use conflux_core::{Float, Network, Plan};
 use conflux_methods::metrics::{self, Perturbation};
 use conflux_methods::spec::{Method, MethodSpec};
 use ndarray::ArrayView2;
@@ -45,7 +45,10 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
                 "--reference",
                 super::explain::reference_file(&args.reference),
             ),
-            ("--groups", args.groups.as_deref()),
+            (
+                "--groups",
+                args.groups.as_ref().and_then(crate::parse::Groups::file),
+            ),
         ],
         args.out.as_deref(),
     )?;
@@ -246,6 +249,7 @@ fn evaluate<F: Float>(
         args.label.as_deref(),
         &args.reference,
         None,
+        crate::cli::ReferenceMode::Auto,
     )?
     else {
         anyhow::bail!(
@@ -253,7 +257,7 @@ fn evaluate<F: Float>(
         );
     };
     let groups = match &args.groups {
-        Some(p) => Some(FeatureGroups::load(p, &features).context("--groups")?),
+        Some(g) => Some(g.resolve(&features, plan.input_shape())?),
         None => None,
     };
     let categorical = args

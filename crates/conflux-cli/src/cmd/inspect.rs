@@ -3,83 +3,12 @@
 use std::io::Write;
 
 use anyhow::Result;
+use conflux_core::Ame;
 use conflux_core::ame::Encoder;
 use conflux_core::io::AnyModel;
-use conflux_core::{Ame, Layer, Network};
 use serde_json::json;
 
 use crate::cli::{InspectArgs, InspectFormat};
-
-/// One row of the layer table: type, shape text, parameter count.
-fn rows(net: &Network) -> Vec<(String, String, usize)> {
-    if let Some(g) = net.graph() {
-        return graph_rows(g);
-    }
-    let mut width = net.input_dim();
-    let mut out = Vec::new();
-    for l in net.layers() {
-        let shape = match l {
-            Layer::Dense(d) => {
-                width = d.out_dim();
-                format!(
-                    "{} → {}{}",
-                    d.in_dim(),
-                    d.out_dim(),
-                    if d.bias().is_some() { "" } else { " (no bias)" }
-                )
-            }
-            Layer::Act(conflux_core::Activation::LeakyRelu { slope }) => {
-                format!("{width} (negative_slope {slope})")
-            }
-            Layer::Act(conflux_core::Activation::Elu { alpha }) => {
-                format!("{width} (alpha {alpha})")
-            }
-            Layer::Act(conflux_core::Activation::GeluTanh) => {
-                format!("{width} (tanh approximation)")
-            }
-            Layer::Act(conflux_core::Activation::Softplus { beta, threshold }) => {
-                format!("{width} (beta {beta}, threshold {threshold})")
-            }
-            Layer::BatchNorm(b) => format!("{width} (eps {:e})", b.eps),
-            Layer::Dropout { p } => format!("{width} (p {p}, inactive at inference)"),
-            _ => width.to_string(),
-        };
-        out.push((l.type_name().to_string(), shape, l.param_count()));
-    }
-    out
-}
-
-/// Graph nodes: op (and the activation index per-layer `c` uses), node name, input and
-/// output shapes, parameters.
-fn graph_rows(g: &conflux_core::Graph) -> Vec<(String, String, usize)> {
-    let show = |s: &[usize]| {
-        let d: Vec<String> = s.iter().map(ToString::to_string).collect();
-        format!("(N, {})", d.join(", "))
-    };
-    let shape_of = |t: usize| {
-        if t == 0 {
-            g.input_shape().to_vec()
-        } else {
-            g.nodes()[t - 1].shape.clone()
-        }
-    };
-    g.nodes()
-        .iter()
-        .map(|n| {
-            let kind = match &n.op {
-                conflux_core::Op::Act { slot, .. } => format!("{} [c{slot}]", n.op.kind()),
-                op => op.kind().to_string(),
-            };
-            let ins: Vec<String> = n.inputs.iter().map(|&t| show(&shape_of(t))).collect();
-            let name = conflux_core::error::quote(&n.name);
-            (
-                kind,
-                format!("{name}: {} → {}", ins.join(" + "), show(&n.shape)),
-                n.op.param_count(),
-            )
-        })
-        .collect()
-}
 
 /// Runs `inspect`.
 pub fn run(args: &InspectArgs) -> Result<()> {
@@ -91,7 +20,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     let head = net.head().map(|h| h.type_name());
     match args.format {
         InspectFormat::Json => {
-            let layers: Vec<_> = rows(&net)
+            let layers: Vec<_> = conflux_core::net::summary::layer_rows(&net)
                 .into_iter()
                 .map(|(t, s, p)| json!({"type": t, "shape": s, "params": p}))
                 .collect();
@@ -143,7 +72,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                 net.preprocess().map_or("none", |p| p.kind())
             )?;
             writeln!(o, "layers")?;
-            let table = rows(&net);
+            let table = conflux_core::net::summary::layer_rows(&net);
             // Column widths fit the longest entry (layer lists keep their compact table).
             let tw = table
                 .iter()

@@ -9,23 +9,11 @@ use crate::cli::{TaskArg, TrainMlpArgs};
 use crate::report::Reporter;
 
 fn activation(name: &str) -> Result<Activation> {
-    Ok(match name {
-        "relu" => Activation::Relu,
-        "gelu" => Activation::Gelu,
-        "gelu_tanh" | "gelu-tanh" => Activation::GeluTanh,
-        "tanh" => Activation::Tanh,
-        "sigmoid" => Activation::Sigmoid,
-        "silu" => Activation::Silu,
-        "selu" => Activation::Selu,
-        "elu" => Activation::Elu { alpha: 1.0 },
-        "leaky_relu" | "leaky-relu" => Activation::LeakyRelu { slope: 0.01 },
-        "softplus" => Activation::Softplus {
-            beta: 1.0,
-            threshold: 20.0,
-        },
-        other => anyhow::bail!(
-            "--activation: unknown activation '{other}'; expected relu, gelu, gelu_tanh, tanh, sigmoid, silu, selu, elu, leaky_relu or softplus"
-        ),
+    Activation::with_defaults(name).with_context(|| {
+        format!(
+            "--activation: unknown activation '{name}'; expected {}",
+            Activation::TRAINABLE
+        )
     })
 }
 

@@ -47,6 +47,31 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// The names a trainer accepts (with PyTorch's default parameters).
+    pub const TRAINABLE: &'static str =
+        "relu, gelu, gelu_tanh, tanh, sigmoid, silu, selu, elu, leaky_relu or softplus";
+
+    /// The activation named `name` with PyTorch's default parameters (`elu`: α = 1,
+    /// `leaky_relu`: slope 0.01, `softplus`: β = 1, threshold 20); `-` and `_` alike.
+    pub fn with_defaults(name: &str) -> Option<Activation> {
+        Some(match name.replace('-', "_").as_str() {
+            "relu" => Activation::Relu,
+            "gelu" => Activation::Gelu,
+            "gelu_tanh" => Activation::GeluTanh,
+            "tanh" => Activation::Tanh,
+            "sigmoid" => Activation::Sigmoid,
+            "silu" => Activation::Silu,
+            "selu" => Activation::Selu,
+            "elu" => Activation::Elu { alpha: 1.0 },
+            "leaky_relu" => Activation::LeakyRelu { slope: 0.01 },
+            "softplus" => Activation::Softplus {
+                beta: 1.0,
+                threshold: 20.0,
+            },
+            _ => return None,
+        })
+    }
+
     /// The type name used in conflux's JSON model format.
     pub fn type_name(&self) -> &'static str {
         match self {

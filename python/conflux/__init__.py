@@ -1,0 +1,534 @@
+"""conflux: conflict-aware attributions (CAFE) and every common baseline, exact and fast,
+from NumPy, pandas and PyTorch, shaped like Captum.
+
+    import conflux
+    model = conflux.load("model.onnx")            # or conflux.from_torch(module, example)
+    result = conflux.Cafe(model, c=0.5).attribute(x)
+    result.scores, result.feat_pos, result.feat_neg, result.completeness_gap
+
+The computation runs in Rust without the GIL, on conflux's thread pool (`threads=`). The
+input's dtype decides the precision (float32 → f32, float64 → f64), so results equal the
+CLI's at the same precision. `target=None` means the predicted output (the arg-max), as in
+the CLI; `baselines=None` means zeros.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from . import _conflux
+from ._conflux import __version__, methods
+
+__all__ = [
+    "Attribution",
+    "Cafe",
+    "DeepLift",
+    "DeepLiftRevealCancel",
+    "DeepLiftShap",
+    "FeatureAblation",
+    "GradientShap",
+    "InputXGradient",
+    "IntegratedGradients",
+    "KernelShap",
+    "LRP",
+    "Lime",
+    "Model",
+    "Saliency",
+    "ShapleyValueSampling",
+    "SmoothGrad",
+    "__version__",
+    "from_torch",
+    "load",
+    "methods",
+    "metrics",
+    "train_mlp",
+]
+
+
+def _is_torch(x: Any) -> bool:
+    return type(x).__module__.startswith("torch")
+
+
+def _is_pandas(x: Any) -> bool:
+    return type(x).__module__.startswith("pandas")
+
+
+class Model:
+    """A network (JSON, ONNX, safetensors + architecture) or an AME, loaded by conflux."""
+
+    def __init__(self, native: Any) -> None:
+        self._native = native
+
+    @property
+    def n_features(self) -> int:
+        """Elements of one input row."""
+        return self._native.n_features
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of outputs."""
+        return self._native.n_outputs
+
+    @property
+    def input_shape(self) -> list:
+        """The per-row input shape: ``[F]``, or ``[C, H, W]`` for images."""
+        return self._native.input_shape
+
+    @property
+    def feature_names(self) -> Optional[list]:
+        """Feature names stored in the model file, if any."""
+        return self._native.feature_names
+
+    @property
+    def kind(self) -> str:
+        """``"network"`` or ``"ame"``."""
+        return self._native.kind
+
+    def inspect(self) -> str:
+        """The layer table of ``conflux inspect``: type, shapes and parameters of every
+        layer or graph node (activation layers show the ``[cK]`` index per-layer ``c`` uses)."""
+        rows = self._native.layers()
+        width = max([len(t) for t, _, _ in rows] + [4])
+        lines = [
+            f"input shape {self.input_shape}, {self.n_outputs} outputs",
+            f"{'type':<{width}}  {'params':>8}  shape",
+        ]
+        lines += [f"{t:<{width}}  {p:>8}  {s}" for t, s, p in rows]
+        lines.append(f"{'total':<{width}}  {sum(p for _, _, p in rows):>8}")
+        return "\n".join(lines)
+
+    def save(self, path: Any) -> None:
+        """Saves a network as conflux's JSON model (what the CLI's ``--model`` reads)."""
+        import os
+
+        self._native.save(os.fspath(path))
+
+    def predict(self, x: Any) -> Any:
+        """Outputs (logits) for ``x``: NumPy, pandas or torch, ``(N, F)`` or image-shaped."""
+        arr, back = _as_rows(self, x)
+        return back(self._native.predict(arr), None)
+
+    def __repr__(self) -> str:
+        return (
+            f"conflux.Model({self.kind}, input_shape={self.input_shape}, "
+            f"outputs={self.n_outputs})"
+        )
+
+
+def load(source: Any, input_shape: Optional[Sequence[int]] = None, arch: Optional[str] = None) -> Model:
+    """Loads a model from a path (every format the CLI reads) or the bytes of an ONNX file.
+
+    ``input_shape`` (``(C, H, W)``) gives image models exported with a flat or symbolic input
+    their shape; ``arch`` is the architecture of a safetensors file (as ``--arch``).
+    """
+    if not isinstance(source, (bytes, bytearray)):
+        import os
+
+        source = os.fspath(source)
+    else:
+        source = bytes(source)
+    return Model(_conflux.load(source, None if input_shape is None else list(input_shape), arch))
+
+
+def from_torch(module: Any, example_input: Any, opset_version: int = 17) -> Model:
+    """Exports a torch module through ``torch.onnx.export`` into memory and loads it.
+
+    ``example_input`` is one batch of inputs (its shape after the batch dimension is the
+    model's input shape). torch is needed here only; it is never a dependency of conflux.
+    """
+    import torch  # noqa: F401  (imported for its error message when missing)
+
+    buffer = io.BytesIO()
+    was_training = module.training
+    module.eval()
+    try:
+        torch.onnx.export(
+            module,
+            (example_input,),
+            buffer,
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+            opset_version=opset_version,
+            dynamo=False,
+        )
+    finally:
+        module.train(was_training)
+    shape = list(example_input.shape[1:])
+    return load(buffer.getvalue(), input_shape=shape if len(shape) == 3 else None)
+
+
+def train_mlp(data: Any, label: str, task: str = "binary", hidden: Sequence[int] = (64, 64),
+              activation: str = "relu", epochs: int = 20, batch_size: int = 64, lr: float = 1e-3,
+              weight_decay: float = 1e-2, patience: int = 5, val_split: float = 0.2,
+              standardize: bool = True, bias: bool = True, seed: int = 0):
+    """Trains an MLP on a DataFrame (the CLI's ``train mlp``: AdamW, early stopping on a
+    seeded validation split, inputs standardised into the model). Returns ``(model,
+    report)``; ``model.save("m.json")`` writes it for the CLI."""
+    if not _is_pandas(data):
+        raise TypeError("data: expected a pandas DataFrame with the label column")
+    if label not in data.columns:
+        raise ValueError(f"label: no column '{label}' in the DataFrame")
+    features = data.drop(columns=[label])
+    x = np.ascontiguousarray(features.to_numpy(dtype=np.float64))
+    y = data[label].to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(x)
+    if bad.any() or not np.isfinite(y).all():
+        where = np.argwhere(bad)
+        at = f"row {where[0][0]}, column '{features.columns[where[0][1]]}'" if bad.any() else f"the label '{label}'"
+        raise ValueError(f"train_mlp: expected finite numbers; {at} is not")
+    native, report = _conflux.train_mlp(
+        x,
+        [float(v) for v in y],
+        [str(c) for c in features.columns],
+        task,
+        list(hidden),
+        activation,
+        epochs,
+        batch_size,
+        lr,
+        weight_decay,
+        patience,
+        val_split,
+        standardize,
+        bias,
+        seed,
+    )
+    return Model(native), report
+
+
+def _as_rows(model: Model, x: Any):
+    """``x`` as a C-contiguous ``(N, F)`` float array, and a function turning per-row
+    results (``(N, F)`` arrays) back into the caller's type and shape."""
+    torch_like = _is_torch(x)
+    columns = None
+    torch_dtype = torch_device = None
+    if torch_like:
+        import torch
+
+        torch_dtype, torch_device = x.dtype, x.device
+        t = x.detach().cpu()
+        if t.dtype in (torch.float16, torch.bfloat16):
+            t = t.float()  # computed in f32, returned in the input's dtype
+        arr = t.numpy()
+    elif _is_pandas(x):
+        names = model.feature_names
+        if names is not None:
+            missing = [n for n in names if n not in x.columns]
+            if missing:
+                raise ValueError(f"inputs: the DataFrame lacks the model's features {missing}")
+            x = x[names]
+        columns = list(x.columns)
+        arr = x.to_numpy()
+    else:
+        arr = np.asarray(x)
+    if arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float64)
+    shape = arr.shape
+    if arr.ndim == 1:
+        arr = arr.reshape(1, -1)
+    elif arr.ndim > 2:
+        arr = arr.reshape(shape[0], -1)
+    arr = np.ascontiguousarray(arr)
+
+    def back(values: np.ndarray, image: Optional[bool] = True) -> Any:
+        if image and len(shape) > 2:
+            values = values.reshape((values.shape[0],) + tuple(shape[1:]))
+        if torch_like:
+            import torch
+
+            out = torch.from_numpy(np.ascontiguousarray(values))
+            if torch_dtype is not None and torch_dtype.is_floating_point and image is not None:
+                out = out.to(dtype=torch_dtype)
+            return out.to(device=torch_device)
+        return values
+
+    back.columns = columns  # type: ignore[attr-defined]
+    return arr, back
+
+
+def _references_and_mask(model: Model, dtype: Any, baselines: Any, feature_mask: Any):
+    """The baselines as ``(M, F)`` rows of ``dtype`` (a number: that value for every
+    feature, as Captum; ``None`` stays ``None``) and the feature mask as one group id per
+    feature (``None`` stays ``None``)."""
+    r = None
+    if baselines is not None:
+        if np.ndim(baselines) == 0 and not _is_pandas(baselines):
+            baselines = np.full((1, model.n_features), float(baselines))
+        r, _ = _as_rows(model, baselines)
+        r = r.astype(dtype, copy=False)
+    mask = None
+    if feature_mask is not None:
+        m, _ = _as_rows(model, feature_mask)
+        mask = [int(v) for v in np.asarray(m[0]).reshape(-1)]
+    return r, mask
+
+
+class Attribution:
+    """The result of ``attribute``: ``scores`` in the input's shape (and type: torch in,
+    torch out), and for CAFE ``feat_pos``, ``feat_neg``, ``bias_pos``, ``bias_neg``; plus
+    ``rows``, ``targets``, ``output``, ``baseline_output``, ``baseline_kind`` and
+    ``completeness_gap`` (the JSON output's names)."""
+
+    def __init__(self, raw: dict, back: Any, method: str, features: Optional[list]) -> None:
+        self.method = method
+        self.rows = raw["rows"]
+        self.targets = raw["targets"]
+        self.output = raw["output"]
+        self.baseline_output = raw.get("baseline_output")
+        self.baseline_kind = raw.get("baseline_kind")
+        self.completeness_gap = raw.get("completeness_gap")
+        self.scores = back(raw["scores"])
+        self.feat_pos = back(raw["feat_pos"]) if "feat_pos" in raw else None
+        self.feat_neg = back(raw["feat_neg"]) if "feat_neg" in raw else None
+        self.bias_pos = raw.get("bias_pos")
+        self.bias_neg = raw.get("bias_neg")
+        self._flat = raw
+        self._features = features
+
+    def __repr__(self) -> str:
+        return f"conflux.Attribution({self.method}, {len(self.rows)} entries)"
+
+    def to_pandas(self) -> Any:
+        """One row per entry: row, target, output, baseline_output, completeness_gap and a
+        column per feature (``score:NAME``; CAFE adds ``pos:NAME`` and ``neg:NAME``)."""
+        import pandas as pd
+
+        d = self._flat["scores"].shape[1]
+        names = self._features or [f"f{i}" for i in range(d)]
+        data = {"row": self.rows, "target": self.targets, "output": self.output}
+        for key in ("baseline_output", "completeness_gap", "bias_pos", "bias_neg"):
+            if self._flat.get(key) is not None:
+                data[key] = self._flat[key]
+        frame = pd.DataFrame(data)
+        parts = [frame, pd.DataFrame(self._flat["scores"], columns=[f"score:{n}" for n in names])]
+        if "feat_pos" in self._flat:
+            parts.append(pd.DataFrame(self._flat["feat_pos"], columns=[f"pos:{n}" for n in names]))
+            parts.append(pd.DataFrame(self._flat["feat_neg"], columns=[f"neg:{n}" for n in names]))
+        return pd.concat(parts, axis=1)
+
+    def to_shap(self, data: Any = None) -> Any:
+        """A ``shap.Explanation`` (needs shap), so SHAP's plots draw conflux's scores."""
+        import shap
+
+        base = self.baseline_output if self.baseline_output is not None else np.zeros(len(self.rows))
+        return shap.Explanation(
+            values=self._flat["scores"],
+            base_values=np.asarray(base),
+            data=None if data is None else np.asarray(data).reshape(len(self.rows), -1),
+            feature_names=self._features,
+        )
+
+
+class _Method:
+    """One attribution method; ``attribute`` follows Captum's signature."""
+
+    _name = ""
+    _distribution = False
+
+    def __init__(self, model: Model, threads: Optional[int] = None) -> None:
+        if not isinstance(model, Model):
+            raise TypeError("model: expected a conflux.Model (conflux.load or conflux.from_torch)")
+        self.model = model
+        self.threads = threads
+
+    def _params(self) -> dict:
+        """The method's CLI parameters from ``attribute``'s keyword arguments (an unknown
+        keyword is a ``TypeError``, as in any Python call)."""
+        return {}
+
+    def _spec(self, **kwargs: Any) -> str:
+        params = {k: v for k, v in self._params(**kwargs).items() if v is not None}
+        if not params:
+            return self._name
+        def fmt(v: Any) -> str:
+            if isinstance(v, (bool, np.bool_)):
+                return "true" if v else "false"
+            if isinstance(v, (list, tuple, np.ndarray)):
+                return ",".join(repr(float(e)) for e in np.asarray(v, dtype=np.float64).reshape(-1))
+            if isinstance(v, (float, np.floating)):
+                return repr(float(v))
+            if isinstance(v, (int, np.integer)):
+                return str(int(v))
+            return str(v)
+        return self._name + ":" + ":".join(f"{k}={fmt(v)}" for k, v in params.items())
+
+    def attribute(
+        self,
+        inputs: Any,
+        baselines: Any = None,
+        target: Any = None,
+        feature_mask: Any = None,
+        seed: int = 0,
+        average: Optional[bool] = None,
+        **kwargs: Any,
+    ) -> Attribution:
+        """Explains ``inputs`` (NumPy ``(N, F)`` or image tensors, a pandas DataFrame with
+        columns matched by name, or a torch tensor) against ``baselines`` (``None``: zeros;
+        one row, one per input row, or a background of many rows whose results are averaged
+        — pass ``average=True`` to average over exactly N rows too) at ``target`` (``None``:
+        the predicted output; an index; or ``"all"``)."""
+        x, back = _as_rows(self.model, inputs)
+        r, mask = _references_and_mask(self.model, x.dtype, baselines, feature_mask)
+        if average is None:
+            # Several baseline rows are a background unless they pair with the inputs; for
+            # the methods whose baselines are a distribution in Captum (GradientShap,
+            # DeepLiftShap), always.
+            many = r is not None and r.shape[0] > 1
+            average = many and (self._distribution or r.shape[0] != x.shape[0])
+        if _is_torch(target):
+            target = int(target)
+        raw = _conflux.attribute(
+            self.model._native,
+            self._spec(**kwargs),
+            x,
+            r,
+            target,
+            mask,
+            seed,
+            self.threads,
+            bool(average),
+        )
+        return Attribution(raw, back, self._name, back.columns or self.model.feature_names)
+
+
+class Cafe(_Method):
+    """CAFE: positive and negative scores per feature, bias scores, conflict sensitivity
+    ``c`` (one value, or one per activation layer)."""
+
+    _name = "cafe"
+
+    def __init__(self, model: Model, c: Any = 0.5, threads: Optional[int] = None) -> None:
+        super().__init__(model, threads)
+        self.c = c
+
+    def _params(self) -> dict:
+        return {"c": self.c}
+
+
+class Saliency(_Method):
+    """The gradient; ``abs=True`` by default, as Captum."""
+
+    _name = "saliency"
+
+    def _params(self, abs: bool = True) -> dict:  # noqa: A002
+        return {"abs": abs}
+
+
+class InputXGradient(_Method):
+    """Input times gradient (the reference is not used)."""
+
+    _name = "gradient-x-input"
+
+
+class DeepLift(_Method):
+    """DeepLIFT, Rescale rule; exact on GELU, LayerNorm and max pooling (Captum is not)."""
+
+    _name = "deeplift"
+
+    def __init__(self, model: Model, eps: float = 1e-10, threads: Optional[int] = None) -> None:
+        super().__init__(model, threads)
+        self.eps = eps
+
+    def _params(self) -> dict:
+        return {"eps": float(self.eps)}
+
+
+class DeepLiftShap(DeepLift):
+    """DeepLIFT averaged over a distribution of baselines (Captum's ``DeepLiftShap``): every
+    baseline row is a reference, the scores are their mean; in bounded memory."""
+
+    _distribution = True
+
+
+class DeepLiftRevealCancel(_Method):
+    """DeepLIFT, RevealCancel rule (the authors' semantics)."""
+
+    _name = "deeplift-reveal-cancel"
+
+
+class IntegratedGradients(_Method):
+    """Integrated Gradients: ``n_steps=50``, ``method="gausslegendre"`` as Captum (also
+    ``riemann_left``, ``riemann_right``, ``riemann_middle``, ``riemann_trapezoid``)."""
+
+    _name = "integrated-gradients"
+
+    def _params(self, n_steps: int = 50, method: str = "gausslegendre") -> dict:
+        return {"steps": int(n_steps), "rule": method.replace("_", "-")}
+
+
+class SmoothGrad(_Method):
+    """SmoothGrad (Captum's ``NoiseTunnel(Saliency)``): ``nt_samples=5``, ``stdevs=1.0``;
+    ``multiply_by_inputs`` for SmoothGrad × input."""
+
+    _name = "smoothgrad"
+
+    def _params(self, nt_samples: int = 5, stdevs: float = 1.0, multiply_by_inputs: bool = False) -> dict:
+        return {"n": int(nt_samples), "sd": float(stdevs), "multiply": multiply_by_inputs}
+
+
+class GradientShap(_Method):
+    """Gradient SHAP: ``n_samples=5``, ``stdevs=0.0``; baselines are the reference set."""
+
+    _name = "gradient-shap"
+    _distribution = True
+
+    def _params(self, n_samples: int = 5, stdevs: float = 0.0) -> dict:
+        return {"n": int(n_samples), "sd": float(stdevs)}
+
+
+class KernelShap(_Method):
+    """Kernel SHAP: ``n_samples=25`` (Captum's default; raise it for accuracy), or
+    ``exact=True`` to enumerate every coalition (at most 20 groups)."""
+
+    _name = "kernel-shap"
+
+    def _params(self, n_samples: int = 25, exact: bool = False) -> dict:
+        return {"n": int(n_samples), "exact": exact}
+
+
+class ShapleyValueSampling(_Method):
+    """Shapley value sampling: ``n_samples=25`` permutations."""
+
+    _name = "shapley-sampling"
+
+    def _params(self, n_samples: int = 25) -> dict:
+        return {"n": int(n_samples)}
+
+
+class Lime(_Method):
+    """LIME as Captum's defaults: ``n_samples=50``, exponential kernel on cosine distance, a
+    Lasso surrogate with ``alpha=0.01`` (``surrogate="wls"``: weighted least squares, the
+    CLI's default, exact on linear models)."""
+
+    _name = "lime"
+
+    def _params(self, n_samples: int = 50, surrogate: str = "lasso", alpha: float = 0.01) -> dict:
+        params = {"n": int(n_samples), "surrogate": surrogate}
+        if surrogate == "lasso":
+            params["alpha"] = float(alpha)
+        return params
+
+
+class FeatureAblation(_Method):
+    """Feature ablation: F(x) − F(x with the feature, or group, set to the baseline)."""
+
+    _name = "ablation"
+
+
+class LRP(_Method):
+    """LRP-ε (``epsilon=1e-9``); runs on CNNs and residual networks (Captum's raises)."""
+
+    _name = "lrp"
+
+    def __init__(self, model: Model, epsilon: float = 1e-9, threads: Optional[int] = None) -> None:
+        super().__init__(model, threads)
+        self.epsilon = epsilon
+
+    def _params(self) -> dict:
+        return {"epsilon": float(self.epsilon)}
+
+from . import metrics  # noqa: E402  (uses the helpers above)

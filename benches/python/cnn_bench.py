@@ -8,7 +8,10 @@ repository (github.com/adamdejl/hidden-conflicts) on PYTHONPATH for `txai`:
 The authors' code explains a residual block only as their own `ResidualBlock` module; the
 residual block is built from it for their run.
 """
-import argparse, time, torch, torch.nn as nn
+import argparse, os, sys, time, torch, torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_cnn import Residual, build  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--threads", type=int, default=1)
@@ -16,24 +19,6 @@ p.add_argument("--seconds", type=float, default=2.0)
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 torch.manual_seed(0)
-
-
-class Residual(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.block = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1))
-
-    def forward(self, x):
-        return x + self.block(x)
-
-
-def build(residual_cls):
-    res = residual_cls()
-    return nn.Sequential(
-        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), res, nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(784, 10),
-    ).eval()
 
 
 def rate(fn, rows):

@@ -15,6 +15,7 @@ the CLI; `baselines=None` means zeros.
 from __future__ import annotations
 
 import io
+import json
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -23,6 +24,8 @@ from . import _conflux
 from ._conflux import __version__, methods
 
 __all__ = [
+    "Ame",
+    "AmeExplanation",
     "Attribution",
     "Cafe",
     "DeepLift",
@@ -101,7 +104,8 @@ class Model:
         return "\n".join(lines)
 
     def save(self, path: Any) -> None:
-        """Saves a network as conflux's JSON model (what the CLI's ``--model`` reads)."""
+        """Saves the model as conflux's JSON (what the CLI's ``--model`` reads); an AME as
+        ``train ame`` writes it."""
         import os
 
         self._native.save(os.fspath(path))
@@ -165,25 +169,17 @@ def train_mlp(data: Any, label: str, task: str = "binary", hidden: Sequence[int]
               activation: str = "relu", epochs: int = 20, batch_size: int = 64, lr: float = 1e-3,
               weight_decay: float = 1e-2, patience: int = 5, val_split: float = 0.2,
               standardize: bool = True, bias: bool = True, seed: int = 0):
-    """Trains an MLP on a DataFrame (the CLI's ``train mlp``: AdamW, early stopping on a
-    seeded validation split, inputs standardised into the model). Returns ``(model,
-    report)``; ``model.save("m.json")`` writes it for the CLI."""
-    if not _is_pandas(data):
-        raise TypeError("data: expected a pandas DataFrame with the label column")
-    if label not in data.columns:
-        raise ValueError(f"label: no column '{label}' in the DataFrame")
-    features = data.drop(columns=[label])
-    x = np.ascontiguousarray(features.to_numpy(dtype=np.float64))
-    y = data[label].to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(x)
-    if bad.any() or not np.isfinite(y).all():
-        where = np.argwhere(bad)
-        at = f"row {where[0][0]}, column '{features.columns[where[0][1]]}'" if bad.any() else f"the label '{label}'"
-        raise ValueError(f"train_mlp: expected finite numbers; {at} is not")
+    """Trains an MLP on a DataFrame with the ``label`` column (or a NumPy ``(N, F)`` array
+    with ``label`` an array of N labels) as the CLI's ``train mlp`` does: AdamW, early
+    stopping on a seeded validation split, inputs standardised into the model. Returns
+    ``(model, report)``; ``model.save("m.json")`` writes it for the CLI."""
+    x, y, names = _features_and_labels(data, label, None, "train_mlp")
+    if y is None:
+        raise TypeError("label: expected the label column's name (or, with a NumPy array, the labels)")
     native, report = _conflux.train_mlp(
         x,
-        [float(v) for v in y],
-        [str(c) for c in features.columns],
+        y,
+        names,
         task,
         list(hidden),
         activation,
@@ -198,6 +194,216 @@ def train_mlp(data: Any, label: str, task: str = "binary", hidden: Sequence[int]
         seed,
     )
     return Model(native), report
+
+
+class AmeExplanation:
+    """An AME's own explanation of its rows: ``prediction`` (``(N, o)``; probabilities for
+    classification, values for regression), ``importance`` (the attention ``a``, ``(N, p)``,
+    each row sums to 1) and, when labels were given, ``granger`` (the Granger-causal target
+    ``ω``, ``(N, p)``); ``groups`` names the experts."""
+
+    def __init__(self, raw: dict, groups: list) -> None:
+        self.prediction = raw["prediction"]
+        self.importance = raw["importance"]
+        self.granger = raw.get("granger")
+        self.groups = groups
+
+    def __repr__(self) -> str:
+        return f"conflux.AmeExplanation({len(self.importance)} rows, {len(self.groups)} experts)"
+
+    def to_pandas(self) -> Any:
+        """The CLI's CSV columns: ``prediction`` (``prediction_j`` per class),
+        ``importance_GROUP`` and, with labels, ``granger_GROUP``."""
+        import pandas as pd
+
+        o = self.prediction.shape[1]
+        data = {}
+        if o == 1:
+            data["prediction"] = self.prediction[:, 0]
+        else:
+            for j in range(o):
+                data[f"prediction_{j}"] = self.prediction[:, j]
+        for i, g in enumerate(self.groups):
+            data[f"importance_{g}"] = self.importance[:, i]
+        if self.granger is not None:
+            for i, g in enumerate(self.groups):
+                data[f"granger_{g}"] = self.granger[:, i]
+        return pd.DataFrame(data)
+
+
+class Ame:
+    """An Attentive Mixture of Experts trained with the Granger-causal objective (the CLI's
+    ``train ame``): it predicts and, in the same forward pass, says how important each
+    expert (feature or feature group) was.
+
+        ame = conflux.Ame(task="binary", alpha=0.05).fit(df, label="income")
+        ame.explain(df).importance          # (N, experts) attention, rows sum to 1
+        ame.evaluate(df, label="income")    # accuracy/AUC or RMSE, MGE, Granger r², importances
+
+    The defaults are the CLI's. ``groups`` maps expert names to column names, every feature
+    in exactly one expert (default: one expert per feature; experts are ordered by their
+    first column, as the CLI orders a groups file); ``image=(H, W)`` trains the strided-conv image stem instead, each
+    output cell an expert. ``fit`` leaves ``model`` (a ``conflux.Model``, usable with every
+    model-agnostic method) and ``report``.
+    """
+
+    def __init__(self, task: str = "binary", groups: Optional[dict] = None,
+                 hidden: Sequence[int] = (16,), gate_width: Optional[int] = None,
+                 alpha: float = 0.05, attention_dropout: float = 0.2, epochs: int = 200,
+                 batch_size: int = 64, lr: float = 1e-3, patience: int = 12,
+                 val_split: float = 0.2, standardize: bool = True,
+                 image: Optional[Sequence[int]] = None, stem_convs: int = 2, seed: int = 0,
+                 threads: Optional[int] = None) -> None:
+        self.task = task
+        self.groups_spec = groups
+        self.hidden = list(hidden)
+        self.gate_width = gate_width
+        self.alpha = alpha
+        self.attention_dropout = attention_dropout
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.patience = patience
+        self.val_split = val_split
+        self.standardize = standardize
+        self.image = None if image is None else tuple(int(v) for v in image)
+        self.stem_convs = stem_convs
+        self.seed = seed
+        self.threads = threads
+        self.model: Optional[Model] = None
+        self.report: Optional[dict] = None
+
+    @classmethod
+    def load(cls, source: Any) -> "Ame":
+        """An AME saved by ``save`` or the CLI's ``train ame``."""
+        model = load(source)
+        if model.kind != "ame":
+            raise ValueError(f"{source}: not an AME model (it is a {model.kind})")
+        ame = cls(task=model._native.ame_task)
+        ame.model = model
+        return ame
+
+    def save(self, path: Any) -> None:
+        """Writes the AME as the CLI's ``model.ame.json`` (with its training record)."""
+        self._fitted().save(path)
+
+    @property
+    def groups(self) -> list:
+        """The experts' names."""
+        return self._fitted()._native.groups
+
+    def _fitted(self) -> Model:
+        if self.model is None:
+            raise ValueError("this Ame is not trained yet: call fit(data, label=...) or Ame.load(path)")
+        return self.model
+
+    def fit(self, data: Any, label: Any) -> "Ame":
+        """Trains on ``data``: a DataFrame with the ``label`` column (the other columns are
+        the features), or a NumPy ``(N, F)`` array with ``label`` an array of N labels.
+        Returns ``self``."""
+        x, y, names = _features_and_labels(data, label, None, "fit")
+        groups = None
+        if self.groups_spec is not None:
+            if not isinstance(self.groups_spec, dict):
+                raise TypeError("groups: expected a dict {expert name: [column names]}")
+            index = {n: i for i, n in enumerate(names)}
+            groups = []
+            for g, cols in self.groups_spec.items():
+                if isinstance(cols, str):
+                    cols = [cols]
+                missing = [c for c in cols if c not in index]
+                if missing:
+                    raise ValueError(f"groups: expert '{g}' names unknown columns {missing}")
+                groups.append((str(g), [index[c] for c in cols]))
+            grouped = {i for _, members in groups for i in members}
+            left = [n for i, n in enumerate(names) if i not in grouped]
+            if left:
+                raise ValueError(f"groups: every feature must be in exactly one expert; {left} are in none")
+        native, record, epochs = _conflux.train_ame(
+            x, y, names, self.task, groups, self.hidden, self.gate_width, self.alpha,
+            self.attention_dropout, self.epochs, self.batch_size, self.lr, self.patience,
+            self.val_split, self.standardize, self.image, self.stem_convs, self.seed,
+        )
+        self.model = Model(native)
+        # The record the model file keeps, plus (train loss, validation main loss,
+        # validation MGE) per epoch.
+        self.report = dict(json.loads(record), epochs=epochs)
+        return self
+
+    def explain(self, data: Any, label: Any = None) -> AmeExplanation:
+        """The AME's prediction and per-expert importance for every row of ``data`` (a
+        DataFrame, columns matched by the model's feature names, or a NumPy array); with
+        ``label`` (a column name, or an array) also the Granger-causal target ``ω``."""
+        model = self._fitted()
+        x, y, _ = _features_and_labels(data, label, model.feature_names, "explain")
+        raw = model._native.ame_explain(x, y, self.threads)
+        return AmeExplanation(raw, self.groups)
+
+    def evaluate(self, data: Any, label: Any = None) -> dict:
+        """The CLI's ``evaluate`` of an AME: ``rows``, ``quality`` (``accuracy`` and, for
+        binary tasks, ``auc``; ``rmse`` for regression), ``mge`` (mean KL(ω ‖ a), lower is
+        better), ``granger_r2``, ``importance`` (a pandas Series of mean attention per expert)
+        and ``importance_by_class`` (a DataFrame, a column per class present)."""
+        model = self._fitted()
+        x, y, _ = _features_and_labels(data, label, model.feature_names, "evaluate")
+        if y is None:
+            raise ValueError("label: evaluating an AME needs the labels (for accuracy/RMSE, the MGE and ω)")
+        raw = model._native.ame_evaluate(x, y, self.threads)
+        import pandas as pd
+
+        groups = self.groups
+        raw["importance"] = pd.Series(raw["importance"], index=groups, name="importance")
+        raw["importance_by_class"] = pd.DataFrame(
+            {c: v for c, v in raw["importance_by_class"]}, index=groups
+        )
+        return raw
+
+    def __repr__(self) -> str:
+        state = "untrained" if self.model is None else f"{len(self.groups)} experts"
+        return f"conflux.Ame({self.task}, {state})"
+
+
+def _features_and_labels(data: Any, label: Any, names: Optional[list], what: str):
+    """``data`` as a float64 ``(N, F)`` array (DataFrame columns matched by ``names`` when
+    given, else every column but the label), the labels (``None`` without ``label``) and
+    the feature names."""
+    y = None
+    if _is_pandas(data):
+        frame = data
+        if isinstance(label, str):
+            if label not in frame.columns:
+                raise ValueError(f"label: no column '{label}' in the DataFrame")
+            y = frame[label].to_numpy(dtype=np.float64)
+            frame = frame.drop(columns=[label])
+        elif label is not None:
+            y = np.asarray(label, dtype=np.float64).reshape(-1)
+        if names is not None:
+            missing = [n for n in names if n not in frame.columns]
+            if missing:
+                raise ValueError(f"{what}: the DataFrame lacks the model's features {missing}")
+            frame = frame[names]
+        names = [str(c) for c in frame.columns]
+        x = frame.to_numpy(dtype=np.float64)
+    else:
+        if isinstance(label, str):
+            raise TypeError("label: a column name needs a DataFrame; pass the labels as an array")
+        x = np.asarray(data, dtype=np.float64)
+        if x.ndim == 1:
+            x = x.reshape(1, -1)
+        elif x.ndim > 2:
+            x = x.reshape(x.shape[0], -1)
+        if label is not None:
+            y = np.asarray(label, dtype=np.float64).reshape(-1)
+        if names is None:
+            names = [f"f{i}" for i in range(x.shape[1])]
+    x = np.ascontiguousarray(x)
+    if y is not None and len(y) != x.shape[0]:
+        raise ValueError(f"label: {x.shape[0]} rows need {x.shape[0]} labels, got {len(y)}")
+    bad = ~np.isfinite(x)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise ValueError(f"{what}: expected finite numbers; row {r}, column '{names[c]}' is not")
+    return x, (None if y is None else [float(v) for v in y]), names
 
 
 def _as_rows(model: Model, x: Any):
@@ -271,7 +477,9 @@ class Attribution:
     """The result of ``attribute``: ``scores`` in the input's shape (and type: torch in,
     torch out), and for CAFE ``feat_pos``, ``feat_neg``, ``bias_pos``, ``bias_neg``; plus
     ``rows``, ``targets``, ``output``, ``baseline_output``, ``baseline_kind`` and
-    ``completeness_gap`` (the JSON output's names)."""
+    ``completeness_gap`` (the JSON output's names), and ``reference``: ``"zeros"``, the
+    shared baseline row (raw units), ``"per-row"``, or ``"average of N rows"`` for a
+    background (``baseline_output`` and ``completeness_gap`` are then means over it)."""
 
     def __init__(self, raw: dict, back: Any, method: str, features: Optional[list]) -> None:
         self.method = method
@@ -288,6 +496,7 @@ class Attribution:
         self.bias_neg = raw.get("bias_neg")
         self._flat = raw
         self._features = features
+        self.reference: Any = None
 
     def __repr__(self) -> str:
         return f"conflux.Attribution({self.method}, {len(self.rows)} entries)"
@@ -392,7 +601,17 @@ class _Method:
             self.threads,
             bool(average),
         )
-        return Attribution(raw, back, self._name, back.columns or self.model.feature_names)
+        result = Attribution(raw, back, self._name, back.columns or self.model.feature_names)
+        # What the scores are relative to, as the JSON output's "reference" says it.
+        if r is None:
+            result.reference = "zeros"
+        elif average:
+            result.reference = f"average of {r.shape[0]} rows"
+        elif r.shape[0] > 1:
+            result.reference = "per-row"
+        else:
+            result.reference = r[0]
+        return result
 
 
 class Cafe(_Method):

@@ -19,7 +19,17 @@ class Model:
     def feature_names(self) -> Optional[list[str]]: ...
     @property
     def kind(self) -> str: ...
+    @property
+    def groups(self) -> Optional[list[str]]: ...
+    @property
+    def ame_task(self) -> Optional[str]: ...
     def layers(self) -> list[tuple[str, str, int]]: ...
+    def ame_explain(
+        self, x: np.ndarray, labels: Optional[Sequence[float]] = None, threads: Optional[int] = None
+    ) -> dict[str, np.ndarray]: ...
+    def ame_evaluate(
+        self, x: np.ndarray, labels: Sequence[float], threads: Optional[int] = None
+    ) -> dict[str, Any]: ...
     def save(self, path: "Union[str, PathLike[str]]") -> None: ...
     def predict(self, x: np.ndarray) -> np.ndarray: ...
 
@@ -73,3 +83,23 @@ def train_mlp(
     bias: bool = True,
     seed: int = 0,
 ) -> tuple[Model, dict[str, Any]]: ...
+def train_ame(
+    x: np.ndarray,
+    y: Sequence[float],
+    names: Sequence[str],
+    task: str,
+    groups: Optional[Sequence[tuple[str, Sequence[int]]]] = None,
+    hidden: Sequence[int] = (16,),
+    gate_width: Optional[int] = None,
+    alpha: float = 0.05,
+    attention_dropout: float = 0.2,
+    epochs: int = 200,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    patience: int = 12,
+    val_split: float = 0.2,
+    standardize: bool = True,
+    image: Optional[tuple[int, int]] = None,
+    stem_convs: int = 2,
+    seed: int = 0,
+) -> tuple[Model, str, list[tuple[float, float, float]]]: ...

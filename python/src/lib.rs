@@ -6,9 +6,10 @@
 //! files) or a `TypeError` (wrong kinds of arguments) carrying the message the CLI prints.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use conflux_core::io::AnyModel;
-use conflux_core::{Attribution, FeatureGroups, Float, Limits, Plan, Predict, Target};
+use conflux_core::{Ame, Attribution, FeatureGroups, Float, Limits, Plan, Predict, Target};
 use conflux_methods::spec::{BATCH_ROWS, Method, MethodSpec};
 use ndarray::{Array2, ArrayView2};
 use numpy::{Element, IntoPyArray, PyReadonlyArray2, PyUntypedArrayMethods};
@@ -24,9 +25,55 @@ fn value_error(e: impl std::fmt::Display) -> PyErr {
 #[pyclass(module = "conflux._conflux", frozen)]
 struct Model {
     model: AnyModel,
+    /// An AME's training record when it was trained here (written by `save`).
+    training: Option<serde_json::Value>,
+    /// A network's execution plans, built on first use in each precision.
+    plans: Plans,
+}
+
+/// A network's plans in f32 and f64.
+#[derive(Default)]
+struct Plans {
+    f32: OnceLock<Plan<f32>>,
+    f64: OnceLock<Plan<f64>>,
+}
+
+/// The float types a model computes in, each with its plan slot.
+trait Precision: Float + Element {
+    fn slot(plans: &Plans) -> &OnceLock<Plan<Self>>;
+}
+
+impl Precision for f32 {
+    fn slot(plans: &Plans) -> &OnceLock<Plan<f32>> {
+        &plans.f32
+    }
+}
+
+impl Precision for f64 {
+    fn slot(plans: &Plans) -> &OnceLock<Plan<f64>> {
+        &plans.f64
+    }
 }
 
 impl Model {
+    fn new(model: AnyModel, training: Option<serde_json::Value>) -> Self {
+        Model {
+            model,
+            training,
+            plans: Plans::default(),
+        }
+    }
+
+    /// The network's plan in precision `F` (built once).
+    fn plan<F: Precision>(&self, net: &conflux_core::Network) -> PyResult<&Plan<F>> {
+        let slot = F::slot(&self.plans);
+        if let Some(p) = slot.get() {
+            return Ok(p);
+        }
+        let plan = Plan::<F>::new(net, false).map_err(value_error)?;
+        Ok(slot.get_or_init(|| plan))
+    }
+
     /// The model's input scaling (raw units → network input), if any.
     fn preprocess(&self) -> Option<&conflux_core::Preprocess> {
         match &self.model {
@@ -83,7 +130,7 @@ impl Model {
     fn feature_names(&self) -> Option<Vec<String>> {
         match &self.model {
             AnyModel::Network(n) => n.stored_feature_names().map(<[String]>::to_vec),
-            AnyModel::Ame(_) => None,
+            AnyModel::Ame(a) => Some(a.features.clone()),
         }
     }
 
@@ -117,14 +164,92 @@ impl Model {
         }
     }
 
-    /// Saves a network as conflux's JSON model (what `conflux explain --model` reads).
+    /// Saves the model as conflux's JSON (what `conflux explain --model` reads); an AME
+    /// as `train ame` writes it, with its training record when it was trained here.
     fn save(&self, path: PathBuf) -> PyResult<()> {
         match &self.model {
             AnyModel::Network(n) => conflux_core::io::json::save(n, &path).map_err(value_error),
-            AnyModel::Ame(_) => Err(PyTypeError::new_err(
-                "save: AME models are saved by their trainer",
-            )),
+            AnyModel::Ame(a) => {
+                conflux_core::ame::json::save(a, self.training.clone(), &path).map_err(value_error)
+            }
         }
+    }
+    /// An AME's expert (feature group) names; `None` for a network.
+    #[getter]
+    fn groups(&self) -> Option<Vec<String>> {
+        match &self.model {
+            AnyModel::Network(_) => None,
+            AnyModel::Ame(a) => Some(a.groups.names().to_vec()),
+        }
+    }
+
+    /// An AME's task (`regression`, `binary` or `multiclass`); `None` for a network.
+    #[getter]
+    fn ame_task(&self) -> Option<&'static str> {
+        match &self.model {
+            AnyModel::Network(_) => None,
+            AnyModel::Ame(a) => Some(a.task.name()),
+        }
+    }
+
+    /// An AME's own explanation of `x` (`[rows, d]`, raw units): `prediction` (`[rows, o]`),
+    /// `importance` (attention, `[rows, p]`) and, with `labels`, `granger` (ω, `[rows, p]`).
+    #[pyo3(signature = (x, labels=None, threads=None))]
+    fn ame_explain<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f64>,
+        labels: Option<Vec<f64>>,
+        threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let (ame, x) = self.ame_rows(&x, labels.as_deref())?;
+        let pool = pool(threads)?;
+        let xs = x.as_slice().expect("standard layout");
+        let e = py.detach(|| install(pool.as_deref(), || ame.explain_rows(xs, labels.as_deref())));
+        let (rows, p, o) = (x.nrows(), ame.experts(), ame.task.outputs());
+        let out = PyDict::new(py);
+        let array =
+            |v: Vec<f64>, cols: usize| Array2::from_shape_vec((rows, cols), v).map_err(value_error);
+        out.set_item("prediction", array(e.prediction, o)?.into_pyarray(py))?;
+        out.set_item("importance", array(e.importance, p)?.into_pyarray(py))?;
+        if labels.is_some() {
+            out.set_item("granger", array(e.granger, p)?.into_pyarray(py))?;
+        }
+        Ok(out)
+    }
+
+    /// `conflux evaluate` of an AME on `x` with `labels`: `rows`, `quality` (a dict),
+    /// `mge`, `granger_r2`, `importance` (`[p]`) and `importance_by_class`
+    /// (`[(class, [p])]`).
+    #[pyo3(signature = (x, labels, threads=None))]
+    fn ame_evaluate<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f64>,
+        labels: Vec<f64>,
+        threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let (ame, x) = self.ame_rows(&x, Some(&labels))?;
+        let pool = pool(threads)?;
+        let xs = x.as_slice().expect("standard layout");
+        let e = py.detach(|| install(pool.as_deref(), || ame.evaluate(xs, &labels)));
+        let out = PyDict::new(py);
+        out.set_item("rows", e.rows)?;
+        let quality = PyDict::new(py);
+        for (k, v) in &e.quality {
+            quality.set_item(*k, *v)?;
+        }
+        out.set_item("quality", quality)?;
+        out.set_item("mge", e.mge)?;
+        out.set_item("granger_r2", e.granger_r2)?;
+        out.set_item("importance", e.importance.into_pyarray(py))?;
+        let by_class: Vec<(usize, Bound<'py, numpy::PyArray1<f64>>)> = e
+            .importance_by_class
+            .into_iter()
+            .map(|(c, v)| (c, v.into_pyarray(py)))
+            .collect();
+        out.set_item("importance_by_class", by_class)?;
+        Ok(out)
     }
 
     /// Outputs (logits) for `x` (`[rows, n_features]`, float32 or float64: the result has
@@ -143,7 +268,44 @@ impl Model {
 }
 
 impl Model {
-    fn predict_typed<'py, F: Float + Element>(
+    /// The AME behind this model, its rows checked (width, labels) and scaled as the CLI
+    /// scales CSV rows.
+    fn ame_rows(
+        &self,
+        x: &PyReadonlyArray2<'_, f64>,
+        labels: Option<&[f64]>,
+    ) -> PyResult<(&Ame, Array2<f64>)> {
+        let AnyModel::Ame(ame) = &self.model else {
+            return Err(PyTypeError::new_err(
+                "this model is a network, not an AME: explain it with an attribution method",
+            ));
+        };
+        let (rows, d) = (x.shape()[0], x.shape()[1]);
+        if d != ame.input_dim() {
+            return Err(value_error(format!(
+                "data: expected {} feature columns, got {d}",
+                ame.input_dim()
+            )));
+        }
+        if let Some(l) = labels {
+            if l.len() != rows {
+                return Err(value_error(format!(
+                    "labels: {rows} rows need {rows} labels, got {}",
+                    l.len()
+                )));
+            }
+            ame.task.check_labels(l).map_err(|(i, expected)| {
+                value_error(format!(
+                    "labels: row {i}: label {} is not valid for this {} AME (expected {expected})",
+                    l[i],
+                    ame.task.name()
+                ))
+            })?;
+        }
+        Ok((ame, self.scaled(x.as_array())))
+    }
+
+    fn predict_typed<'py, F: Precision>(
         &self,
         py: Python<'py>,
         x: &PyReadonlyArray2<'py, F>,
@@ -160,7 +322,7 @@ impl Model {
         let n = self.n_outputs();
         let out: Vec<F> = match &self.model {
             AnyModel::Network(net) => {
-                let plan = Plan::<F>::new(net, false).map_err(value_error)?;
+                let plan = self.plan::<F>(net)?;
                 let xs = x.as_slice().expect("standard layout");
                 py.detach(|| plan.forward_par(xs, rows, 256))
             }
@@ -195,9 +357,7 @@ fn load(
         )
         .map_err(value_error)?
         .0;
-        return Ok(Model {
-            model: AnyModel::Network(net),
-        });
+        return Ok(Model::new(AnyModel::Network(net), None));
     }
     let path: PathBuf = source.extract().map_err(|_| {
         PyTypeError::new_err(
@@ -206,9 +366,7 @@ fn load(
     })?;
     let loaded = conflux_core::io::load_any_shaped(&path, arch.as_deref(), shape, &limits)
         .map_err(value_error)?;
-    Ok(Model {
-        model: loaded.model,
-    })
+    Ok(Model::new(loaded.model, None))
 }
 
 /// The names of every method (`attribute`'s `method` takes them, with `:key=value`
@@ -316,7 +474,7 @@ fn baselines_as<F: Float + Element>(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn run<'py, F: Float + Element>(
+fn run<'py, F: Precision>(
     py: Python<'py>,
     model: &Model,
     method: &Method,
@@ -369,16 +527,18 @@ fn run<'py, F: Float + Element>(
             BATCH_ROWS,
         )
         .map_err(value_error)?;
-    let pool = thread_pool(threads)?;
+    let pool = pool(threads)?;
     let (a, gates) = match &model.model {
         AnyModel::Network(net) => {
-            let plan = Plan::<F>::new(net, false).map_err(value_error)?;
-            method.validate(&plan).map_err(value_error)?;
+            let plan = model.plan::<F>(net)?;
+            method.validate(plan).map_err(value_error)?;
             let gates = plan.has_gates();
             let call =
-                |xv: ArrayView2<F>, rv: ArrayView2<F>| method.attribute(&plan, xv, rv, target);
+                |xv: ArrayView2<F>, rv: ArrayView2<F>| method.attribute(plan, xv, rv, target);
             let a = py.detach(|| {
-                pool.install(|| batches(method, x.view(), r.view(), pairing, batch, call))
+                install(pool.as_deref(), || {
+                    batches(method, x.view(), r.view(), pairing, batch, call)
+                })
             });
             (a.map_err(value_error)?, gates)
         }
@@ -392,7 +552,9 @@ fn run<'py, F: Float + Element>(
                 method.attribute_black_box(&**ame, xv, rv, target)
             };
             let a = py.detach(|| {
-                pool.install(|| batches(method, x.view(), r.view(), pairing, batch, call))
+                install(pool.as_deref(), || {
+                    batches(method, x.view(), r.view(), pairing, batch, call)
+                })
             });
             (a.map_err(value_error)?, false)
         }
@@ -524,22 +686,22 @@ fn metrics<'py>(
         Some(b) => model.scaled(b.as_array()),
         None => Array2::zeros((1, d)),
     };
-    let plan = Plan::<f64>::new(net, false).map_err(value_error)?;
-    method.validate(&plan).map_err(value_error)?;
-    let pool = thread_pool(threads)?;
+    let plan = model.plan::<f64>(net)?;
+    method.validate(plan).map_err(value_error)?;
+    let pool = pool(threads)?;
     let xs = x.as_slice().expect("standard layout");
     let rs = r.as_slice().expect("standard layout");
     let (a, values) = py
         .detach(|| {
-            pool.install(|| {
-                let a = method.attribute(&plan, x.view(), r.view(), target)?;
+            install(pool.as_deref(), || {
+                let a = method.attribute(plan, x.view(), r.view(), target)?;
                 let mut values = Vec::new();
                 for name in &names {
                     let v = match name.as_str() {
-                        "infidelity" => Some(m::infidelity(&plan, &a, xs, rs, &perturbation)),
+                        "infidelity" => Some(m::infidelity(plan, &a, xs, rs, &perturbation)),
                         "sensitivity-max" | "sensitivity_max" => Some(m::sensitivity_max(
                             &method,
-                            &plan,
+                            plan,
                             &a,
                             xs,
                             r.view(),
@@ -599,36 +761,9 @@ fn train_mlp<'py>(
     bias: bool,
     seed: u64,
 ) -> PyResult<(Model, Bound<'py, PyDict>)> {
-    use conflux_train::{Task, TrainConfig};
-    let (rows, d) = (x.shape()[0], x.shape()[1]);
-    if y.len() != rows || names.len() != d {
-        return Err(value_error(format!(
-            "train_mlp: {rows} rows × {d} features need {rows} labels and {d} names, got {} and {}",
-            y.len(),
-            names.len()
-        )));
-    }
-    let task = match task {
-        "regression" => Task::Regression,
-        "binary" => Task::Binary,
-        "multiclass" => {
-            let top = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            // The trainer bounds the class count by the parameter limit.
-            if !(top.is_finite() && top >= 0.0) {
-                return Err(value_error(
-                    "train_mlp: multiclass labels must be class indices 0, 1, …",
-                ));
-            }
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let classes = (top as usize).saturating_add(1);
-            Task::Multiclass { classes }
-        }
-        other => {
-            return Err(value_error(format!(
-                "task: expected regression, binary or multiclass, got '{other}'"
-            )));
-        }
-    };
+    use conflux_train::TrainConfig;
+    let d = training_shape("train_mlp", &x, &y, &names)?;
+    let task = task_of("train_mlp", task, &y)?;
     let activation = conflux_core::Activation::with_defaults(activation).ok_or_else(|| {
         value_error(format!(
             "activation: unknown activation '{activation}'; expected {}",
@@ -668,20 +803,176 @@ fn train_mlp<'py>(
     for (k, v) in &report.val_metrics {
         out.set_item(*k, *v)?;
     }
+    Ok((Model::new(AnyModel::Network(net), None), out))
+}
+
+/// `(train loss, validation main loss, validation MGE)` of one epoch.
+type EpochLosses = (f64, f64, f64);
+
+/// Trains an AME on `x` (`[rows, d]`, raw units) and labels `y` (the CLI's `train ame`).
+/// `groups` lists `(expert name, member columns)` (default one expert per feature);
+/// `image` `(height, width)` uses the strided-conv stem. Returns the model, the training
+/// record the CLI stores in the model file (JSON text) and `(train loss, validation main
+/// loss, validation MGE)` per epoch.
+#[pyfunction]
+#[pyo3(signature = (x, y, names, task, groups=None, hidden=vec![16], gate_width=None, alpha=0.05, attention_dropout=0.2, epochs=200, batch_size=64, lr=1e-3, patience=12, val_split=0.2, standardize=true, image=None, stem_convs=2, seed=0))]
+#[allow(clippy::too_many_arguments)]
+fn train_ame<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    y: Vec<f64>,
+    names: Vec<String>,
+    task: &str,
+    groups: Option<Vec<(String, Vec<usize>)>>,
+    hidden: Vec<usize>,
+    gate_width: Option<usize>,
+    alpha: f64,
+    attention_dropout: f64,
+    epochs: usize,
+    batch_size: usize,
+    lr: f64,
+    patience: usize,
+    val_split: f64,
+    standardize: bool,
+    image: Option<(usize, usize)>,
+    stem_convs: usize,
+    seed: u64,
+) -> PyResult<(Model, String, Vec<EpochLosses>)> {
+    use conflux_core::ame::AmeTask;
+    use conflux_train::Task;
+    let d = training_shape("train_ame", &x, &y, &names)?;
+    let task = match task_of("train_ame", task, &y)? {
+        Task::Regression => AmeTask::Regression,
+        Task::Binary => AmeTask::Binary,
+        Task::Multiclass { classes } => AmeTask::Multiclass { classes },
+    };
+    let groups = groups
+        .map(|g| FeatureGroups::natural(d, g))
+        .transpose()
+        .map_err(value_error)?;
+    let mut cfg = conflux_train::AmeConfig::new(task);
+    cfg.hidden = hidden;
+    cfg.gate_width = gate_width;
+    cfg.alpha = alpha;
+    cfg.attention_dropout = attention_dropout;
+    cfg.epochs = epochs;
+    cfg.batch_size = batch_size;
+    cfg.lr = lr;
+    cfg.patience = patience;
+    cfg.val_split = val_split;
+    cfg.standardize = standardize;
+    cfg.image = image.map(|(height, width)| conflux_train::ImageStem {
+        height,
+        width,
+        convs: stem_convs,
+    });
+    cfg.seed = seed;
+    let x = x.as_array().as_standard_layout().into_owned();
+    let xs = x.as_slice().expect("standard layout");
+    let (ame, report) = py
+        .detach(|| conflux_train::train_ame(xs, &y, names, groups, &cfg, |_| {}))
+        .map_err(value_error)?;
+    let record = report.record(&cfg);
+    let epochs = report
+        .epochs
+        .iter()
+        .map(|e| (e.train_loss, e.val.main, e.val.mge))
+        .collect();
     Ok((
-        Model {
-            model: AnyModel::Network(net),
-        },
-        out,
+        Model::new(AnyModel::Ame(Box::new(ame)), Some(record.clone())),
+        record.to_string(),
+        epochs,
     ))
 }
 
-/// A pool of `threads` workers (`None`: one per core).
-fn thread_pool(threads: Option<usize>) -> PyResult<rayon::ThreadPool> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.unwrap_or(0))
-        .build()
-        .map_err(value_error)
+/// The feature count of training data `x` with labels `y` and feature `names`, checked.
+fn training_shape(
+    what: &str,
+    x: &PyReadonlyArray2<'_, f64>,
+    y: &[f64],
+    names: &[String],
+) -> PyResult<usize> {
+    let (rows, d) = (x.shape()[0], x.shape()[1]);
+    if y.len() != rows || names.len() != d {
+        return Err(value_error(format!(
+            "{what}: {rows} rows × {d} features need {rows} labels and {d} names, got {} and {}",
+            y.len(),
+            names.len()
+        )));
+    }
+    Ok(d)
+}
+
+/// The training task named `task`; for `multiclass` the classes are 0..=max label, and a
+/// stray huge label is refused before it sizes anything (as the CLI's trainer refuses it).
+fn task_of(what: &str, task: &str, y: &[f64]) -> PyResult<conflux_train::Task> {
+    use conflux_train::Task;
+    match task {
+        "regression" => Ok(Task::Regression),
+        "binary" => Ok(Task::Binary),
+        "multiclass" => {
+            if let Some(v) = y.iter().find(|v| !(**v >= 0.0 && v.fract() == 0.0)) {
+                return Err(value_error(format!(
+                    "{what}: a label is {v}; multiclass labels are class indices 0, 1, 2, …"
+                )));
+            }
+            let top = y.iter().fold(0.0f64, |m, &v| m.max(v));
+            let limit = Limits::current().parameters;
+            if top >= limit as f64 {
+                let top = if top < 1e15 {
+                    top.to_string()
+                } else {
+                    format!("{top:e}")
+                };
+                return Err(value_error(format!(
+                    "{what}: a label is {top}; a model with that many classes has more parameters than allowed: {}",
+                    conflux_core::limits::PARAMETERS.exceeded(limit)
+                )));
+            }
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let classes = top as usize + 1;
+            Ok(Task::Multiclass { classes })
+        }
+        other => Err(value_error(format!(
+            "task: expected regression, binary or multiclass, got '{other}'"
+        ))),
+    }
+}
+
+/// The pool that runs with `threads` workers: `None` is rayon's global pool (one worker
+/// per core); a count gets a pool of its own, kept for the next call (the last few counts
+/// used), so that a loop of small calls does not start threads every time.
+fn pool(threads: Option<usize>) -> PyResult<Option<Arc<rayon::ThreadPool>>> {
+    const KEPT: usize = 4;
+    static POOLS: Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new());
+    let Some(n) = threads else {
+        return Ok(None);
+    };
+    let mut pools = POOLS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, p)) = pools.iter().find(|(k, _)| *k == n) {
+        return Ok(Some(Arc::clone(p)));
+    }
+    let p = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .map_err(value_error)?,
+    );
+    if pools.len() == KEPT {
+        pools.remove(0);
+    }
+    pools.push((n, Arc::clone(&p)));
+    Ok(Some(p))
+}
+
+/// Runs `f` on `pool` (rayon's global pool for `None`).
+fn install<R: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> R + Send) -> R {
+    match pool {
+        Some(p) => p.install(f),
+        None => f(),
+    }
 }
 
 /// `None` (the predicted output), an output index, or `"all"`.
@@ -709,6 +1000,7 @@ fn _conflux(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(methods, m)?)?;
     m.add_function(wrap_pyfunction!(metrics, m)?)?;
     m.add_function(wrap_pyfunction!(train_mlp, m)?)?;
+    m.add_function(wrap_pyfunction!(train_ame, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -76,6 +76,9 @@ def test_a_background_is_averaged(make):
     paired = make(model).attribute(x, baselines=background[:5], seed=1)
     forced = make(model).attribute(x, baselines=background[:5], seed=1, average=True)
     assert not np.allclose(paired.scores, forced.scores)
+    assert (avg.reference, paired.reference, forced.reference) == ("average of 7 rows", "per-row", "average of 5 rows")
+    assert make(model).attribute(x).reference == "zeros"
+    np.testing.assert_array_equal(singles[0].reference, background[0])
 
 
 def test_seeded_results_do_not_depend_on_threads():

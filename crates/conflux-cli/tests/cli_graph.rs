@@ -717,6 +717,53 @@ fn reference_mode_average_is_the_mean_of_shared_runs() {
         };
         let avg = run(&bg, "average");
         assert_eq!(avg["reference"], "average of 5 rows", "{method}");
+        // The CSV carries the same means in its baseline_output and completeness_gap columns.
+        let csv = conflux()
+            .args([
+                "explain",
+                "--quiet",
+                "--model",
+                m,
+                "--data",
+                d,
+                "--precision",
+                "f64",
+            ])
+            .args([
+                "--method",
+                method,
+                "--groups",
+                "patch:3x3",
+                "--format",
+                "csv",
+            ])
+            .args([
+                "--reference",
+                bg.to_str().unwrap(),
+                "--reference-mode",
+                "average",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            csv.status.success(),
+            "{}",
+            String::from_utf8_lossy(&csv.stderr)
+        );
+        let csv = String::from_utf8(csv.stdout).unwrap();
+        let mut csv_lines = csv.lines();
+        let header: Vec<&str> = csv_lines.next().unwrap().split(',').collect();
+        let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+        let (base_col, gap_col) = (col("baseline_output"), col("completeness_gap"));
+        for (line, row) in csv_lines.zip(avg["rows"].as_array().unwrap()) {
+            let cells: Vec<&str> = line.split(',').collect();
+            for (c, field) in [(base_col, "baseline_output"), (gap_col, "completeness_gap")] {
+                match row[field].as_f64() {
+                    Some(v) => assert_eq!(cells[c].parse::<f64>().unwrap(), v, "{method} {field}"),
+                    None => assert_eq!(cells[c], "", "{method} {field}"),
+                }
+            }
+        }
         let singles: Vec<Value> = (6..11)
             .map(|i| {
                 let one = dir.path().join(format!("r{i}.csv"));

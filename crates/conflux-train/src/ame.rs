@@ -208,6 +208,31 @@ pub struct AmeReport {
     pub validation: Option<AmeEvaluation>,
 }
 
+impl AmeReport {
+    /// The training record stored in the model file: the configuration that mattered, the
+    /// epochs run and kept, the split and the kept model's validation scores.
+    pub fn record(&self, cfg: &AmeConfig) -> serde_json::Value {
+        use serde_json::{Map, json};
+        json!({
+            "alpha": cfg.alpha,
+            "hidden": cfg.hidden,
+            "attention_dropout": cfg.attention_dropout,
+            "epochs_run": self.epochs.len(),
+            "best_epoch": self.best_epoch,
+            "lr": cfg.lr,
+            "batch_size": cfg.batch_size,
+            "seed": cfg.seed,
+            "train_rows": self.rows.0,
+            "validation_rows": self.rows.1,
+            "validation": self.validation.as_ref().map(|v| json!({
+                "quality": v.quality.iter().map(|(k, x)| ((*k).to_string(), json!(x))).collect::<Map<_, _>>(),
+                "mge": v.mge,
+                "granger_r2": v.granger_r2,
+            })),
+        })
+    }
+}
+
 #[derive(Module, Debug)]
 struct AmeNet {
     /// Tabular expert layers `[p, in, out]` and biases `[p, 1, out]`.
@@ -753,34 +778,24 @@ fn batch_tensors(
     )
 }
 
-/// Checks labels against the task.
+/// Checks labels against the task (and that a binary task sees both classes).
 fn check_labels(task: AmeTask, labels: &[f64]) -> Result<()> {
     let bad = |v: f64, why: String| Err(Error::param("train ame", "label", v, why));
-    match task {
-        AmeTask::Regression => {
-            if let Some(&v) = labels.iter().find(|v| !v.is_finite()) {
-                return bad(v, "expected finite labels".into());
-            }
-        }
-        AmeTask::Binary => {
-            if let Some(&v) = labels.iter().find(|&&v| v != 0.0 && v != 1.0) {
-                return bad(v, "a binary task expects labels 0 and 1".into());
-            }
-            if !labels.contains(&0.0) || !labels.contains(&1.0) {
-                return bad(
-                    labels.first().copied().unwrap_or(f64::NAN),
-                    "a binary task needs both classes in the data".into(),
-                );
-            }
-        }
-        AmeTask::Multiclass { classes } => {
-            if let Some(&v) = labels
-                .iter()
-                .find(|&&v| v < 0.0 || v.fract() != 0.0 || v as usize >= classes)
-            {
-                return bad(v, format!("expected class labels 0..{classes}"));
-            }
-        }
+    if let Err((i, expected)) = task.check_labels(labels) {
+        return bad(
+            labels[i],
+            format!(
+                "data row {}: expected {expected} for a {} task",
+                i + 1,
+                task.name()
+            ),
+        );
+    }
+    if task == AmeTask::Binary && (!labels.contains(&0.0) || !labels.contains(&1.0)) {
+        return bad(
+            labels.first().copied().unwrap_or(f64::NAN),
+            "a binary task needs both classes in the data".into(),
+        );
     }
     Ok(())
 }

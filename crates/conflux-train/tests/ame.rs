@@ -142,5 +142,8 @@ fn bad_configurations_are_named() {
     assert!(e.to_string().contains("alpha"), "{e}");
     let cfg = AmeConfig::new(AmeTask::Binary);
     let e = train_ame(&x, &y, names, Some(groups), &cfg, |_| {}).unwrap_err();
-    assert!(e.to_string().contains("labels 0 and 1"), "{e}");
+    assert!(
+        e.to_string().contains("expected 0 or 1 for a binary task"),
+        "{e}"
+    );
 }

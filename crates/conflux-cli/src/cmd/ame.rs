@@ -8,7 +8,6 @@ use conflux_core::ame::AmeTask;
 use conflux_core::data::csv::CsvSource;
 use conflux_core::{Ame, FeatureGroups};
 use conflux_train::{AmeConfig, ImageStem, train_ame};
-use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
 use crate::cli::{EvaluateArgs, ExplainArgs, ExplainFormat, Format, TaskArg, TrainAmeArgs};
@@ -20,68 +19,15 @@ const BLOCK: usize = 4096;
 
 /// Checks that every label is valid for the AME's task (row numbers are 1-based data rows).
 fn check_labels(ame: &Ame, path: &std::path::Path, first_row: usize, labels: &[f64]) -> Result<()> {
-    for (i, &l) in labels.iter().enumerate() {
-        let ok = match ame.task {
-            AmeTask::Regression => l.is_finite(),
-            AmeTask::Binary => l == 0.0 || l == 1.0,
-            AmeTask::Multiclass { classes } => {
-                l >= 0.0 && l.fract() == 0.0 && (l as usize) < classes
-            }
-        };
-        if !ok {
-            let expected = match ame.task {
-                AmeTask::Regression => "a finite number".to_string(),
-                AmeTask::Binary => "0 or 1".to_string(),
-                AmeTask::Multiclass { classes } => format!("a class 0..{}", classes - 1),
-            };
-            anyhow::bail!(
-                "{}: data row {}: label {l} is not valid for this {} AME (expected {expected})",
-                path.display(),
-                first_row + i + 1,
-                task_name(ame.task)
-            );
-        }
-    }
-    Ok(())
-}
-
-fn task_name(t: AmeTask) -> &'static str {
-    match t {
-        AmeTask::Regression => "regression",
-        AmeTask::Binary => "binary",
-        AmeTask::Multiclass { .. } => "multiclass",
-    }
-}
-
-/// Forward pass (and ω when labels are given) on row blocks in parallel.
-fn run_blocks(ame: &Ame, x: &[f64], labels: Option<&[f64]>) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let d = ame.input_dim();
-    let rows = x.len() / d.max(1);
-    let chunk = 256;
-    let parts: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> = (0..rows.div_ceil(chunk))
-        .into_par_iter()
-        .map(|c| {
-            let (lo, hi) = (c * chunk, ((c + 1) * chunk).min(rows));
-            let block = &x[lo * d..hi * d];
-            match labels {
-                Some(l) => {
-                    let (fwd, _, omega) = ame.granger_pass(block, &l[lo..hi]);
-                    (fwd.y, fwd.a, omega)
-                }
-                None => {
-                    let fwd = ame.forward(block, hi - lo);
-                    (fwd.y, fwd.a, Vec::new())
-                }
-            }
-        })
-        .collect();
-    let (mut y, mut a, mut w) = (Vec::new(), Vec::new(), Vec::new());
-    for (py, pa, pw) in parts {
-        y.extend(py);
-        a.extend(pa);
-        w.extend(pw);
-    }
-    (y, a, w)
+    ame.task.check_labels(labels).map_err(|(i, expected)| {
+        anyhow::anyhow!(
+            "{}: data row {}: label {} is not valid for this {} AME (expected {expected})",
+            path.display(),
+            first_row + i + 1,
+            labels[i],
+            ame.task.name()
+        )
+    })
 }
 
 /// `explain` of an AME by its own attention: per row the prediction and the importance of
@@ -121,7 +67,7 @@ pub fn explain(args: &ExplainArgs, ame: &Ame) -> Result<()> {
         Format::Json => {
             let head = json!({
                 "method": "ame",
-                "task": task_name(ame.task),
+                "task": ame.task.name(),
                 "features": ame.features,
                 "groups": names,
             });
@@ -165,7 +111,8 @@ pub fn explain(args: &ExplainArgs, ame: &Ame) -> Result<()> {
         if let Some(pre) = &ame.preprocess {
             pre.apply(&mut x);
         }
-        let (y, a, omega) = run_blocks(ame, &x, with_label.then_some(&labels[..]));
+        let e = ame.explain_rows(&x, with_label.then_some(&labels[..]));
+        let (y, a, omega) = (e.prediction, e.importance, e.granger);
         for r in 0..rows {
             match format {
                 Format::Json => {
@@ -282,7 +229,7 @@ pub fn evaluate(args: &EvaluateArgs, ame: &Ame) -> Result<()> {
         .collect();
     let doc = json!({
         "model": "ame",
-        "task": task_name(ame.task),
+        "task": ame.task.name(),
         "rows_evaluated": e.rows,
         "quality": quality,
         "mge": e.mge,
@@ -299,7 +246,7 @@ pub fn evaluate(args: &EvaluateArgs, ame: &Ame) -> Result<()> {
         .collect();
     table.push_str(&format!(
         "AME ({}, {} experts) on {} rows: {}; MGE {:.4}; Granger r² {:.3}\n",
-        task_name(ame.task),
+        ame.task.name(),
         ame.experts(),
         e.rows,
         q.join(", "),
@@ -411,23 +358,7 @@ pub fn train(a: &TrainAmeArgs) -> Result<()> {
         bar.inc();
     })?;
     bar.finish();
-    let training = json!({
-        "alpha": cfg.alpha,
-        "hidden": cfg.hidden,
-        "attention_dropout": cfg.attention_dropout,
-        "epochs_run": report.epochs.len(),
-        "best_epoch": report.best_epoch,
-        "lr": cfg.lr,
-        "batch_size": cfg.batch_size,
-        "seed": cfg.seed,
-        "train_rows": report.rows.0,
-        "validation_rows": report.rows.1,
-        "validation": report.validation.as_ref().map(|v| json!({
-            "quality": v.quality.iter().map(|(k, x)| ((*k).to_string(), json!(x))).collect::<Map<_, _>>(),
-            "mge": v.mge,
-            "granger_r2": v.granger_r2,
-        })),
-    });
+    let training = report.record(&cfg);
     conflux_core::ame::json::save(&ame, Some(training), &a.out)
         .with_context(|| format!("--out {}", a.out.display()))?;
     let val = report.validation.as_ref().map_or_else(

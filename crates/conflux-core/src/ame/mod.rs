@@ -45,6 +45,36 @@ impl AmeTask {
     pub fn is_classification(self) -> bool {
         !matches!(self, AmeTask::Regression)
     }
+    /// The task's name as the CLI spells it (`regression`, `binary`, `multiclass`).
+    pub fn name(self) -> &'static str {
+        match self {
+            AmeTask::Regression => "regression",
+            AmeTask::Binary => "binary",
+            AmeTask::Multiclass { .. } => "multiclass",
+        }
+    }
+    /// Checks labels against the task: `Err((index, expected))` for the first label that
+    /// does not fit (a finite number, 0 or 1, or a class `0..classes`).
+    pub fn check_labels(self, labels: &[f64]) -> std::result::Result<(), (usize, String)> {
+        let fits = |l: f64| match self {
+            AmeTask::Regression => l.is_finite(),
+            AmeTask::Binary => l == 0.0 || l == 1.0,
+            AmeTask::Multiclass { classes } => {
+                l >= 0.0 && l.fract() == 0.0 && (l as usize) < classes
+            }
+        };
+        match labels.iter().position(|&l| !fits(l)) {
+            None => Ok(()),
+            Some(i) => Err((
+                i,
+                match self {
+                    AmeTask::Regression => "a finite number".to_string(),
+                    AmeTask::Binary => "0 or 1".to_string(),
+                    AmeTask::Multiclass { classes } => format!("a class 0..{}", classes - 1),
+                },
+            )),
+        }
+    }
     /// Applies the task's output function `out` to one row of `o` pre-activations.
     pub fn out(self, row: &mut [f64]) {
         match self {
@@ -562,6 +592,47 @@ impl Ame {
         AuxOutput { all, minus }
     }
 
+    /// The AME's own explanation of `x` (`[rows, d]`, scaled), on row blocks in parallel:
+    /// predictions, attention and, with `labels`, the Granger-causal targets ω.
+    pub fn explain_rows(&self, x: &[f64], labels: Option<&[f64]>) -> AmeRows {
+        use rayon::prelude::*;
+        const BLOCK: usize = 256;
+        let d = self.input_dim().max(1);
+        let parts: Vec<AmeRows> = x
+            .par_chunks(BLOCK * d)
+            .enumerate()
+            .map(|(c, block)| {
+                let n = block.len() / d;
+                match labels {
+                    Some(l) => {
+                        let (fwd, _, granger) =
+                            self.granger_pass(block, &l[c * BLOCK..c * BLOCK + n]);
+                        AmeRows {
+                            prediction: fwd.y,
+                            importance: fwd.a,
+                            granger,
+                        }
+                    }
+                    None => {
+                        let fwd = self.forward(block, n);
+                        AmeRows {
+                            prediction: fwd.y,
+                            importance: fwd.a,
+                            granger: Vec::new(),
+                        }
+                    }
+                }
+            })
+            .collect();
+        let mut out = AmeRows::default();
+        for p in parts {
+            out.prediction.extend(p.prediction);
+            out.importance.extend(p.importance);
+            out.granger.extend(p.granger);
+        }
+        out
+    }
+
     /// The prediction on the explained scale: the value itself for regression, log-odds
     /// `log y/(1 − y)` for binary, log-probabilities for multi-class (what `explain` and the
     /// model-agnostic methods attribute, like a network's logits).
@@ -576,6 +647,17 @@ impl Ame {
             AmeTask::Multiclass { .. } => y.iter().map(|&v| v.max(TINY).ln()).collect(),
         }
     }
+}
+
+/// An AME's own explanation of a set of rows ([`Ame::explain_rows`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AmeRows {
+    /// Predictions `[rows, o]`: probabilities for classification, values for regression.
+    pub prediction: Vec<f64>,
+    /// Attention `[rows, p]` (each row sums to 1): the importance of every expert.
+    pub importance: Vec<f64>,
+    /// Granger-causal targets ω `[rows, p]` (empty without labels).
+    pub granger: Vec<f64>,
 }
 
 impl<F: Float> Predict<F> for Ame {

@@ -180,9 +180,17 @@ impl FeatureGroups {
                 .collect::<Result<Vec<_>>>()?;
             groups.push((name.clone(), idx));
         }
-        // Natural order: by first member.
+        Self::natural(features.len(), groups).map_err(|e| e.with_path(path))
+    }
+
+    /// [`FeatureGroups::new`] with the groups in their natural order, by first member, as
+    /// a groups file is read (so the order a file or a dict lists them in does not matter).
+    ///
+    /// # Errors
+    /// As [`FeatureGroups::new`].
+    pub fn natural(d: usize, mut groups: Vec<(String, Vec<usize>)>) -> Result<Self> {
         groups.sort_by_key(|(_, m)| m.iter().copied().min().unwrap_or(usize::MAX));
-        Self::new(features.len(), groups).map_err(|e| e.with_path(path))
+        Self::new(d, groups)
     }
 
     /// Number of groups.

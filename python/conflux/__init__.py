@@ -91,17 +91,10 @@ class Model:
         return self._native.kind
 
     def inspect(self) -> str:
-        """The layer table of ``conflux inspect``: type, shapes and parameters of every
-        layer or graph node (activation layers show the ``[cK]`` index per-layer ``c`` uses)."""
-        rows = self._native.layers()
-        width = max([len(t) for t, _, _ in rows] + [4])
-        lines = [
-            f"input shape {self.input_shape}, {self.n_outputs} outputs",
-            f"{'type':<{width}}  {'params':>8}  shape",
-        ]
-        lines += [f"{t:<{width}}  {p:>8}  {s}" for t, s, p in rows]
-        lines.append(f"{'total':<{width}}  {sum(p for _, _, p in rows):>8}")
-        return "\n".join(lines)
+        """What ``conflux inspect`` prints: inputs, shape, preprocessing, the layer table
+        (activation layers show the ``[cK]`` index per-layer ``c`` uses), head, outputs and
+        parameters; for an AME its task, encoder, experts and groups."""
+        return self._native.inspect()
 
     def save(self, path: Any) -> None:
         """Saves the model as conflux's JSON (what the CLI's ``--model`` reads); an AME as
@@ -148,6 +141,11 @@ def from_torch(module: Any, example_input: Any, opset_version: int = 17) -> Mode
     buffer = io.BytesIO()
     was_training = module.training
     module.eval()
+    # The TorchScript exporter writes a dynamic batch axis from `dynamic_axes`; torch ≥ 2.5
+    # takes `dynamo=` (its default becomes the dynamo exporter), older versions only know it.
+    import inspect
+
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     try:
         torch.onnx.export(
             module,
@@ -157,7 +155,7 @@ def from_torch(module: Any, example_input: Any, opset_version: int = 17) -> Mode
             output_names=["output"],
             dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
             opset_version=opset_version,
-            dynamo=False,
+            **legacy,
         )
     finally:
         module.train(was_training)
@@ -268,8 +266,8 @@ class Ame:
         self.standardize = standardize
         self.image = None if image is None else tuple(int(v) for v in image)
         self.stem_convs = stem_convs
-        self.seed = seed
-        self.threads = threads
+        self.seed = _seed(seed)
+        self.threads = _threads(threads)
         self.model: Optional[Model] = None
         self.report: Optional[dict] = None
 
@@ -406,9 +404,13 @@ def _features_and_labels(data: Any, label: Any, names: Optional[list], what: str
     return x, (None if y is None else [float(v) for v in y]), names
 
 
-def _as_rows(model: Model, x: Any):
+def _as_rows(model: Model, x: Any, what: str = "inputs"):
     """``x`` as a C-contiguous ``(N, F)`` float array, and a function turning per-row
-    results (``(N, F)`` arrays) back into the caller's type and shape."""
+    results (``(N, F)`` arrays) back into the caller's type and shape. Image batches must
+    have the model's input shape after the batch axis (a baseline or mask may also be one
+    unbatched image)."""
+    if type(x).__name__ == "Series" and _is_pandas(x):
+        x = x.to_frame().T  # one row, columns named by the Series' index
     torch_like = _is_torch(x)
     columns = None
     torch_dtype = torch_device = None
@@ -425,7 +427,7 @@ def _as_rows(model: Model, x: Any):
         if names is not None:
             missing = [n for n in names if n not in x.columns]
             if missing:
-                raise ValueError(f"inputs: the DataFrame lacks the model's features {missing}")
+                raise ValueError(f"{what}: the DataFrame lacks the model's features {missing}")
             x = x[names]
         columns = list(x.columns)
         arr = x.to_numpy()
@@ -434,9 +436,18 @@ def _as_rows(model: Model, x: Any):
     if arr.dtype not in (np.float32, np.float64):
         arr = arr.astype(np.float64)
     shape = arr.shape
+    expected = tuple(model.input_shape)
+    if arr.ndim > 2 and what != "inputs" and shape == expected:
+        shape = (1,) + shape  # one unbatched image
     if arr.ndim == 1:
         arr = arr.reshape(1, -1)
     elif arr.ndim > 2:
+        flat = len(expected) == 1 and int(np.prod(shape[1:])) == expected[0]
+        if tuple(shape[1:]) != expected and not flat:
+            raise ValueError(
+                f"{what}: expected rows of shape {list(expected)} after the batch axis, got "
+                f"{list(shape[1:])} (channels first, as PyTorch: (N, C, H, W))"
+            )
         arr = arr.reshape(shape[0], -1)
     arr = np.ascontiguousarray(arr)
 
@@ -456,21 +467,43 @@ def _as_rows(model: Model, x: Any):
     return arr, back
 
 
-def _references_and_mask(model: Model, dtype: Any, baselines: Any, feature_mask: Any):
-    """The baselines as ``(M, F)`` rows of ``dtype`` (a number: that value for every
-    feature, as Captum; ``None`` stays ``None``) and the feature mask as one group id per
-    feature (``None`` stays ``None``)."""
+def _references_and_mask(model: Model, baselines: Any, feature_mask: Any):
+    """The baselines as ``(M, F)`` float rows, in the precision they were given (a number:
+    that value for every feature, as Captum; ``None`` stays ``None``; conflux scales them in
+    float64 and casts once, as the CLI treats a reference file) and the feature mask as one
+    group id per feature (``None`` stays ``None``)."""
     r = None
     if baselines is not None:
         if np.ndim(baselines) == 0 and not _is_pandas(baselines):
             baselines = np.full((1, model.n_features), float(baselines))
-        r, _ = _as_rows(model, baselines)
-        r = r.astype(dtype, copy=False)
+        r, _ = _as_rows(model, baselines, what="baselines")
     mask = None
     if feature_mask is not None:
-        m, _ = _as_rows(model, feature_mask)
-        mask = [int(v) for v in np.asarray(m[0]).reshape(-1)]
+        m, _ = _as_rows(model, feature_mask, what="feature_mask")
+        if m.shape[0] != 1:
+            raise ValueError(f"feature_mask: expected one mask for every row, got {m.shape[0]} rows")
+        mask = [int(v) for v in m[0]]
     return r, mask
+
+
+def _threads(threads: Any) -> Optional[int]:
+    """``None`` (every core) or a positive worker count."""
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)):
+        raise TypeError(f"threads: expected None or a positive integer, got {threads!r}")
+    if threads < 1:
+        raise ValueError(f"threads: expected at least 1 (None: every core), got {threads}")
+    return int(threads)
+
+
+def _seed(seed: Any) -> int:
+    """A seed: an integer in [0, 2**64)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed: expected a non-negative integer, got {seed!r}")
+    if not 0 <= seed < 2**64:
+        raise ValueError(f"seed: expected an integer in [0, 2**64), got {seed}")
+    return int(seed)
 
 
 class Attribution:
@@ -542,7 +575,7 @@ class _Method:
         if not isinstance(model, Model):
             raise TypeError("model: expected a conflux.Model (conflux.load or conflux.from_torch)")
         self.model = model
-        self.threads = threads
+        self.threads = _threads(threads)
 
     def _params(self) -> dict:
         """The method's CLI parameters from ``attribute``'s keyword arguments (an unknown
@@ -581,7 +614,7 @@ class _Method:
         — pass ``average=True`` to average over exactly N rows too) at ``target`` (``None``:
         the predicted output; an index; or ``"all"``)."""
         x, back = _as_rows(self.model, inputs)
-        r, mask = _references_and_mask(self.model, x.dtype, baselines, feature_mask)
+        r, mask = _references_and_mask(self.model, baselines, feature_mask)
         if average is None:
             # Several baseline rows are a background unless they pair with the inputs; for
             # the methods whose baselines are a distribution in Captum (GradientShap,
@@ -597,7 +630,7 @@ class _Method:
             r,
             target,
             mask,
-            seed,
+            _seed(seed),
             self.threads,
             bool(average),
         )

@@ -15,7 +15,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from . import _as_rows, _conflux, _references_and_mask
+from . import _as_rows, _conflux, _references_and_mask, _seed
 
 __all__ = ["completeness", "infidelity", "sensitivity_max"]
 
@@ -23,16 +23,16 @@ __all__ = ["completeness", "infidelity", "sensitivity_max"]
 def _run(explainer: Any, inputs: Any, name: str, baselines: Any, target: Any, feature_mask: Any,
          seed: int, attribute_kwargs: Optional[dict], **native: Any) -> Optional[np.ndarray]:
     x, _ = _as_rows(explainer.model, inputs)
-    r, mask = _references_and_mask(explainer.model, np.float64, baselines, feature_mask)
+    r, mask = _references_and_mask(explainer.model, baselines, feature_mask)
     out = _conflux.metrics(
         explainer.model._native,
         explainer._spec(**(attribute_kwargs or {})),
         x.astype(np.float64),
         [name],
-        baselines=r,
+        baselines=None if r is None else r.astype(np.float64),
         target=target,
         groups=mask,
-        seed=seed,
+        seed=_seed(seed),
         threads=explainer.threads,
         **native,
     )

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use conflux_core::io::AnyModel;
 use conflux_core::{Ame, Attribution, FeatureGroups, Float, Limits, Plan, Predict, Target};
+use conflux_methods::background::{Against, explain_batch};
 use conflux_methods::spec::{BATCH_ROWS, Method, MethodSpec};
 use ndarray::{Array2, ArrayView2};
 use numpy::{Element, IntoPyArray, PyReadonlyArray2, PyUntypedArrayMethods};
@@ -25,6 +26,9 @@ fn value_error(e: impl std::fmt::Display) -> PyErr {
 #[pyclass(module = "conflux._conflux", frozen)]
 struct Model {
     model: AnyModel,
+    /// Where the model came from (a path, `<bytes>`, or `<trained in Python>`), as
+    /// `inspect` names it.
+    source: String,
     /// An AME's training record when it was trained here (written by `save`).
     training: Option<serde_json::Value>,
     /// A network's execution plans, built on first use in each precision.
@@ -56,9 +60,10 @@ impl Precision for f64 {
 }
 
 impl Model {
-    fn new(model: AnyModel, training: Option<serde_json::Value>) -> Self {
+    fn new(model: AnyModel, source: String, training: Option<serde_json::Value>) -> Self {
         Model {
             model,
+            source,
             training,
             plans: Plans::default(),
         }
@@ -82,17 +87,25 @@ impl Model {
         }
     }
 
-    /// Raw rows in precision `F` scaled as the CLI scales CSV rows (in `f64`, then cast).
-    fn scaled<F: Float>(&self, x: ArrayView2<F>) -> Array2<F> {
-        let mut x = x.as_standard_layout().into_owned();
-        if let Some(p) = self.preprocess() {
-            let mut v: Vec<f64> = x.iter().map(|v| v.f64()).collect();
-            p.apply(&mut v);
-            for (o, w) in x.iter_mut().zip(v) {
-                *o = F::of(w);
-            }
+    /// Raw rows `x` (`what`: `inputs`, `baselines`, …) checked finite and scaled as the CLI
+    /// scales CSV rows: in `f64`, then cast once to `F`.
+    fn scaled<T: Float, F: Float>(&self, what: &str, x: ArrayView2<T>) -> PyResult<Array2<F>> {
+        let mut v = x.as_standard_layout().mapv(|v| v.f64());
+        if let Some(at) = v.iter().position(|v| !v.is_finite()) {
+            let (row, col) = (at / v.ncols().max(1), at % v.ncols().max(1));
+            let name = self
+                .feature_names()
+                .and_then(|n| n.get(col).cloned())
+                .unwrap_or_else(|| format!("f{col}"));
+            return Err(value_error(format!(
+                "{what}: row {row}, column '{name}': expected a finite number, got {}",
+                v.as_slice().expect("standard layout")[at]
+            )));
         }
-        x
+        if let Some(p) = self.preprocess() {
+            p.apply(v.as_slice_mut().expect("standard layout"));
+        }
+        Ok(v.mapv(F::of))
     }
 }
 
@@ -143,25 +156,9 @@ impl Model {
         }
     }
 
-    /// The layer table of `conflux inspect`: per layer or graph node `(type, shape,
-    /// parameters)`; AMEs give their groups instead.
-    fn layers(&self) -> Vec<(String, String, usize)> {
-        match &self.model {
-            AnyModel::Network(n) => conflux_core::net::summary::layer_rows(n),
-            AnyModel::Ame(a) => a
-                .groups
-                .names()
-                .iter()
-                .enumerate()
-                .map(|(g, name)| {
-                    (
-                        "expert".to_string(),
-                        name.clone(),
-                        a.groups.members(g).len(),
-                    )
-                })
-                .collect(),
-        }
+    /// What `conflux inspect` prints for this model (its text form).
+    fn inspect(&self) -> String {
+        conflux_core::inspect::text(&self.model, &self.source)
     }
 
     /// Saves the model as conflux's JSON (what `conflux explain --model` reads); an AME
@@ -302,7 +299,7 @@ impl Model {
                 ))
             })?;
         }
-        Ok((ame, self.scaled(x.as_array())))
+        Ok((ame, self.scaled("data", x.as_array())?))
     }
 
     fn predict_typed<'py, F: Precision>(
@@ -317,7 +314,7 @@ impl Model {
                 x.shape()[1]
             )));
         }
-        let x = self.scaled(x.as_array());
+        let x: Array2<F> = self.scaled("x", x.as_array())?;
         let rows = x.nrows();
         let n = self.n_outputs();
         let out: Vec<F> = match &self.model {
@@ -357,7 +354,7 @@ fn load(
         )
         .map_err(value_error)?
         .0;
-        return Ok(Model::new(AnyModel::Network(net), None));
+        return Ok(Model::new(AnyModel::Network(net), "<bytes>".into(), None));
     }
     let path: PathBuf = source.extract().map_err(|_| {
         PyTypeError::new_err(
@@ -366,7 +363,7 @@ fn load(
     })?;
     let loaded = conflux_core::io::load_any_shaped(&path, arch.as_deref(), shape, &limits)
         .map_err(value_error)?;
-    Ok(Model::new(loaded.model, None))
+    Ok(Model::new(loaded.model, path.display().to_string(), None))
 }
 
 /// The names of every method (`attribute`'s `method` takes them, with `:key=value`
@@ -418,11 +415,11 @@ fn attribute<'py>(
     let spec: MethodSpec = method.parse().map_err(value_error)?;
     let m = spec.build(groups.as_ref(), seed).map_err(value_error)?;
     if let Ok(a) = x.extract::<PyReadonlyArray2<f64>>() {
-        let r = baselines_as::<f64>(baselines)?;
+        let r = baselines_of(baselines)?;
         return run(py, model, &m, &a, r, target, threads, pairing);
     }
     if let Ok(a) = x.extract::<PyReadonlyArray2<f32>>() {
-        let r = baselines_as::<f32>(baselines)?;
+        let r = baselines_of(baselines)?;
         return run(py, model, &m, &a, r, target, threads, pairing);
     }
     Err(PyTypeError::new_err(
@@ -430,7 +427,9 @@ fn attribute<'py>(
     ))
 }
 
-/// A feature mask (one group id per feature, Captum's convention) as groups.
+/// A feature mask (one group id per feature, Captum's convention) as groups, in the order
+/// of their first feature, as the CLI orders a groups file (so the same partition gives the
+/// same sampling draws).
 fn feature_mask(ids: &[i64], d: usize) -> PyResult<FeatureGroups> {
     if ids.len() != d {
         return Err(value_error(format!(
@@ -438,35 +437,30 @@ fn feature_mask(ids: &[i64], d: usize) -> PyResult<FeatureGroups> {
             ids.len()
         )));
     }
-    let mut order: Vec<i64> = ids.to_vec();
-    order.sort_unstable();
-    order.dedup();
-    let groups = order
-        .iter()
-        .map(|&g| {
-            let members = (0..d).filter(|&f| ids[f] == g).collect();
-            (format!("group_{g}"), members)
-        })
-        .collect();
+    let mut index = std::collections::HashMap::new();
+    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    for (f, &id) in ids.iter().enumerate() {
+        let g = *index.entry(id).or_insert_with(|| {
+            groups.push((format!("group_{id}"), Vec::new()));
+            groups.len() - 1
+        });
+        groups[g].1.push(f);
+    }
     FeatureGroups::new(d, groups).map_err(value_error)
 }
 
-/// The baselines in precision `F`, raw units (`None` when absent: zeros in the network's
-/// input space).
-fn baselines_as<F: Float + Element>(
-    baselines: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Option<Array2<F>>> {
+/// The baselines in raw units, exactly as given (float32 or float64; `None` when absent:
+/// zeros in the network's input space). They are scaled in f64 and cast once, as the CLI
+/// treats a reference file.
+fn baselines_of(baselines: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Array2<f64>>> {
     let Some(b) = baselines else {
         return Ok(None);
     };
-    if let Ok(a) = b.extract::<PyReadonlyArray2<F>>() {
+    if let Ok(a) = b.extract::<PyReadonlyArray2<f64>>() {
         return Ok(Some(a.as_array().as_standard_layout().into_owned()));
     }
-    if let Ok(a) = b.extract::<PyReadonlyArray2<f64>>() {
-        return Ok(Some(a.as_array().mapv(F::of)));
-    }
     if let Ok(a) = b.extract::<PyReadonlyArray2<f32>>() {
-        return Ok(Some(a.as_array().mapv(|v| F::of(f64::from(v)))));
+        return Ok(Some(a.as_array().mapv(f64::from)));
     }
     Err(PyTypeError::new_err(
         "baselines: expected a 2-D float array (one row, one per input row, or a background)",
@@ -479,7 +473,7 @@ fn run<'py, F: Precision>(
     model: &Model,
     method: &Method,
     x: &PyReadonlyArray2<'py, F>,
-    r: Option<Array2<F>>,
+    r: Option<Array2<f64>>,
     target: Target,
     threads: Option<usize>,
     pairing: Pairing,
@@ -500,7 +494,7 @@ fn run<'py, F: Precision>(
                 r.ncols()
             )));
         }
-        Some(r) => model.scaled(r.view()),
+        Some(r) => model.scaled("baselines", r.view())?,
         None => Array2::zeros((1, d)),
     };
     if pairing == Pairing::Auto && r.nrows() != 1 && r.nrows() != x.shape()[0] {
@@ -516,7 +510,7 @@ fn run<'py, F: Precision>(
             method.id().as_str()
         )));
     }
-    let x = model.scaled(x.as_array());
+    let x: Array2<F> = model.scaled("inputs", x.as_array())?;
     // Batches as the CLI's: bounded by the data-cell limit, and the same batches make the
     // same per-row sampling draws.
     let batch = method
@@ -543,11 +537,7 @@ fn run<'py, F: Precision>(
             (a.map_err(value_error)?, gates)
         }
         AnyModel::Ame(ame) => {
-            if !method.is_model_agnostic() {
-                return Err(value_error(
-                    "an AME is explained by a model-agnostic method: kernel-shap, shapley-sampling, lime or ablation",
-                ));
-            }
+            // A method that needs layers is refused by `attribute_black_box` itself.
             let call = |xv: ArrayView2<F>, rv: ArrayView2<F>| {
                 method.attribute_black_box(&**ame, xv, rv, target)
             };
@@ -575,13 +565,12 @@ fn batches<F: Float>(
     let rows = x.nrows();
     let one = |start: usize, end: usize| {
         let xb = x.slice(ndarray::s![start..end, ..]);
-        match pairing {
-            Pairing::Average => {
-                conflux_methods::background::average(xb, r, method.background_entries(batch), &call)
-            }
-            Pairing::Auto if r.nrows() == 1 => call(xb, r),
-            Pairing::Auto => call(xb, r.slice(ndarray::s![start..end, ..])),
-        }
+        let against = match pairing {
+            Pairing::Average => Against::Background(r),
+            Pairing::Auto if r.nrows() == 1 => Against::Rows(r),
+            Pairing::Auto => Against::Rows(r.slice(ndarray::s![start..end, ..])),
+        };
+        explain_batch(method, xb, against, batch, &call)
     };
     let mut acc = one(0, batch.min(rows))?;
     let mut start = batch;
@@ -668,22 +657,35 @@ fn metrics<'py>(
     let perturbation = m::Perturbation {
         sd: perturb_sd,
         categorical_prob,
-        categorical: categorical.iter().map(|&f| vec![f]).collect(),
+        categorical: m::categorical_groups(&categorical, groups.as_ref()),
         samples,
         seed,
     };
     perturbation.validate().map_err(value_error)?;
-    if radius.is_nan() || radius <= 0.0 {
-        return Err(value_error("radius: expected > 0"));
+    if !(radius > 0.0 && radius.is_finite()) {
+        return Err(value_error(format!(
+            "radius: expected a finite number > 0, got {radius}"
+        )));
     }
-    let x = model.scaled(x.as_array());
+    let wants = |metric: &str| names.iter().any(|n| n.replace('_', "-") == metric);
+    m::check_memory(
+        &method,
+        d,
+        x.shape()[0],
+        target.per_row(model.n_outputs()),
+        samples,
+        (wants("infidelity"), wants("sensitivity-max")),
+        Limits::current().data_cells,
+    )
+    .map_err(value_error)?;
+    let x: Array2<f64> = model.scaled("inputs", x.as_array())?;
     let r = match baselines {
         Some(b) if b.shape()[1] != d || b.shape()[0] != 1 => {
             return Err(value_error(format!(
                 "baselines: metrics take one shared row of {d} features"
             )));
         }
-        Some(b) => model.scaled(b.as_array()),
+        Some(b) => model.scaled("baselines", b.as_array())?,
         None => Array2::zeros((1, d)),
     };
     let plan = model.plan::<f64>(net)?;
@@ -803,7 +805,10 @@ fn train_mlp<'py>(
     for (k, v) in &report.val_metrics {
         out.set_item(*k, *v)?;
     }
-    Ok((Model::new(AnyModel::Network(net), None), out))
+    Ok((
+        Model::new(AnyModel::Network(net), "<trained in Python>".into(), None),
+        out,
+    ))
 }
 
 /// `(train loss, validation main loss, validation MGE)` of one epoch.
@@ -879,7 +884,11 @@ fn train_ame<'py>(
         .map(|e| (e.train_loss, e.val.main, e.val.mge))
         .collect();
     Ok((
-        Model::new(AnyModel::Ame(Box::new(ame)), Some(record.clone())),
+        Model::new(
+            AnyModel::Ame(Box::new(ame)),
+            "<trained in Python>".into(),
+            Some(record.clone()),
+        ),
         record.to_string(),
         epochs,
     ))

@@ -56,13 +56,16 @@ def trained(request, cli, tmp_path):
     return ame, model, frame, data, label
 
 
-def test_fit_writes_the_cli_trainers_model(trained, tmp_path):
+def test_fit_writes_the_cli_trainers_model(trained, tmp_path, cli):
     ame, model, _, _, _ = trained
     mine = tmp_path / "py.ame.json"
     ame.save(mine)
     assert json.loads(mine.read_text()) == json.loads(model.read_text())
     assert len(ame.report["epochs"]) == ame.report["epochs_run"] == 3
     assert ame.groups == conflux.Ame.load(model).groups
+    shown = subprocess.run([cli, "inspect", "--model", str(model)], capture_output=True, text=True)
+    assert shown.returncode == 0 and "(AME)" in shown.stdout
+    assert conflux.Ame.load(str(model)).model.inspect() == shown.stdout
 
 
 def test_explain_equals_the_cli_bit_for_bit(trained, cli):
@@ -136,6 +139,8 @@ def test_numpy_inputs_take_labels_as_an_array():
      ValueError, "needs the labels"),
     (lambda f: conflux.Ame(epochs=1).fit(f, label="income").explain(f.drop(columns=["age", "income"])),
      ValueError, "lacks the model's features"),
+    (lambda f: conflux.Cafe(conflux.Ame(epochs=1).fit(f, label="income").model).attribute(f.drop(columns=["income"])),
+     ValueError, "needs a layered network; use kernel-shap"),
     (lambda f: conflux.Ame.load(ROOT / "crates" / "conflux-cli" / "assets" / "demo" / "adult_mlp.json"),
      ValueError, "not an AME"),
     (lambda f: conflux.load(ROOT / "crates" / "conflux-cli" / "assets" / "demo" / "adult_mlp.json")

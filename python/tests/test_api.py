@@ -105,18 +105,38 @@ def test_images_keep_their_shape():
 @pytest.mark.parametrize("call,error,message", [
     (lambda m: conflux.Cafe(m).attribute(np.zeros((2, 5))), ValueError, "13 features"),
     (lambda m: conflux.Cafe(m).attribute(np.zeros((2, 13)), baselines=np.zeros((1, 4))), ValueError, "13 features"),
-    (lambda m: conflux.Cafe(m, c=2.0).attribute(np.zeros((2, 13))), ValueError, "c"),
+    (lambda m: conflux.Cafe(m, c=2.0).attribute(np.zeros((2, 13))), ValueError, r"parameter c = 2: expected a value in \[0, 1\]"),
     (lambda m: conflux.Cafe(m).attribute(np.zeros((2, 13)), target=7), ValueError, "target"),
     (lambda m: conflux.Cafe(m).attribute(np.zeros((2, 13)), target="most"), TypeError, "target"),
     (lambda m: conflux.Cafe(m).attribute(np.array([["a"] * 13])), ValueError, "could not convert"),
     (lambda m: conflux.KernelShap(m).attribute(np.zeros((2, 13)), feature_mask=np.zeros((1, 3))), ValueError, "feature_mask"),
-    (lambda m: conflux.KernelShap(m).attribute(np.zeros((2, 13)), n_samples=0), ValueError, "n"),
+    (lambda m: conflux.KernelShap(m).attribute(np.zeros((2, 13)), n_samples=0), ValueError, "parameter n = 0"),
     (lambda m: conflux.IntegratedGradients(m).attribute(np.zeros((2, 13)), n_steps=10**9), ValueError, "steps"),
     (lambda m: conflux.KernelShap(m).attribute(np.zeros((2, 13)), n_samples=10**12), ValueError, "data-cell"),
     (lambda m: conflux.Cafe("model"), TypeError, "conflux.Model"),
     (lambda m: conflux.load(ROOT / "no-such-model.onnx"), ValueError, "no-such-model"),
     (lambda m: conflux.load(b"not an onnx file"), ValueError, "expected an ONNX model"),
     (lambda m: conflux.load(12), TypeError, "PathLike"),
+    (lambda m: conflux.Cafe(m).attribute(np.full((2, 13), np.nan)), ValueError, "inputs: row 0, column 'age': expected a finite"),
+    (lambda m: conflux.Cafe(m).attribute(np.zeros((2, 13)), baselines=np.full((1, 13), np.inf)), ValueError,
+     "baselines: row 0, column 'age'"),
+    (lambda m: m.predict(np.full((1, 13), np.nan)), ValueError, "x: row 0"),
+    (lambda m: conflux.Cafe(conflux.load(MODELS / "cnn6_batchnorm.onnx")).attribute(np.zeros((2, 6, 6, 1))), ValueError,
+     r"expected rows of shape \[1, 6, 6\]"),
+    (lambda m: conflux.load(MODELS / "cnn6_batchnorm.onnx", input_shape=[2**32, 2**32]), ValueError, "too large"),
+    (lambda m: conflux.load(MODELS / "cnn6_batchnorm.onnx", input_shape=[]), ValueError, "1 to 8 dimensions"),
+    (lambda m: conflux.Cafe(m, threads=0), ValueError, "threads: expected at least 1"),
+    (lambda m: conflux.Cafe(m, threads=1.5), TypeError, "threads"),
+    (lambda m: conflux.KernelShap(m).attribute(np.zeros((2, 13)), seed=-1), ValueError, "seed"),
+    (lambda m: conflux.metrics.infidelity(conflux.Cafe(m), np.zeros((2, 13)), n_perturb_samples=10**12), ValueError,
+     "infidelity holds"),
+    (lambda m: conflux.metrics.sensitivity_max(conflux.Cafe(m), np.zeros((300, 13)), n_perturb_samples=10**6),
+     ValueError, "rows or fewer"),
+    (lambda m: conflux.metrics.sensitivity_max(conflux.Cafe(m), np.zeros((2, 13)), perturb_radius=np.inf), ValueError,
+     "radius"),
+    (lambda m: conflux.metrics.infidelity(conflux.Cafe(m), np.zeros((2, 13)), perturb_sd=np.inf), ValueError, "perturb-sd"),
+    (lambda m: conflux.train_mlp(np.zeros((4, 0)), label=np.array([0.0, 1, 0, 1])), ValueError, "at least one feature"),
+    (lambda m: conflux.train_mlp(np.zeros((4, 2)), label=np.zeros(4)), ValueError, "at least two classes"),
 ])
 def test_errors_raise(call, error, message):
     model = conflux.load(DEMO_MODEL)
@@ -155,21 +175,14 @@ def test_metrics_equal_the_cli_evaluate(cli, tmp_path):
 
 
 @pytest.mark.parametrize("path", [DEMO_MODEL, MODELS / "mlp7_residual_projection.onnx", MODELS / "cnn6_batchnorm_unfolded.onnx"])
-def test_inspect_shows_the_cli_layer_table(cli, path):
-    import json
+def test_inspect_prints_what_the_cli_prints(cli, path):
     import subprocess
 
-    run = subprocess.run([cli, "inspect", "--model", str(path), "--format", "json"], capture_output=True, text=True)
+    run = subprocess.run([cli, "inspect", "--model", str(path)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    want = json.loads(run.stdout)
-    model = conflux.load(path)
-    text = model.inspect()
-    lines = text.splitlines()
-    assert len(lines) == len(want["layers"]) + 3
-    for layer, line in zip(want["layers"], lines[2:-1]):
-        assert line.split()[0] == layer["type"].split()[0]
-        assert layer["shape"] in line and str(layer["params"]) in line
-    assert lines[-1].split()[-1] == str(want["parameters"])
+    text = conflux.load(str(path)).inspect()
+    assert text == run.stdout
+    assert "parameters" in text and "layers" in text
 
 
 def test_train_mlp_equals_the_cli_trainer(cli, tmp_path):
@@ -228,7 +241,7 @@ def test_arguments_are_checked_as_python_checks_them():
     pd = pytest.importorskip("pandas")
     frame = pd.read_csv(DEMO_DATA)
     with pytest.raises(ValueError, match="at least 2 rows"):
-        conflux.train_mlp(frame.head(1), label="income")
+        conflux.train_mlp(frame.head(1), label="income", task="regression")
     with pytest.raises(ValueError, match="finite"):
         conflux.train_mlp(frame.assign(age=np.nan), label="income")
 
@@ -257,3 +270,58 @@ def test_distribution_methods_average_even_n_baselines():
     lasso = conflux.Lime(model).attribute(x, seed=2)
     wls = conflux.Lime(model).attribute(x, seed=2, surrogate="wls")
     assert not np.array_equal(lasso.scores, wls.scores)
+
+
+def _write_rows(path, columns, rows):
+    """A CSV whose numbers the CLI parses to exactly these float64 values (repr round-trips)."""
+    lines = [",".join(columns)] + [",".join(repr(float(v)) for v in row) for row in np.atleast_2d(rows)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("mode", ["shared", "average"])
+def test_float32_inputs_with_float64_baselines_equal_the_cli(cli, tmp_path, mode):
+    """Baselines are scaled in float64 and cast once, as the CLI treats a reference file,
+    whatever the inputs' precision; a background averages as --reference-mode average."""
+    frame = demo_rows(12)
+    data = tmp_path / "rows.csv"
+    frame.to_csv(data, index=False)
+    rng = np.random.default_rng(7)
+    base = frame.to_numpy(dtype=np.float64)[:4] * rng.uniform(0.3, 0.9, size=(4, frame.shape[1]))
+    if mode == "shared":
+        base = base[:1]
+    ref = tmp_path / "ref.csv"
+    _write_rows(ref, frame.columns, base)
+    for spec, make in [("cafe:c=0.3", lambda m: conflux.Cafe(m, c=0.3)), ("deeplift", conflux.DeepLift)]:
+        out = run_cli(cli, "--model", str(DEMO_MODEL), "--data", str(data), "--method", spec, "--precision", "f32",
+                      "--reference", str(ref), "--reference-mode", mode)
+        res = make(conflux.load(DEMO_MODEL)).attribute(frame.to_numpy(dtype=np.float32), baselines=base,
+                                                      average=mode == "average")
+        want = np.asarray([row["scores"] for row in out["rows"]], dtype=np.float32)
+        assert np.array_equal(res.scores, want), (spec, np.abs(res.scores - want).max())
+        base_out = np.asarray([r["baseline_output"] for r in out["rows"]], dtype=np.float32)
+        assert np.array_equal(res.baseline_output, base_out), spec
+        if mode == "average":
+            assert res.reference == out["reference"] == "average of 4 rows"
+        else:
+            np.testing.assert_array_equal(res.reference, base[0])
+
+
+def test_feature_mask_equals_a_groups_file(cli, tmp_path):
+    """A Captum feature mask and the same partition as a --groups file give the same
+    sampling draws, whatever ids the mask uses."""
+    import json
+
+    frame = demo_rows(6)
+    data = tmp_path / "rows.csv"
+    frame.to_csv(data, index=False)
+    ids = np.array([7, 7, 2, 2, 2, 9, 0, 0, 4, 4, 4, 4, 9])  # groups listed by first member: 7, 2, 9, 0, 4
+    names = list(frame.columns)
+    groups = {}
+    for f, g in enumerate(ids):
+        groups.setdefault(f"g{g}", []).append(names[f])
+    (tmp_path / "groups.json").write_text(json.dumps(dict(sorted(groups.items()))))
+    out = run_cli(cli, "--model", str(DEMO_MODEL), "--data", str(data), "--method", "kernel-shap:n=48",
+                  "--precision", "f64", "--groups", str(tmp_path / "groups.json"), "--seed", "11")
+    res = conflux.KernelShap(conflux.load(DEMO_MODEL)).attribute(frame.to_numpy(dtype=np.float64), feature_mask=ids,
+                                                                  n_samples=48, seed=11)
+    np.testing.assert_array_equal(res.scores, np.asarray([r["scores"] for r in out["rows"]]))

@@ -100,12 +100,7 @@ pub fn shape(s: &str) -> Result<Shape, String> {
         .ok_or_else(|| {
             format!("expected positive integers separated by commas, e.g. 1,28,28, got '{s}'")
         })?;
-    if dims.is_empty() || dims.len() > 8 {
-        return Err(format!("expected 1 to 8 dimensions, got {}", dims.len()));
-    }
-    dims.iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .ok_or_else(|| format!("shape {s} is too large"))?;
+    conflux_core::io::valid_input_shape(&dims)?;
     Ok(Shape(dims))
 }
 

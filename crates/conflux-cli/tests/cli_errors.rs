@@ -375,3 +375,30 @@ fn bad_parameters() {
     fails(d, &with(&["--reference", "somewhere"]), &["--reference"], 2);
     fails(d, &["--data", "x.csv"], &["--model"], 2);
 }
+
+/// `evaluate` sizes sensitivity-max's work before allocating it: the perturbed copies of
+/// every row must fit the data-cell limit, and the error says how many rows would
+/// (infidelity's copies of one row are `cli_hardening`'s).
+#[test]
+fn evaluate_work_that_does_not_fit_is_refused() {
+    let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo");
+    let out = conflux()
+        .args([
+            "evaluate", "--quiet", "--method", "cafe", "--label", "income",
+        ])
+        .arg("--model")
+        .arg(assets.join("adult_mlp.json"))
+        .arg("--data")
+        .arg(assets.join("adult_sample.csv"))
+        .args(["--metric", "sensitivity-max", "--samples", "1000000"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "parameter rows = 300: sensitivity-max explains 1000000 perturbed copies of every row"
+        ) && stderr.contains("use 20 rows or fewer"),
+        "{stderr}"
+    );
+}

@@ -1003,7 +1003,7 @@ fn sizes_from_files_and_flags_are_bounded() {
     for (args, want) in [
         (
             "evaluate --model m.json --data x.csv --method cafe --metric infidelity --samples 100000000000",
-            "--samples 100000000000: infidelity holds",
+            "parameter samples = 100000000000: infidelity holds",
         ),
         (
             "explain --model m.json --data x.csv --method kernel-shap:n=100000000000",

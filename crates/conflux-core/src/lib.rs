@@ -14,6 +14,7 @@ pub mod attribution;
 pub mod data;
 pub mod error;
 pub mod float;
+pub mod inspect;
 pub mod io;
 pub mod limits;
 pub mod linalg;

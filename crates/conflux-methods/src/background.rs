@@ -14,6 +14,41 @@ use std::collections::HashMap;
 use conflux_core::{Attribution, Error, Float, Result, SplitScores};
 use ndarray::{Array2, ArrayView2};
 
+/// What a batch of rows is explained against.
+#[derive(Debug, Clone, Copy)]
+pub enum Against<'a, F> {
+    /// One reference row shared by every row, or one per row (the batch's slice).
+    Rows(ArrayView2<'a, F>),
+    /// A background: every row against every one of its rows, averaged.
+    Background(ArrayView2<'a, F>),
+}
+
+/// Explains one batch of `x` with `method` (through `attribute`, which runs it on a
+/// network or a black box) against `against`; a background is averaged in calls sized as
+/// a batch of `batch_rows` rows is.
+///
+/// # Errors
+/// As [`average`] and `attribute`.
+pub fn explain_batch<F, A>(
+    method: &crate::spec::Method,
+    x: ArrayView2<F>,
+    against: Against<'_, F>,
+    batch_rows: usize,
+    attribute: A,
+) -> Result<Attribution<F>>
+where
+    F: Float,
+    A: FnMut(ArrayView2<F>, ArrayView2<F>) -> Result<Attribution<F>>,
+{
+    match against {
+        Against::Rows(r) => {
+            let mut attribute = attribute;
+            attribute(x, r)
+        }
+        Against::Background(b) => average(x, b, method.background_entries(batch_rows), attribute),
+    }
+}
+
 /// `attribute(x, r)` averaged over the rows of `background`. `attribute` explains its `x`
 /// against a reference of one row (shared) or one row per input row; calls hold at most
 /// `max(rows, max_entries)` input rows (the input rows repeated for a block of background

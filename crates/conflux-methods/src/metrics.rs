@@ -8,6 +8,60 @@ use ndarray::{Array2, ArrayView2};
 use crate::rng::Rng;
 use crate::spec::Method;
 
+/// Checks that an evaluation fits the data-cell limit `budget`: `method` explains all
+/// `rows` at once with `targets` targets per row (with `sensitivity`, every one of
+/// `samples` perturbed copies too), and `infidelity` holds `samples` perturbed copies of a
+/// row at a time.
+///
+/// # Errors
+/// [`Error::Param`] naming `samples` or `rows`, with the most that fits.
+pub fn check_memory(
+    method: &Method,
+    d: usize,
+    rows: usize,
+    targets: usize,
+    samples: usize,
+    (infidelity, sensitivity): (bool, bool),
+    budget: u64,
+) -> Result<()> {
+    let exceeded = conflux_core::limits::DATA_CELLS.exceeded(budget);
+    if infidelity {
+        let one = (samples as u64).saturating_mul(3 * d as u64);
+        if one > budget {
+            return Err(Error::param(
+                "evaluate",
+                "samples",
+                samples,
+                format!(
+                    "infidelity holds {samples} perturbed copies of a row ({one} cells): {exceeded}; lower it"
+                ),
+            ));
+        }
+    }
+    let copies = if sensitivity {
+        samples.saturating_add(1)
+    } else {
+        1
+    };
+    let fit = method.rows_within(d, targets.saturating_mul(copies), budget, rows)?;
+    if fit < rows {
+        let why = if copies > 1 {
+            format!("sensitivity-max explains {samples} perturbed copies of every row")
+        } else {
+            "evaluate explains every row at once".to_string()
+        };
+        return Err(Error::param(
+            "evaluate",
+            "rows",
+            rows,
+            format!(
+                "{why}, which needs more working memory than allowed ({exceeded}); use {fit} rows or fewer"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Infidelity of attributions `phi` (`[d]`) for input `x`, reference `r`, output `t`, given
 /// explicit perturbed inputs `xt` (`[n, d]`) and the model outputs at `x` (`fx`) and at the
 /// perturbed inputs (`f_xt`, `[n]`):
@@ -64,9 +118,9 @@ impl Perturbation {
     /// Checks the parameters.
     ///
     /// # Errors
-    /// [`Error::Param`] for a negative sd, a probability outside [0, 1] or 0 samples.
+    /// [`Error::Param`] for a negative or non-finite sd, a probability outside [0, 1] or 0 samples.
     pub fn validate(&self) -> Result<()> {
-        if self.sd.is_nan() || self.sd < 0.0 {
+        if !(self.sd >= 0.0 && self.sd.is_finite()) {
             return Err(Error::param(
                 "evaluate",
                 "perturb-sd",

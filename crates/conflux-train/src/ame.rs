@@ -778,26 +778,21 @@ fn batch_tensors(
     )
 }
 
-/// Checks labels against the task (and that a binary task sees both classes).
+/// Checks labels against the task (that a classification task sees two classes is
+/// [`crate::check_training_data`]'s).
 fn check_labels(task: AmeTask, labels: &[f64]) -> Result<()> {
-    let bad = |v: f64, why: String| Err(Error::param("train ame", "label", v, why));
-    if let Err((i, expected)) = task.check_labels(labels) {
-        return bad(
+    task.check_labels(labels).map_err(|(i, expected)| {
+        Error::param(
+            "train ame",
+            "label",
             labels[i],
             format!(
                 "data row {}: expected {expected} for a {} task",
                 i + 1,
                 task.name()
             ),
-        );
-    }
-    if task == AmeTask::Binary && (!labels.contains(&0.0) || !labels.contains(&1.0)) {
-        return bad(
-            labels.first().copied().unwrap_or(f64::NAN),
-            "a binary task needs both classes in the data".into(),
-        );
-    }
-    Ok(())
+        )
+    })
 }
 
 /// Trains an AME on `x` (`[rows, d]`, raw units) and `labels`, with the experts over
@@ -815,8 +810,9 @@ pub fn train_ame(
     mut progress: impl FnMut(&AmeEpoch),
 ) -> Result<(Ame, AmeReport)> {
     cfg.validate()?;
-    check_labels(cfg.task, labels)?;
     let d = features.len();
+    crate::check_training_data("train ame", x, labels, d, cfg.task.is_classification())?;
+    check_labels(cfg.task, labels)?;
     let groups = match cfg.image {
         Some(stem) => {
             if stem.height * stem.width != d {
@@ -838,7 +834,9 @@ pub fn train_ame(
         None => *cfg.hidden.last().expect("validated non-empty"),
     };
     let widest = (0..p).map(|g| groups.members(g).len()).max().unwrap_or(1);
-    let k = cfg.gate_width.unwrap_or((p * (h + o)).min(256));
+    let k = cfg
+        .gate_width
+        .unwrap_or(p.saturating_mul(h.saturating_add(o)).min(256));
     check_size(cfg, p, widest, h, o, k)?;
     let device = Device::flex().autodiff();
     let shapes = Shapes::new(

@@ -302,6 +302,70 @@ fn loss_f64(task: Task, logits: &[f64], y: &[f64], k: usize) -> f64 {
 
 pub use conflux_core::ame::evaluate::auc;
 
+/// Checks the shape of training data before anything is sized from it: at least one
+/// feature and one row, `x` holding `rows × d` values, finite values, and at least two
+/// distinct labels for a classification task. `command` names the trainer in errors.
+///
+/// # Errors
+/// [`Error::Param`] saying what is missing.
+pub fn check_training_data(
+    command: &'static str,
+    x: &[f64],
+    y: &[f64],
+    d: usize,
+    classification: bool,
+) -> Result<()> {
+    let rows = y.len();
+    if d == 0 {
+        return Err(Error::param(
+            command,
+            "features",
+            0,
+            "expected at least one feature column",
+        ));
+    }
+    if rows == 0 {
+        return Err(Error::param(
+            command,
+            "rows",
+            0,
+            "expected at least one labelled row",
+        ));
+    }
+    if x.len() != rows.saturating_mul(d) {
+        return Err(Error::param(
+            command,
+            "rows",
+            rows,
+            format!(
+                "{rows} labels need {rows} × {d} feature values, got {}",
+                x.len()
+            ),
+        ));
+    }
+    if let Some(at) = x.iter().position(|v| !v.is_finite()) {
+        return Err(Error::param(
+            command,
+            "data",
+            x[at],
+            format!(
+                "row {}, feature {}: expected a finite number",
+                at / d,
+                at % d
+            ),
+        ));
+    }
+    if classification && !y.iter().any(|&v| v != y[0]) {
+        return Err(Error::param(
+            command,
+            "label",
+            y[0],
+            "every label is the same; classification needs at least two classes",
+        ));
+    }
+    Ok(())
+}
+
 /// Targets in the model's output layout: one column, or one-hot over `classes`.
 fn targets(task: Task, y: &[f64]) -> Result<(Vec<f64>, usize)> {
     match task {
@@ -347,6 +411,7 @@ pub fn train_mlp(
     mut progress: impl FnMut(&Epoch),
 ) -> Result<(Network, TrainReport)> {
     cfg.validate()?;
+    check_training_data("train mlp", x, y, d, cfg.task != Task::Regression)?;
     let rows = y.len();
     // The parameter count and the one-hot targets, bounded before anything is allocated.
     let limits = conflux_core::Limits::current();

@@ -142,9 +142,7 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
     crate::output::emit(args.out.as_deref(), args.format, &table, machine)
 }
 
-/// evaluate explains every row at once (sensitivity-max: every perturbed copy too) and
-/// draws `--samples` perturbed copies of a row at a time for infidelity: both must fit in
-/// the data-cell limit.
+/// `metrics::check_memory` with this run's flags (`rows` is what `--max-rows` limits).
 fn check_memory(
     args: &EvaluateArgs,
     method: &Method,
@@ -152,31 +150,19 @@ fn check_memory(
     rows: usize,
     outputs: usize,
 ) -> Result<()> {
-    let budget = conflux_core::Limits::current().data_cells;
-    let exceeded = conflux_core::limits::DATA_CELLS.exceeded(budget);
-    let samples = args.samples as u64;
-    if args.metrics.contains(&Metric::Infidelity) {
-        let one = samples.saturating_mul(3 * d as u64);
-        if one > budget {
-            anyhow::bail!(
-                "--samples {samples}: infidelity holds {samples} perturbed copies of a row \
-                 ({one} cells): {exceeded}; lower --samples"
-            );
-        }
-    }
-    let copies = if args.metrics.contains(&Metric::SensitivityMax) {
-        args.samples.saturating_add(1)
-    } else {
-        1
-    };
-    let targets = args.target.per_row(outputs).saturating_mul(copies);
-    super::check_rows_fit(method, d, targets, rows, "--max-rows").with_context(|| {
-        if copies > 1 {
-            format!("sensitivity-max's --samples {samples}")
-        } else {
-            "evaluate explains every row at once".to_string()
-        }
-    })
+    metrics::check_memory(
+        method,
+        d,
+        rows,
+        args.target.per_row(outputs),
+        args.samples,
+        (
+            args.metrics.contains(&Metric::Infidelity),
+            args.metrics.contains(&Metric::SensitivityMax),
+        ),
+        conflux_core::Limits::current().data_cells,
+    )
+    .map_err(Into::into)
 }
 
 fn evaluate<F: Float>(

@@ -7,6 +7,7 @@ use conflux_core::data::csv::{CsvOptions, CsvSource};
 use conflux_core::io::AnyModel;
 use conflux_core::reference::column_stat;
 use conflux_core::{Attribution, Float, Plan, Reference, Target};
+use conflux_methods::background::{Against, explain_batch};
 use conflux_methods::spec::{BATCH_ROWS, Method, MethodSpec};
 use ndarray::ArrayView2;
 use serde_json::json;
@@ -291,21 +292,19 @@ pub fn stream<F: Float>(job: &Job, out: &mut dyn Consumer<F>) -> Result<usize> {
             (None, Subject::Ame(ame)) => method.attribute_black_box(ame, xv, rv, job.target),
             (None, Subject::Net(_)) => unreachable!("networks are compiled"),
         };
-        let a = match (&refs, &shared_f, &background_f) {
-            (Some(r), _, _) => attribute(
-                xv,
-                ArrayView2::from_shape((rows, d), &r[..]).expect("rows × d"),
-            )?,
+        let against = match (&refs, &shared_f, &background_f) {
+            (Some(r), _, _) => {
+                Against::Rows(ArrayView2::from_shape((rows, d), &r[..]).expect("rows × d"))
+            }
             (None, Some(r), _) => {
-                attribute(xv, ArrayView2::from_shape((1, d), &r[..]).expect("1 × d"))?
+                Against::Rows(ArrayView2::from_shape((1, d), &r[..]).expect("1 × d"))
             }
-            (None, None, Some(b)) => {
-                let bg = ArrayView2::from_shape((b.len() / d, d), &b[..]).expect("n × d");
-                let per_call = method.background_entries(batch_rows);
-                conflux_methods::background::average(xv, bg, per_call, attribute)?
-            }
+            (None, None, Some(b)) => Against::Background(
+                ArrayView2::from_shape((b.len() / d, d), &b[..]).expect("n × d"),
+            ),
             (None, None, None) => unreachable!("a reference is shared, per row or a background"),
         };
+        let a = explain_batch(&method, xv, against, batch_rows, attribute)?;
         out.batch(done, &raw, &a, refs.as_deref())?;
         done += rows;
         bar.set(src.progress().0);

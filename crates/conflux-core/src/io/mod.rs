@@ -54,6 +54,23 @@ pub fn load_any_with(path: &Path, arch: Option<&str>, limits: &Limits) -> Result
     load_any_shaped(path, arch, None, limits)
 }
 
+/// Checks a per-row input shape (`--input-shape`, Python's `input_shape=`): 1 to 8
+/// positive dimensions whose product fits in memory arithmetic. `Err` says what was
+/// expected.
+pub fn valid_input_shape(shape: &[usize]) -> std::result::Result<(), String> {
+    if shape.is_empty() || shape.len() > 8 {
+        return Err(format!("expected 1 to 8 dimensions, got {}", shape.len()));
+    }
+    if shape.contains(&0) {
+        return Err(format!("expected positive dimensions, got {shape:?}"));
+    }
+    shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .map(|_| ())
+        .ok_or_else(|| format!("shape {shape:?} is too large"))
+}
+
 /// As [`load_any_with`], with the input's per-row shape for ONNX files that declare it flat
 /// or not static (`--input-shape`; for other formats it must match the model's input size).
 ///
@@ -154,6 +171,7 @@ pub fn load_model_with(
 
 /// `--input-shape` must hold as many elements as the model's input.
 pub(crate) fn check_input_shape(path: &Path, shape: &[usize], net: &Network) -> Result<()> {
+    valid_input_shape(shape).map_err(|why| Error::model(path, format!("--input-shape: {why}")))?;
     let size: usize = shape.iter().product();
     if size != net.input_dim() {
         return Err(Error::model(

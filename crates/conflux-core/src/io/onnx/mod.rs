@@ -171,13 +171,9 @@ impl<'a> Importer<'a> {
     /// Replaces the declared input dims after the batch by `shape`: symbolic dims are filled,
     /// static ones must agree, and a flat declared input of the same size is reinterpreted.
     fn override_input(&mut self, shape: &[usize]) -> Result<()> {
+        super::valid_input_shape(shape)
+            .map_err(|why| Error::model(self.path, format!("--input-shape: {why}")))?;
         let size: usize = shape.iter().product();
-        if shape.is_empty() || shape.contains(&0) {
-            return Err(Error::model(
-                self.path,
-                format!("--input-shape: expected positive dimensions, got {shape:?}"),
-            ));
-        }
         if let Some(declared) = &self.input_dims {
             let flat_same = declared.len() == 1 && declared[0].is_none_or(|d| d == size);
             let agrees = declared.len() == shape.len()

@@ -81,6 +81,12 @@ pub enum Command {
     Evaluate(Box<EvaluateArgs>),
     /// Show a model's layers, shapes, parameter count, preprocessing and output head.
     Inspect(InspectArgs),
+    /// Write one self-contained HTML report (no network, opens by double-click): overview,
+    /// global importance with CAFE's positive and negative parts, beeswarm, a per-row
+    /// waterfall with a row picker, and conflicts.
+    ///
+    /// Example: conflux report --model model.json --data rows.csv --label income --out report.html
+    Report(Box<ReportArgs>),
     /// Explain a bundled Adult-income model on bundled rows and print a readable summary.
     Demo(DemoArgs),
     /// Benchmarks (rows/s).
@@ -482,6 +488,51 @@ impl Metric {
             Metric::Rmse => "rmse",
         }
     }
+}
+
+/// `report` flags.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// CSV with a header row, raw units (the model's preprocessing is applied).
+    #[arg(long, value_name = "FILE.csv|FILE.npy")]
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub csv: CsvArgs,
+    /// Label column (not a feature).
+    #[arg(long, value_name = "COL")]
+    pub label: Option<String>,
+    /// Methods to run, repeatable (default cafe); the first one draws the beeswarm.
+    #[arg(long = "method", value_name = "NAME[:key=value…]")]
+    pub methods: Vec<String>,
+    /// CAFE's conflict sensitivity (one value or one per activation layer).
+    #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
+    pub c: Option<String>,
+    /// zeros (in the network's input space), mean, median, or FILE.csv (as explain).
+    #[arg(long, default_value = "zeros", value_name = "REF")]
+    pub reference: Reference,
+    /// Rows for --reference mean/median (default: the --data rows).
+    #[arg(long, value_name = "FILE.csv")]
+    pub reference_data: Option<PathBuf>,
+    /// Output to explain: predicted (the arg-max) or an index N.
+    #[arg(long, default_value = "predicted", value_name = "TARGET")]
+    pub target: Target,
+    /// Rows that get per-row views (the first N rows); dataset views use every row.
+    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
+    pub rows: usize,
+    /// Seed (sampling methods, the beeswarm's sample).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
+    pub threads: Option<usize>,
+    /// The HTML file to write (atomically; never one of the inputs).
+    #[arg(long, value_name = "FILE.html")]
+    pub out: PathBuf,
+    /// No progress bar and no closing line.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// `inspect` flags.

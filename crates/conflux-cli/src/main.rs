@@ -5,6 +5,7 @@
 
 mod cli;
 mod cmd;
+mod html;
 mod output;
 mod parse;
 mod report;
@@ -39,6 +40,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Explain(a) => cmd::explain::run(a),
         Command::Evaluate(a) => cmd::evaluate::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
+        Command::Report(a) => cmd::report::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Bench(BenchCommand::Cafe(a)) => cmd::bench::cafe(a),
         Command::Bench(BenchCommand::Conflicts(a)) => cmd::conflicts::run(a),

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod evaluate;
 pub mod explain;
 pub mod inspect;
+pub mod report;
 pub mod train;
 
 use anyhow::{Context, Result};

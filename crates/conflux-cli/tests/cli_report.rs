@@ -162,3 +162,50 @@ fn bad_requests_are_clear_errors() {
         );
     }
 }
+
+/// Wide data (784 features, 3 000 rows) keeps the file small: per-row views hold fewer rows
+/// than --rows asks for (the page says so), dataset views still use every row.
+#[test]
+fn wide_data_stays_under_five_megabytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = 784;
+    let w1: Vec<String> = (0..2)
+        .map(|j| {
+            let row: Vec<String> = (0..d)
+                .map(|i| format!("{}", ((i * 7 + j * 3) % 11) as f64 / 50.0 - 0.1))
+                .collect();
+            format!("[{}]", row.join(","))
+        })
+        .collect();
+    let model = write(
+        dir.path(),
+        "wide.json",
+        format!(
+            r#"{{"format": "conflux-model", "format_version": 1, "input_dim": {d}, "layers": [
+                {{"type": "linear", "weight": [{}], "bias": [0.1, -0.2]}}, {{"type": "relu"}},
+                {{"type": "linear", "weight": [[1.0, -1.0]], "bias": [0.0]}}]}}"#,
+            w1.join(",")
+        ),
+    );
+    let mut csv = (0..d)
+        .map(|i| format!("p{i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+        + ",income\n";
+    for r in 0..3000 {
+        let row: Vec<String> = (0..d)
+            .map(|i| ((r * 31 + i * 17) % 16).to_string())
+            .collect();
+        csv.push_str(&row.join(","));
+        csv.push_str(&format!(",{}\n", r % 2));
+    }
+    let data = write(dir.path(), "wide.csv", csv);
+    // `report` asks for 50 rows of per-row views; 784 × 4 numbers each fit 47 times.
+    let html = report(dir.path(), &model, &data, &[]);
+    assert!(html.len() < 5 << 20, "{} bytes", html.len());
+    let block = data_block(&html);
+    let kept = block["rows"].as_array().unwrap().len();
+    assert_eq!(kept, 150_000 / (d * 4));
+    assert!(html.contains("--rows 50 was lowered"));
+    assert!(html.contains("3000 rows × 784 features"));
+}

@@ -24,6 +24,9 @@ use crate::output::Sink;
 const SWARM_ROWS: usize = 400;
 /// Features the beeswarm and the waterfall show by name.
 const TOP: usize = 12;
+/// Numbers the per-row views may hold in all (values, and scores, S+ and S− per method):
+/// about 3 MB of JSON, so that the file stays under 5 MB whatever the width of the data.
+const ROW_VALUES: usize = 150_000;
 /// A feature is in conflict when its smaller part exceeds this share of its larger one.
 const CONFLICT_SHARE: f64 = 0.5;
 
@@ -50,6 +53,9 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         );
     }
     let specs = method_specs(&args.methods, args.c.as_deref())?;
+    // Per-row views: the first --rows rows, fewer when the data is wide.
+    let per_row = net.input_dim().max(1) * (1 + 3 * specs.len());
+    let keep = args.rows.min((ROW_VALUES / per_row).max(1));
     let pool = super::thread_pool(args.threads)?;
     let started = Instant::now();
     let mut runs = Vec::new();
@@ -70,7 +76,7 @@ pub fn run(args: &ReportArgs) -> Result<()> {
             seed: args.seed,
             csv: args.csv.options(),
         };
-        let mut g = Gather::new(args.rows, args.seed);
+        let mut g = Gather::new(keep, args.seed);
         let t = Instant::now();
         pool.install(|| stream::<f64>(&job, &mut g))?;
         runs.push(g.finish(spec_text(spec), t.elapsed().as_secs_f64()));
@@ -418,8 +424,13 @@ fn build(args: &ReportArgs, summary: &str, runs: &[Run], seconds: f64) -> String
     }
     picker.push_str("<label>data row <input id=\"row-pick\" type=\"number\" min=\"0\"></label><button id=\"row-prev\" type=\"button\">◀ previous</button><button id=\"row-next\" type=\"button\">next ▶</button><label>order <select id=\"row-sort\"><option value=\"row\">by row</option><option value=\"output\">by prediction</option><option value=\"conflict\">by conflict</option></select></label></div>");
     sections.push(format!(
-        "<section id=\"rows\"><h2>Per row: from the baseline to the output</h2>{picker}<p id=\"waterfall-info\"></p><svg id=\"waterfall\" class=\"chart\" role=\"img\" aria-label=\"waterfall\"></svg><p class=\"caption\">Each bar is one feature's score: orange raised the output, blue lowered it, grey is what the biases did (CAFE). Bars start where the previous ended, from the baseline output (top) to the row's output (bottom); hover a bar for the feature's value and, for CAFE, its S+ and S−. The first {} rows of the data are available here.</p><h3>Conflicts in this row</h3><ul id=\"row-conflicts\"></ul><p class=\"caption\">Features whose smaller part (S+ or S−) is more than half their larger one: large opposing effects that cancel in the joint score.</p></section>",
-        first.rows.len()
+        "<section id=\"rows\"><h2>Per row: from the baseline to the output</h2>{picker}<p id=\"waterfall-info\"></p><svg id=\"waterfall\" class=\"chart\" role=\"img\" aria-label=\"waterfall\"></svg><p class=\"caption\">Each bar is one feature's score: orange raised the output, blue lowered it, grey is what the biases did (CAFE). Bars start where the previous ended, from the baseline output (top) to the row's output (bottom); hover a bar for the feature's value and, for CAFE, its S+ and S−. The first {} rows of the data are available here{}.</p><h3>Conflicts in this row</h3><ul id=\"row-conflicts\"></ul><p class=\"caption\">Features whose smaller part (S+ or S−) is more than half their larger one: large opposing effects that cancel in the joint score.</p></section>",
+        first.rows.len(),
+        if first.rows.len() < args.rows.min(first.entries) {
+            format!(" (--rows {} was lowered to keep the file small for data this wide)", args.rows)
+        } else {
+            String::new()
+        }
     ));
 
     // Global conflicts (CAFE).

@@ -554,6 +554,10 @@ pub struct DemoArgs {
     /// CAFE's conflict sensitivity.
     #[arg(long, default_value = "0.5", value_name = "LIST")]
     pub c: String,
+    /// Where to write the HTML report of the demo (default: conflux-demo-report.html in
+    /// the system's temporary folder).
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
 }
 
 /// Benchmarks.

@@ -13,7 +13,13 @@ fn assets() -> PathBuf {
 
 #[test]
 fn demo_runs_and_its_model_reproduces_scikit_learn() {
-    let out = conflux().args(["demo", "--rows", "3"]).output().unwrap();
+    let reports = tempfile::tempdir().unwrap();
+    let report = reports.path().join("demo.html");
+    let out = conflux()
+        .args(["demo", "--rows", "3", "--report"])
+        .arg(&report)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -31,6 +37,13 @@ fn demo_runs_and_its_model_reproduces_scikit_learn() {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }
     assert!(!text.contains("row 3:"), "--rows 3 prints three rows");
+    // It writes the report of the same rows and says where.
+    assert!(
+        text.contains(&format!("report: {}", report.display())),
+        "{text}"
+    );
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("<section id=\"rows\">") && html.contains("300 rows × 13 features"));
     // The bundled model gives scikit-learn's probabilities on the bundled rows.
     let expected: Value = serde_json::from_str(
         &std::fs::read_to_string(assets().join("adult_mlp_expected.json")).unwrap(),

@@ -49,14 +49,21 @@ pub fn json(model: &AnyModel, name: &str) -> Value {
 
 /// The text form of `model`, loaded from `name` (lines ending in `\n`).
 pub fn text(model: &AnyModel, name: &str) -> String {
-    let lines = match model {
+    match model {
         AnyModel::Network(net) => network_text(net, name),
-        AnyModel::Ame(m) => ame_text(m, name),
-    };
-    lines.into_iter().map(|l| l + "\n").collect()
+        AnyModel::Ame(m) => ame_text(m, name).into_iter().map(|l| l + "\n").collect(),
+    }
 }
 
-fn network_text(net: &Network, name: &str) -> Vec<String> {
+/// [`text`] of a network.
+pub fn network_text(net: &Network, name: &str) -> String {
+    network_lines(net, name)
+        .into_iter()
+        .map(|l| l + "\n")
+        .collect()
+}
+
+fn network_lines(net: &Network, name: &str) -> Vec<String> {
     let mut o = vec![format!("model       {name}")];
     let shown: Vec<String> = match net.stored_feature_names() {
         Some(n) => n.iter().take(8).map(|s| crate::error::quote(s)).collect(),

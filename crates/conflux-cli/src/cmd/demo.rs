@@ -217,6 +217,29 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         o,
         "\nNext: conflux explain --model MODEL --data DATA.csv --label COL --out scores.json"
     )?;
+    // The same rows as a report to look at.
+    let report = args
+        .report
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("conflux-demo-report.html"));
+    let page = super::report::html(
+        &net,
+        &super::report::Request {
+            name: "bundled demo model (Adult income MLP)".into(),
+            data: &data,
+            label: Some("income"),
+            reference: &Reference::Zeros,
+            reference_data: None,
+            target: Target::Index(0),
+            specs: std::slice::from_ref(&spec),
+            rows: 1000,
+            seed: 0,
+            csv: conflux_core::data::csv::CsvOptions::default(),
+            quiet: true,
+        },
+    )?;
+    super::report::write(&report, &page)?;
+    writeln!(o, "report: {} (open it in a browser)", report.display())?;
     print!("{o}");
     Ok(())
 }

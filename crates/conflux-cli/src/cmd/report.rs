@@ -5,12 +5,15 @@
 //! `--rows` rows.
 
 use std::io::Write as _;
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use conflux_core::Attribution;
+use conflux_core::data::csv::CsvOptions;
 use conflux_core::io::AnyModel;
+use conflux_core::net::Network;
 use conflux_core::rng::Rng;
+use conflux_core::{Attribution, Reference, Target};
 use conflux_methods::spec::MethodSpec;
 use serde_json::{Value, json};
 
@@ -53,44 +56,93 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         );
     }
     let specs = method_specs(&args.methods, args.c.as_deref())?;
-    // Per-row views: the first --rows rows, fewer when the data is wide.
-    let per_row = net.input_dim().max(1) * (1 + 3 * specs.len());
-    let keep = args.rows.min((ROW_VALUES / per_row).max(1));
     let pool = super::thread_pool(args.threads)?;
-    let started = Instant::now();
-    let mut runs = Vec::new();
-    for spec in &specs {
-        let job = Job {
-            model: Subject::Net(net),
-            data: &args.data,
-            label: args.label.as_deref(),
-            reference: &args.reference,
-            reference_data: args.reference_data.as_deref(),
-            reference_mode: ReferenceMode::Auto,
-            target: args.target,
-            explain_probabilities: false,
-            quiet: args.quiet,
-            max_rows: None,
-            spec,
-            groups: None,
-            seed: args.seed,
-            csv: args.csv.options(),
-        };
-        let mut g = Gather::new(keep, args.seed);
-        let t = Instant::now();
-        pool.install(|| stream::<f64>(&job, &mut g))?;
-        runs.push(g.finish(spec_text(spec), t.elapsed().as_secs_f64()));
-    }
-    let summary = conflux_core::inspect::text(&model, &args.model.model.display().to_string());
-    let page = build(args, &summary, &runs, started.elapsed().as_secs_f64());
-    let mut sink = Sink::open(Some(&args.out))?;
-    sink.write_all(page.as_bytes())
-        .with_context(|| format!("writing {}", args.out.display()))?;
-    sink.commit()?;
+    let job = Request {
+        name: args.model.model.display().to_string(),
+        data: &args.data,
+        label: args.label.as_deref(),
+        reference: &args.reference,
+        reference_data: args.reference_data.as_deref(),
+        target: args.target,
+        specs: &specs,
+        rows: args.rows,
+        seed: args.seed,
+        csv: args.csv.options(),
+        quiet: args.quiet,
+    };
+    let page = pool.install(|| html(net, &job))?;
+    write(&args.out, &page)?;
     if !args.quiet {
         eprintln!("wrote {} ({} bytes)", args.out.display(), page.len());
     }
     Ok(())
+}
+
+/// What a report is made of.
+pub struct Request<'a> {
+    /// The model as the overview names it.
+    pub name: String,
+    /// The data file.
+    pub data: &'a Path,
+    /// Its label column.
+    pub label: Option<&'a str>,
+    /// The reference.
+    pub reference: &'a Reference,
+    /// Rows for a mean/median reference.
+    pub reference_data: Option<&'a Path>,
+    /// The explained output.
+    pub target: Target,
+    /// The methods (the first draws the beeswarm).
+    pub specs: &'a [MethodSpec],
+    /// Rows with per-row views (at most; fewer for wide data).
+    pub rows: usize,
+    /// Seed (sampling methods, the beeswarm's sample).
+    pub seed: u64,
+    /// How the data file is read.
+    pub csv: CsvOptions,
+    /// No progress bar.
+    pub quiet: bool,
+}
+
+/// The report page for `net` (runs on the current thread pool).
+pub fn html(net: &Network, req: &Request<'_>) -> Result<String> {
+    // Per-row views: the first `rows` rows, fewer when the data is wide.
+    let per_row = net.input_dim().max(1) * (1 + 3 * req.specs.len());
+    let keep = req.rows.min((ROW_VALUES / per_row).max(1));
+    let started = Instant::now();
+    let mut runs = Vec::new();
+    for spec in req.specs {
+        let job = Job {
+            model: Subject::Net(net),
+            data: req.data,
+            label: req.label,
+            reference: req.reference,
+            reference_data: req.reference_data,
+            reference_mode: ReferenceMode::Auto,
+            target: req.target,
+            explain_probabilities: false,
+            quiet: req.quiet,
+            max_rows: None,
+            spec,
+            groups: None,
+            seed: req.seed,
+            csv: req.csv.clone(),
+        };
+        let mut g = Gather::new(keep, req.seed);
+        let t = Instant::now();
+        stream::<f64>(&job, &mut g)?;
+        runs.push(g.finish(spec_text(spec), t.elapsed().as_secs_f64()));
+    }
+    let summary = conflux_core::inspect::network_text(net, &req.name);
+    Ok(build(req, &summary, &runs, started.elapsed().as_secs_f64()))
+}
+
+/// Writes `page` to `out` atomically.
+pub fn write(out: &Path, page: &str) -> Result<()> {
+    let mut sink = Sink::open(Some(out))?;
+    sink.write_all(page.as_bytes())
+        .with_context(|| format!("writing {}", out.display()))?;
+    sink.commit()
 }
 
 /// The methods to run: `--method` (repeatable; default CAFE), with `--c` for CAFE.
@@ -291,7 +343,7 @@ impl Consumer<f64> for Gather {
 }
 
 /// The page.
-fn build(args: &ReportArgs, summary: &str, runs: &[Run], seconds: f64) -> String {
+fn build(req: &Request<'_>, summary: &str, runs: &[Run], seconds: f64) -> String {
     let first = &runs[0];
     let features = &first.features;
     let mut sections = Vec::new();
@@ -300,7 +352,7 @@ fn build(args: &ReportArgs, summary: &str, runs: &[Run], seconds: f64) -> String
     let mut s = String::from("<section id=\"overview\"><h2>Overview</h2>");
     s.push_str(&format!(
         "<p>Data <code>{}</code>: {} rows × {} features. Methods: {}. Total run time {} s.</p>",
-        text(&args.data.display().to_string()),
+        text(&req.data.display().to_string()),
         first.entries,
         features.len(),
         runs.iter()
@@ -426,8 +478,8 @@ fn build(args: &ReportArgs, summary: &str, runs: &[Run], seconds: f64) -> String
     sections.push(format!(
         "<section id=\"rows\"><h2>Per row: from the baseline to the output</h2>{picker}<p id=\"waterfall-info\"></p><svg id=\"waterfall\" class=\"chart\" role=\"img\" aria-label=\"waterfall\"></svg><p class=\"caption\">Each bar is one feature's score: orange raised the output, blue lowered it, grey is what the biases did (CAFE). Bars start where the previous ended, from the baseline output (top) to the row's output (bottom); hover a bar for the feature's value and, for CAFE, its S+ and S−. The first {} rows of the data are available here{}.</p><h3>Conflicts in this row</h3><ul id=\"row-conflicts\"></ul><p class=\"caption\">Features whose smaller part (S+ or S−) is more than half their larger one: large opposing effects that cancel in the joint score.</p></section>",
         first.rows.len(),
-        if first.rows.len() < args.rows.min(first.entries) {
-            format!(" (--rows {} was lowered to keep the file small for data this wide)", args.rows)
+        if first.rows.len() < req.rows.min(first.entries) {
+            format!(" (--rows {} was lowered to keep the file small for data this wide)", req.rows)
         } else {
             String::new()
         }

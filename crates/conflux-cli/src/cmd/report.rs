@@ -126,7 +126,7 @@ pub fn html(net: &Network, req: &Request<'_>) -> Result<String> {
             spec,
             groups: None,
             seed: req.seed,
-            csv: req.csv.clone(),
+            csv: req.csv,
         };
         let mut g = Gather::new(keep, req.seed);
         let t = Instant::now();

@@ -99,7 +99,7 @@ def check(conflux, browser, name, args, expect, failures, screenshot_out=None):
         if run.returncode != 0:
             failures.append(f"{name}: conflux report failed: {run.stderr.strip()}")
             return
-        html = page.read_text()
+        html = page.read_text(encoding="utf-8")
         data = data_block(html)
         dom, console, rc = render(browser, page)
         if rc != 0 or "<section" not in dom:
@@ -144,6 +144,40 @@ def check(conflux, browser, name, args, expect, failures, screenshot_out=None):
               f"console errors {len(console)}")
 
 
+def canary(browser, failures):
+    """The console check itself: a page that logs an error and throws must be caught."""
+    with tempfile.TemporaryDirectory() as tmp:
+        page = pathlib.Path(tmp) / "canary.html"
+        page.write_text('<p>x</p><script>console.error("canary"); throw new Error("canary2")</script>')
+        _, console, _ = render(browser, page)
+        if not any("canary" in c for c in console) or not any("canary2" in c for c in console):
+            failures.append(f"the console check does not see a page's errors (got {console})")
+
+
+def hostile(conflux, browser, failures):
+    """A header that is markup renders as text: no injected element in the rendered DOM."""
+    evil = "</script><img src=x onerror=alert(1)>"
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = pathlib.Path(tmp)
+        (tmp / "m.json").write_text(json.dumps({
+            "format": "conflux-model", "format_version": 1, "input_dim": 2, "feature_names": [evil, "b"],
+            "layers": [{"type": "linear", "weight": [[1.0, -2.0], [0.5, 1.0]], "bias": [0.1, -0.2]}, {"type": "relu"},
+                       {"type": "linear", "weight": [[1.0, 1.0]], "bias": [0.0]}]}))
+        (tmp / "x.csv").write_text(f'"{evil}",b\n1,2\n3,-1\n')
+        page = tmp / "hostile.html"
+        run = subprocess.run([conflux, "report", "--quiet", "--model", str(tmp / "m.json"), "--data", str(tmp / "x.csv"),
+                              "--out", str(page)], capture_output=True, text=True)
+        if run.returncode != 0:
+            failures.append(f"hostile: conflux report failed: {run.stderr.strip()}")
+            return
+        dom, console, _ = render(browser, page, "#selftest")
+        if "<img" in dom or console:
+            failures.append(f"hostile: markup from a header reached the DOM ({console[:2]})")
+        if "onerror=alert(1)&gt;" not in dom:
+            failures.append("hostile: the header is not shown as text")
+        print(f"hostile header: rendered as text, console errors {len(console)}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--conflux", required=True)
@@ -151,6 +185,8 @@ def main():
     a = ap.parse_args()
     browser = chromium()
     failures = []
+    canary(browser, failures)
+    hostile(a.conflux, browser, failures)
     demo = ["--model", str(DEMO / "adult_mlp.json"), "--data", str(DEMO / "adult_sample.csv"), "--label", "income"]
     check(a.conflux, browser, "demo", demo + ["--rows", "100"],
           {"sections": ["overview", "importance", "beeswarm", "rows", "conflicts"],

@@ -209,3 +209,44 @@ fn wide_data_stays_under_five_megabytes() {
     assert!(html.contains("--rows 50 was lowered"));
     assert!(html.contains("3000 rows × 784 features"));
 }
+
+/// A megabyte-long header name is shown shortened everywhere, and a network that overflows
+/// on a row is a clear error that leaves no file.
+#[test]
+fn long_names_are_shortened_and_overflow_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "n".repeat(1 << 20);
+    let model = write(
+        dir.path(),
+        "m.json",
+        r#"{"format": "conflux-model", "format_version": 1, "input_dim": 2, "layers": [
+            {"type": "linear", "weight": [[1.0, -2.0], [0.5, 1.0]], "bias": [0.1, -0.2]},
+            {"type": "relu"}, {"type": "linear", "weight": [[1.0, 1.0]], "bias": [0.0]}]}"#,
+    );
+    let data = write(
+        dir.path(),
+        "x.csv",
+        format!("{long},b,income\n1,2,0\n3,-1,1\n"),
+    );
+    let html = report(dir.path(), &model, &data, &[]);
+    assert!(html.len() < 200_000, "{} bytes", html.len());
+    assert!(html.contains(&format!("{}…", "n".repeat(80))));
+    let big = write(dir.path(), "big.csv", "a,b,income\n1,2,0\n1e308,-1e308,1\n");
+    let out = conflux()
+        .args(["report", "--quiet", "--label", "income"])
+        .arg("--model")
+        .arg(&model)
+        .arg("--data")
+        .arg(&big)
+        .arg("--out")
+        .arg(dir.path().join("big.html"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("data row 1") && err.contains("not a finite number"),
+        "{err}"
+    );
+    assert!(!dir.path().join("big.html").exists());
+}

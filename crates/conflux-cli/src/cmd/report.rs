@@ -20,13 +20,16 @@ use serde_json::{Value, json};
 use super::Subject;
 use super::explain::{Consumer, Job, Prepared, reference_file, stream};
 use crate::cli::{ReferenceMode, ReportArgs};
-use crate::html::{self, charts, num, text};
+use crate::html::{self, charts, num, short, text};
 use crate::output::Sink;
 
 /// Rows the beeswarm draws (a seeded uniform sample of all rows).
 const SWARM_ROWS: usize = 400;
 /// Features the beeswarm and the waterfall show by name.
 const TOP: usize = 12;
+/// Features the importance charts draw and the tables list (the most important ones).
+const CHART_FEATURES: usize = 40;
+const TABLE_FEATURES: usize = 200;
 /// Numbers the per-row views may hold in all (values, and scores, S+ and S− per method):
 /// about 3 MB of JSON, so that the file stays under 5 MB whatever the width of the data.
 const ROW_VALUES: usize = 150_000;
@@ -106,6 +109,7 @@ pub struct Request<'a> {
 
 /// The report page for `net` (runs on the current thread pool).
 pub fn html(net: &Network, req: &Request<'_>) -> Result<String> {
+    anyhow::ensure!(!req.specs.is_empty(), "report: no method to run");
     // Per-row views: the first `rows` rows, fewer when the data is wide.
     let per_row = net.input_dim().max(1) * (1 + 3 * req.specs.len());
     let keep = req.rows.min((ROW_VALUES / per_row).max(1));
@@ -202,6 +206,8 @@ struct Run {
     mean_neg: Option<Vec<f64>>,
     mean_conflict: Option<Vec<f64>>,
     max_gap: Option<f64>,
+    /// The largest gap relative to the row's scale (1 + |output| + |baseline| + Σ|scores|).
+    max_rel_gap: f64,
     rows: Vec<RowView>,
     /// The beeswarm's sample: (data row, raw values, scores).
     sample: Vec<(usize, Vec<f64>, Vec<f64>)>,
@@ -221,6 +227,7 @@ struct Gather {
     sum_conflict: Vec<f64>,
     split: bool,
     max_gap: Option<f64>,
+    max_rel_gap: f64,
     rows: Vec<RowView>,
     sample: Vec<(usize, Vec<f64>, Vec<f64>)>,
 }
@@ -239,6 +246,7 @@ impl Gather {
             sum_conflict: Vec::new(),
             split: false,
             max_gap: None,
+            max_rel_gap: 0.0,
             rows: Vec::new(),
             sample: Vec::new(),
         }
@@ -258,6 +266,7 @@ impl Gather {
             mean_neg: self.split.then(|| mean(&self.sum_neg)),
             mean_conflict: self.split.then(|| mean(&self.sum_conflict)),
             max_gap: self.max_gap,
+            max_rel_gap: self.max_rel_gap,
             rows: self.rows,
             sample: self.sample,
         }
@@ -293,6 +302,13 @@ impl Consumer<f64> for Gather {
         for e in 0..a.len() {
             let scores = a.scores.row(e);
             let values = &raw[a.rows[e] * d..(a.rows[e] + 1) * d];
+            if !a.output[e].is_finite() || scores.iter().any(|v| !v.is_finite()) {
+                anyhow::bail!(
+                    "data row {}: the model's output or a score is not a finite number (the \
+                     network overflows on this row); a report needs finite numbers",
+                    first_row + a.rows[e]
+                );
+            }
             for f in 0..d {
                 self.sum_abs[f] += scores[f].abs();
             }
@@ -307,6 +323,18 @@ impl Consumer<f64> for Gather {
             let gap = gaps.as_ref().map(|g| g[e]);
             if let Some(g) = gap {
                 self.max_gap = Some(self.max_gap.map_or(g.abs(), |m: f64| m.max(g.abs())));
+                let mut scale = 1.0 + a.output[e].abs();
+                scale += a.baseline_output.as_ref().map_or(0.0, |b| b[e].abs());
+                scale += match &a.split {
+                    Some(sp) => {
+                        sp.feat_pos.row(e).iter().sum::<f64>()
+                            + sp.feat_neg.row(e).iter().sum::<f64>()
+                            + sp.bias_pos[e]
+                            + sp.bias_neg[e]
+                    }
+                    None => scores.iter().map(|v| v.abs()).sum::<f64>(),
+                };
+                self.max_rel_gap = self.max_rel_gap.max(g.abs() / scale);
             }
             let row = first_row + a.rows[e];
             if self.rows.len() < self.keep {
@@ -366,13 +394,11 @@ fn build(req: &Request<'_>, summary: &str, runs: &[Run], seconds: f64) -> String
         let gap = r.max_gap.map_or_else(
             || "<span>not claimed</span>".to_string(),
             |g| {
-                let ok =
-                    g <= 1e-6 * (1.0 + r.rows.iter().map(|v| v.output.abs()).fold(0.0, f64::max));
-                format!(
-                    "<span class=\"{}\">{}</span>",
-                    if ok { "ok" } else { "bad" },
-                    num(g)
-                )
+                if r.max_rel_gap <= 1e-6 {
+                    format!("<span class=\"ok\">✓ {}</span>", num(g))
+                } else {
+                    format!("<span class=\"bad\">✗ {} (not exact)</span>", num(g))
+                }
             },
         );
         s.push_str(&format!(
@@ -396,6 +422,7 @@ fn build(req: &Request<'_>, summary: &str, runs: &[Run], seconds: f64) -> String
         order.sort_by(|&a, &b| r.mean_abs[b].total_cmp(&r.mean_abs[a]));
         let items: Vec<charts::Importance<'_>> = order
             .iter()
+            .take(CHART_FEATURES)
             .map(|&f| charts::Importance {
                 name: &r.features[f],
                 pos: r.mean_pos.as_ref().map(|v| v[f]),
@@ -405,6 +432,13 @@ fn build(req: &Request<'_>, summary: &str, runs: &[Run], seconds: f64) -> String
             .collect();
         s.push_str(&format!("<h3>{}</h3>", text(&r.spec)));
         s.push_str(&charts::importance(&items, &r.spec));
+        if order.len() > CHART_FEATURES {
+            s.push_str(&format!(
+                "<p class=\"caption\">The {CHART_FEATURES} most important of {} features are drawn; the table lists the first {}.</p>",
+                order.len(),
+                order.len().min(TABLE_FEATURES)
+            ));
+        }
         s.push_str(if r.mean_pos.is_some() {
             "<p class=\"caption\">Per feature, over every row: the mean of CAFE's negative part S− (blue, left) and positive part S+ (orange, right). A feature with both bars long pushes the output both ways; its joint score S+ − S− hides that. Features sorted by mean |S+ − S−|; click a table header to sort.</p>"
         } else {
@@ -415,16 +449,16 @@ fn build(req: &Request<'_>, summary: &str, runs: &[Run], seconds: f64) -> String
             s.push_str("<th>mean S+</th><th>mean S−</th><th>mean min(S+, S−)</th>");
         }
         s.push_str("</tr></thead><tbody>");
-        for &f in &order {
+        for &f in order.iter().take(TABLE_FEATURES) {
             s.push_str(&format!(
-                "<tr><td>{}</td><td data-v=\"{}\">{}</td>",
-                text(&r.features[f]),
+                "<tr><td>{}</td><td data-v=\"{:e}\">{}</td>",
+                text(&short(&r.features[f])),
                 r.mean_abs[f],
                 num(r.mean_abs[f])
             ));
             if let (Some(p), Some(n), Some(c)) = (&r.mean_pos, &r.mean_neg, &r.mean_conflict) {
                 for v in [p[f], n[f], c[f]] {
-                    s.push_str(&format!("<td data-v=\"{v}\">{}</td>", num(v)));
+                    s.push_str(&format!("<td data-v=\"{v:e}\">{}</td>", num(v)));
                 }
             }
             s.push_str("</tr>");
@@ -470,7 +504,10 @@ fn build(req: &Request<'_>, summary: &str, runs: &[Run], seconds: f64) -> String
     if runs.len() > 1 {
         picker.push_str("<label>method <select id=\"method-pick\">");
         for (i, r) in runs.iter().enumerate() {
-            picker.push_str(&format!("<option value=\"{i}\">{}</option>", text(&r.spec)));
+            picker.push_str(&format!(
+                "<option value=\"{i}\">{}</option>",
+                text(&short(&r.spec))
+            ));
         }
         picker.push_str("</select></label>");
     }
@@ -493,9 +530,9 @@ fn build(req: &Request<'_>, summary: &str, runs: &[Run], seconds: f64) -> String
             "<section id=\"conflicts\"><h2>Conflicts</h2><table class=\"sortable\"><thead><tr><th>feature</th><th>mean min(S+, S−)</th><th>mean S+</th><th>mean S−</th><th>mean |S+ − S−|</th></tr></thead><tbody>",
         );
         for &f in order.iter().take(TOP) {
-            s.push_str(&format!("<tr><td>{}</td>", text(&features[f])));
+            s.push_str(&format!("<tr><td>{}</td>", text(&short(&features[f]))));
             for v in [c[f], p[f], n[f], first.mean_abs[f]] {
-                s.push_str(&format!("<td data-v=\"{v}\">{}</td>", num(v)));
+                s.push_str(&format!("<td data-v=\"{v:e}\">{}</td>", num(v)));
             }
             s.push_str("</tr>");
         }
@@ -541,7 +578,7 @@ fn page_data(runs: &[Run]) -> Value {
         .map(|v| json!({"row": v.row, "values": v.values}))
         .collect();
     json!({
-        "features": first.features,
+        "features": first.features.iter().map(|f| short(f)).collect::<Vec<_>>(),
         "top": TOP,
         "conflict_share": CONFLICT_SHARE,
         "rows": rows,

@@ -3,7 +3,7 @@
 //! values), which colour-blind readers tell apart; every chart has axis labels and a
 //! caption saying how to read it.
 
-use super::{num, text};
+use super::{num, short, text};
 
 /// Orange: pushes the output up; high feature values.
 pub const UP: &str = "#e66100";
@@ -59,7 +59,7 @@ pub fn importance(items: &[Importance<'_>], method: &str) -> String {
             "<text class=\"label\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
             LABEL_W - 6.0,
             y + 12.0,
-            text(i.name)
+            text(&short(i.name))
         ));
         let bars: Vec<(f64, f64, &str, String)> = if split {
             let (p, n) = (i.pos.unwrap_or(0.0), i.neg.unwrap_or(0.0));
@@ -85,7 +85,7 @@ pub fn importance(items: &[Importance<'_>], method: &str) -> String {
                 "<rect class=\"bar\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{bw:.1}\" height=\"{:.1}\" fill=\"{colour}\"><title>{}: {}</title></rect>",
                 y + 2.0,
                 ROW_H - 4.0,
-                text(i.name),
+                text(&short(i.name)),
                 tip
             ));
         }
@@ -139,7 +139,7 @@ pub fn beeswarm(names: &[&str], dots: &[Dot]) -> String {
             "<text class=\"label\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
             LABEL_W - 6.0,
             10.0 + lane_h * k as f64 + 14.0,
-            text(n)
+            text(&short(n))
         ));
     }
     for (i, d) in dots.iter().enumerate() {
@@ -150,9 +150,8 @@ pub fn beeswarm(names: &[&str], dots: &[Dot]) -> String {
         let y = 10.0 + lane_h * d.lane as f64 + 4.0 + jitter * (lane_h - 8.0);
         let fill = d.value.map_or_else(|| "#999999".to_string(), blend);
         s.push_str(&format!(
-            "<circle class=\"dot\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"2.5\" fill=\"{fill}\"><title>row {} · {} · score {}</title></circle>",
+            "<circle class=\"dot\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"2.5\" fill=\"{fill}\"><title>row {} · score {}</title></circle>",
             d.row,
-            text(names[d.lane]),
             num(d.score)
         ));
     }

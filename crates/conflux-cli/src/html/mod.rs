@@ -22,6 +22,19 @@ pub fn text(s: &str) -> String {
     out
 }
 
+/// A name as the page shows it: at most [`NAME_CHARS`] characters (a hostile header may be
+/// megabytes long), then `…`. Escape the result with [`text`].
+pub fn short(name: &str) -> String {
+    if name.chars().count() <= NAME_CHARS {
+        name.to_string()
+    } else {
+        name.chars().take(NAME_CHARS).collect::<String>() + "…"
+    }
+}
+
+/// Characters of a name the page shows.
+pub const NAME_CHARS: usize = 80;
+
 /// `v` as JSON safe inside `<script type="application/json">`: no `<`, `>` or `&` (so no
 /// `</script>` or comment can close the element) and no line separators.
 pub fn script_json(v: &Value) -> String {

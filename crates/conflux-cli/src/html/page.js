@@ -12,7 +12,7 @@
     return e;
   }
   function fmt(v) {
-    if (!isFinite(v)) return "–";
+    if (typeof v !== "number" || !isFinite(v)) return "–";
     var a = Math.abs(v);
     return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(3) : String(+v.toFixed(4));
   }
@@ -137,12 +137,16 @@
   });
 
   // #selftest: pick another row and say in the page whether the waterfall changed.
-  if (location.hash === "#selftest" && svg && data.rows.length > 1) {
-    var before = svg.innerHTML;
-    pos = show(1);
+  if (location.hash === "#selftest") {
     var out = document.createElement("p");
     out.id = "selftest-result";
-    out.textContent = "selftest: row " + data.rows[1].row + " shown; waterfall changed: " + (svg.innerHTML !== before);
+    if (svg && data.rows.length > 1) {
+      var before = svg.innerHTML;
+      pos = show(1);
+      out.textContent = "selftest: row " + data.rows[1].row + " shown; waterfall changed: " + (svg.innerHTML !== before);
+    } else {
+      out.textContent = "selftest: only " + data.rows.length + " row(s) kept; nothing to compare";
+    }
     document.body.appendChild(out);
   }
 })();

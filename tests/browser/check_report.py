@@ -193,7 +193,7 @@ def main():
            "bars": lambda f: 2 * f, "dots": 300 * 12},
           failures, a.screenshot_out)
     check(a.conflux, browser, "demo-two-methods", demo + ["--method", "cafe", "--method", "integrated-gradients"],
-          {"sections": ["overview", "importance", "beeswarm", "rows", "conflicts"],
+          {"sections": ["overview", "importance", "beeswarm", "rows", "comparison", "conflicts"],
            "bars": lambda f: 3 * f, "dots": 300 * 12},
           failures)
     for f in failures:

@@ -522,6 +522,33 @@ fn build(req: &Request<'_>, summary: &str, runs: &[Run], seconds: f64) -> String
         }
     ));
 
+    // Method comparison: rank agreement of |scores|.
+    if runs.len() > 1 {
+        let mut s = String::from(
+            "<section id=\"comparison\"><h2>Method comparison</h2><table><thead><tr><th>methods</th><th>global rank agreement</th><th>mean per-row rank agreement</th></tr></thead><tbody>",
+        );
+        for i in 0..runs.len() {
+            for j in i + 1..runs.len() {
+                let (a, b) = (&runs[i], &runs[j]);
+                let global = spearman(&a.mean_abs, &b.mean_abs);
+                let rows = a.rows.len().min(b.rows.len());
+                let per_row: f64 = (0..rows)
+                    .map(|k| spearman(&abs(&a.rows[k].scores), &abs(&b.rows[k].scores)))
+                    .sum::<f64>()
+                    / rows.max(1) as f64;
+                s.push_str(&format!(
+                    "<tr><td>{} vs {}</td><td>{}</td><td>{}</td></tr>",
+                    text(&short(&a.spec)),
+                    text(&short(&b.spec)),
+                    num(global),
+                    num(per_row)
+                ));
+            }
+        }
+        s.push_str(&format!("</tbody></table><p class=\"caption\">Spearman rank correlation of the features' |scores| between two methods: globally (of the mean |score| per feature over every row) and per row (averaged over the first {} rows). 1: the methods rank the features alike; 0: unrelated; the waterfall's line above says it for the row shown.</p></section>", first.rows.len()));
+        sections.push(s);
+    }
+
     // Global conflicts (CAFE).
     if let (Some(c), Some(p), Some(n)) = (&first.mean_conflict, &first.mean_pos, &first.mean_neg) {
         let mut order: Vec<usize> = (0..features.len()).collect();
@@ -542,6 +569,48 @@ fn build(req: &Request<'_>, summary: &str, runs: &[Run], seconds: f64) -> String
 
     let data = page_data(runs);
     html::page("conflux report", &sections, &data)
+}
+
+/// Element-wise |v|.
+fn abs(v: &[f64]) -> Vec<f64> {
+    v.iter().map(|x| x.abs()).collect()
+}
+
+/// Ranks (1-based, ties get their mean rank).
+fn ranks(v: &[f64]) -> Vec<f64> {
+    let mut idx: Vec<usize> = (0..v.len()).collect();
+    idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+    let mut r = vec![0.0; v.len()];
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
+            j += 1;
+        }
+        for &k in &idx[i..=j] {
+            r[k] = (i + j) as f64 / 2.0 + 1.0;
+        }
+        i = j + 1;
+    }
+    r
+}
+
+/// Spearman's rank correlation (Pearson's of the ranks); 0 when either side is constant.
+fn spearman(a: &[f64], b: &[f64]) -> f64 {
+    let (ra, rb) = (ranks(a), ranks(b));
+    let n = ra.len().max(1) as f64;
+    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in ra.iter().zip(&rb) {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma) * (x - ma);
+        sbb += (y - mb) * (y - mb);
+    }
+    if saa == 0.0 || sbb == 0.0 {
+        0.0
+    } else {
+        sab / (saa * sbb).sqrt()
+    }
 }
 
 /// The data block the script draws per-row views from.
@@ -584,4 +653,20 @@ fn page_data(runs: &[Run]) -> Value {
         "rows": rows,
         "methods": methods,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spearman;
+
+    #[test]
+    fn spearman_is_rank_correlation() {
+        assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 300.0]) - 1.0).abs() < 1e-12);
+        assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
+        // Ties take their mean rank: ranks (1.5, 1.5, 3) against (1, 2, 3) give √3/2, as
+        // scipy.stats.spearmanr does.
+        let r = spearman(&[1.0, 1.0, 2.0], &[1.0, 2.0, 3.0]);
+        assert!((r - 3f64.sqrt() / 2.0).abs() < 1e-12, "{r}");
+        assert_eq!(spearman(&[1.0, 1.0], &[1.0, 2.0]), 0.0);
+    }
 }

@@ -89,11 +89,36 @@
       sortSel = document.getElementById("row-sort"), svg = document.getElementById("waterfall"),
       info = document.getElementById("waterfall-info"), clist = document.getElementById("row-conflicts");
   function current() { return data.methods[+(methodSel ? methodSel.value : 0)]; }
+  // Spearman correlation of |scores| between every other method and this one, for row r.
+  function ranks(v) {
+    var idx = v.map(function (_, i) { return i; }).sort(function (a, b) { return v[a] - v[b]; });
+    var out = new Array(v.length), i = 0;
+    while (i < idx.length) {
+      var j = i;
+      while (j + 1 < idx.length && v[idx[j + 1]] === v[idx[i]]) j++;
+      for (var k = i; k <= j; k++) out[idx[k]] = (i + j) / 2 + 1;
+      i = j + 1;
+    }
+    return out;
+  }
+  function spearman(a, b) {
+    var ra = ranks(a), rb = ranks(b), n = ra.length, ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
+    for (var i = 0; i < n; i++) { ma += ra[i] / n; mb += rb[i] / n; }
+    for (i = 0; i < n; i++) { sab += (ra[i] - ma) * (rb[i] - mb); saa += (ra[i] - ma) * (ra[i] - ma); sbb += (rb[i] - mb) * (rb[i] - mb); }
+    return saa === 0 || sbb === 0 ? 0 : sab / Math.sqrt(saa * sbb);
+  }
+  function agreement(m, r) {
+    var absm = m.rows[r].scores.map(Math.abs), parts = [];
+    data.methods.forEach(function (o) {
+      if (o !== m) parts.push(o.spec + " " + fmt(spearman(absm, o.rows[r].scores.map(Math.abs))));
+    });
+    return parts.length ? "; rank agreement with " + parts.join(", ") : "";
+  }
   function show(r) {
     var m = current();
     r = Math.max(0, Math.min(m.rows.length - 1, r | 0));
     rowIn.value = data.rows[r].row;
-    info.textContent = "data row " + data.rows[r].row + ": " + waterfall(svg, m, r);
+    info.textContent = "data row " + data.rows[r].row + ": " + waterfall(svg, m, r) + agreement(m, r);
     conflicts(clist, m, r);
     return r;
   }

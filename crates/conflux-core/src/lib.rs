@@ -22,6 +22,7 @@ pub mod model;
 pub mod net;
 pub mod reference;
 pub mod rng;
+pub mod stats;
 pub mod target;
 
 pub use ame::{Ame, AmeTask};

@@ -49,6 +49,17 @@ pub const KNOWN_METHODS: &[&str] = &[
     "ablation",
 ];
 
+/// The spec as typed: `name[:key=value…]` (what `FromStr` reads back).
+impl std::fmt::Display for MethodSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)?;
+        for (k, v) in &self.params {
+            write!(f, ":{k}={v}")?;
+        }
+        Ok(())
+    }
+}
+
 impl std::str::FromStr for MethodSpec {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
@@ -741,6 +752,20 @@ mod tests {
             "lime".parse::<MethodSpec>().unwrap().cafe(),
             Err(Error::Param { name: "method", .. })
         ));
+    }
+
+    #[test]
+    fn a_spec_prints_as_it_was_typed() {
+        for text in [
+            "cafe",
+            "ig:steps=16:rule=riemann-left",
+            "cafe:c=0.2,0.8:mode=reverse",
+        ] {
+            let spec: MethodSpec = text.parse().unwrap();
+            assert_eq!(spec.to_string(), text);
+        }
+        let spaced: MethodSpec = " lime : n=5 ".parse().unwrap();
+        assert_eq!(spaced.to_string(), "lime:n=5");
     }
 
     #[test]

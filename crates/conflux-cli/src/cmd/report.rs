@@ -13,6 +13,7 @@ use conflux_core::data::csv::CsvOptions;
 use conflux_core::io::AnyModel;
 use conflux_core::net::Network;
 use conflux_core::rng::Rng;
+use conflux_core::stats::spearman;
 use conflux_core::{Attribution, Reference, Target};
 use conflux_methods::spec::MethodSpec;
 use serde_json::{Value, json};
@@ -135,7 +136,7 @@ pub fn html(net: &Network, req: &Request<'_>) -> Result<String> {
         let mut g = Gather::new(keep, req.seed);
         let t = Instant::now();
         stream::<f64>(&job, &mut g)?;
-        runs.push(g.finish(spec_text(spec), t.elapsed().as_secs_f64()));
+        runs.push(g.finish(spec.to_string(), t.elapsed().as_secs_f64()));
     }
     let summary = conflux_core::inspect::network_text(net, &req.name);
     Ok(build(req, &summary, &runs, started.elapsed().as_secs_f64()))
@@ -172,15 +173,6 @@ fn method_specs(methods: &[String], c: Option<&str>) -> Result<Vec<MethodSpec>> 
         anyhow::bail!("--c sets CAFE's c, but no --method is cafe");
     }
     Ok(specs)
-}
-
-/// A method as typed: `name[:key=value…]`.
-fn spec_text(spec: &MethodSpec) -> String {
-    let mut s = spec.name.clone();
-    for (k, v) in &spec.params {
-        s.push_str(&format!(":{k}={v}"));
-    }
-    s
 }
 
 /// One row as the per-row views need it.
@@ -576,43 +568,6 @@ fn abs(v: &[f64]) -> Vec<f64> {
     v.iter().map(|x| x.abs()).collect()
 }
 
-/// Ranks (1-based, ties get their mean rank).
-fn ranks(v: &[f64]) -> Vec<f64> {
-    let mut idx: Vec<usize> = (0..v.len()).collect();
-    idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-    let mut r = vec![0.0; v.len()];
-    let mut i = 0;
-    while i < idx.len() {
-        let mut j = i;
-        while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
-            j += 1;
-        }
-        for &k in &idx[i..=j] {
-            r[k] = (i + j) as f64 / 2.0 + 1.0;
-        }
-        i = j + 1;
-    }
-    r
-}
-
-/// Spearman's rank correlation (Pearson's of the ranks); 0 when either side is constant.
-fn spearman(a: &[f64], b: &[f64]) -> f64 {
-    let (ra, rb) = (ranks(a), ranks(b));
-    let n = ra.len().max(1) as f64;
-    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
-    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
-    for (x, y) in ra.iter().zip(&rb) {
-        sab += (x - ma) * (y - mb);
-        saa += (x - ma) * (x - ma);
-        sbb += (y - mb) * (y - mb);
-    }
-    if saa == 0.0 || sbb == 0.0 {
-        0.0
-    } else {
-        sab / (saa * sbb).sqrt()
-    }
-}
-
 /// The data block the script draws per-row views from.
 fn page_data(runs: &[Run]) -> Value {
     let first = &runs[0];
@@ -653,20 +608,4 @@ fn page_data(runs: &[Run]) -> Value {
         "rows": rows,
         "methods": methods,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::spearman;
-
-    #[test]
-    fn spearman_is_rank_correlation() {
-        assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 300.0]) - 1.0).abs() < 1e-12);
-        assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
-        // Ties take their mean rank: ranks (1.5, 1.5, 3) against (1, 2, 3) give √3/2, as
-        // scipy.stats.spearmanr does.
-        let r = spearman(&[1.0, 1.0, 2.0], &[1.0, 2.0, 3.0]);
-        assert!((r - 3f64.sqrt() / 2.0).abs() < 1e-12, "{r}");
-        assert_eq!(spearman(&[1.0, 1.0], &[1.0, 2.0]), 0.0);
-    }
 }

@@ -23,23 +23,13 @@ pub struct AmeEvaluation {
 
 /// Area under the ROC curve (ties counted half); NaN with one class only.
 pub fn auc(scores: &[f64], labels: &[f64]) -> f64 {
-    let mut idx: Vec<usize> = (0..scores.len()).collect();
-    idx.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let ranks = crate::stats::ranks(scores);
     let (mut rank_sum, mut pos) = (0.0, 0.0);
-    let mut i = 0;
-    while i < idx.len() {
-        let mut j = i;
-        while j + 1 < idx.len() && scores[idx[j + 1]] == scores[idx[i]] {
-            j += 1;
+    for (r, &l) in ranks.iter().zip(labels) {
+        if l > 0.5 {
+            rank_sum += r;
+            pos += 1.0;
         }
-        let avg_rank = (i + j) as f64 / 2.0 + 1.0;
-        for &k in &idx[i..=j] {
-            if labels[k] > 0.5 {
-                rank_sum += avg_rank;
-                pos += 1.0;
-            }
-        }
-        i = j + 1;
     }
     let neg = scores.len() as f64 - pos;
     if pos == 0.0 || neg == 0.0 {

@@ -60,22 +60,7 @@ pub fn kl(omega: &[f64], a: &[f64]) -> f64 {
 
 /// Squared Pearson correlation of two equally long vectors (0 when either is constant).
 pub fn pearson_r2(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len().min(y.len()) as f64;
-    if n < 2.0 {
-        return 0.0;
-    }
-    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in x.iter().zip(y) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx).powi(2);
-        syy += (b - my).powi(2);
-    }
-    if sxx == 0.0 || syy == 0.0 {
-        0.0
-    } else {
-        sxy * sxy / (sxx * syy)
-    }
+    crate::stats::pearson(x, y).powi(2)
 }
 
 /// The loss terms of ame.md, each a mean over rows.

@@ -397,10 +397,8 @@ def _features_and_labels(data: Any, label: Any, names: Optional[list], what: str
     x = np.ascontiguousarray(x)
     if y is not None and len(y) != x.shape[0]:
         raise ValueError(f"label: {x.shape[0]} rows need {x.shape[0]} labels, got {len(y)}")
-    bad = ~np.isfinite(x)
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
-        raise ValueError(f"{what}: expected finite numbers; row {r}, column '{names[c]}' is not")
+    # Non-finite values are refused natively (the trainers and the AME's row check name the
+    # row and column), as for the CLI.
     return x, (None if y is None else [float(v) for v in y]), names
 
 

@@ -912,34 +912,16 @@ fn training_shape(
     Ok(d)
 }
 
-/// The training task named `task`; for `multiclass` the classes are 0..=max label, and a
-/// stray huge label is refused before it sizes anything (as the CLI's trainer refuses it).
+/// The training task named `task`; for `multiclass` the classes are 0..=max label
+/// (`conflux_train::class_count`, as the CLI counts them).
 fn task_of(what: &str, task: &str, y: &[f64]) -> PyResult<conflux_train::Task> {
     use conflux_train::Task;
     match task {
         "regression" => Ok(Task::Regression),
         "binary" => Ok(Task::Binary),
         "multiclass" => {
-            if let Some(v) = y.iter().find(|v| !(**v >= 0.0 && v.fract() == 0.0)) {
-                return Err(value_error(format!(
-                    "{what}: a label is {v}; multiclass labels are class indices 0, 1, 2, …"
-                )));
-            }
-            let top = y.iter().fold(0.0f64, |m, &v| m.max(v));
-            let limit = Limits::current().parameters;
-            if top >= limit as f64 {
-                let top = if top < 1e15 {
-                    top.to_string()
-                } else {
-                    format!("{top:e}")
-                };
-                return Err(value_error(format!(
-                    "{what}: a label is {top}; a model with that many classes has more parameters than allowed: {}",
-                    conflux_core::limits::PARAMETERS.exceeded(limit)
-                )));
-            }
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let classes = top as usize + 1;
+            let classes =
+                conflux_train::class_count(y).map_err(|e| value_error(format!("{what}: {e}")))?;
             Ok(Task::Multiclass { classes })
         }
         other => Err(value_error(format!(

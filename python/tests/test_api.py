@@ -137,6 +137,8 @@ def test_images_keep_their_shape():
     (lambda m: conflux.metrics.infidelity(conflux.Cafe(m), np.zeros((2, 13)), perturb_sd=np.inf), ValueError, "perturb-sd"),
     (lambda m: conflux.train_mlp(np.zeros((4, 0)), label=np.array([0.0, 1, 0, 1])), ValueError, "at least one feature"),
     (lambda m: conflux.train_mlp(np.zeros((4, 2)), label=np.zeros(4)), ValueError, "at least two classes"),
+    (lambda m: conflux.train_mlp(np.zeros((3, 2)), label=np.array([0.0, np.nan, 1.0]), task="regression"), ValueError,
+     "row 1: expected a finite label"),
 ])
 def test_errors_raise(call, error, message):
     model = conflux.load(DEMO_MODEL)

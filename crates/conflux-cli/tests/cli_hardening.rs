@@ -1043,7 +1043,7 @@ fn sizes_from_files_and_flags_are_bounded() {
         &out,
         &args,
         &[
-            "classes.csv: label column 'y' has the value 1000000000000",
+            "classes.csv: label column 'y': train: parameter label = 1000000000000",
             "--max-parameters",
         ],
         1,

@@ -811,7 +811,13 @@ pub fn train_ame(
 ) -> Result<(Ame, AmeReport)> {
     cfg.validate()?;
     let d = features.len();
-    crate::check_training_data("train ame", x, labels, d, cfg.task.is_classification())?;
+    crate::check_training_data(
+        "train ame",
+        x,
+        labels,
+        &features,
+        cfg.task.is_classification(),
+    )?;
     check_labels(cfg.task, labels)?;
     let groups = match cfg.image {
         Some(stem) => {

@@ -302,8 +302,44 @@ fn loss_f64(task: Task, logits: &[f64], y: &[f64], k: usize) -> f64 {
 
 pub use conflux_core::ame::evaluate::auc;
 
+/// The class count of multi-class labels: 0..=the largest label. Labels must be class
+/// indices, and a stray huge label is refused before it sizes anything (a model with that
+/// many classes has more parameters than allowed and could not be built).
+///
+/// # Errors
+/// [`Error::Param`] naming the label.
+pub fn class_count(y: &[f64]) -> Result<usize> {
+    if let Some(&v) = y.iter().find(|v| !(**v >= 0.0 && v.fract() == 0.0)) {
+        return Err(Error::param(
+            "train",
+            "label",
+            v,
+            "multiclass labels are class indices 0, 1, 2, …",
+        ));
+    }
+    let top = y.iter().fold(0.0f64, |m, &v| m.max(v));
+    let limit = conflux_core::Limits::current().parameters;
+    if top >= limit as f64 {
+        return Err(Error::param(
+            "train",
+            "label",
+            if top < 1e15 {
+                top.to_string()
+            } else {
+                format!("{top:e}")
+            },
+            format!(
+                "a model with that many classes has more parameters than allowed: {}",
+                conflux_core::limits::PARAMETERS.exceeded(limit)
+            ),
+        ));
+    }
+    Ok(top as usize + 1)
+}
+
 /// Checks the shape of training data before anything is sized from it: at least one
-/// feature and one row, `x` holding `rows × d` values, finite values, and at least two
+/// feature and one row, `x` holding `rows × names.len()` values, finite values (an error
+/// names the row and column), and at least two
 /// distinct labels for a classification task. `command` names the trainer in errors.
 ///
 /// # Errors
@@ -312,10 +348,10 @@ pub fn check_training_data(
     command: &'static str,
     x: &[f64],
     y: &[f64],
-    d: usize,
+    names: &[String],
     classification: bool,
 ) -> Result<()> {
-    let rows = y.len();
+    let (rows, d) = (y.len(), names.len());
     if d == 0 {
         return Err(Error::param(
             command,
@@ -349,10 +385,18 @@ pub fn check_training_data(
             "data",
             x[at],
             format!(
-                "row {}, feature {}: expected a finite number",
+                "row {}, column '{}': expected a finite number",
                 at / d,
-                at % d
+                conflux_core::error::quote(&names[at % d])
             ),
+        ));
+    }
+    if let Some(at) = y.iter().position(|v| !v.is_finite()) {
+        return Err(Error::param(
+            command,
+            "label",
+            y[at],
+            format!("row {at}: expected a finite label"),
         ));
     }
     if classification && !y.iter().any(|&v| v != y[0]) {
@@ -411,7 +455,15 @@ pub fn train_mlp(
     mut progress: impl FnMut(&Epoch),
 ) -> Result<(Network, TrainReport)> {
     cfg.validate()?;
-    check_training_data("train mlp", x, y, d, cfg.task != Task::Regression)?;
+    if names.len() != d {
+        return Err(Error::param(
+            "train mlp",
+            "features",
+            d,
+            format!("{d} features need {d} names, got {}", names.len()),
+        ));
+    }
+    check_training_data("train mlp", x, y, &names, cfg.task != Task::Regression)?;
     let rows = y.len();
     // The parameter count and the one-hot targets, bounded before anything is allocated.
     let limits = conflux_core::Limits::current();

@@ -63,26 +63,13 @@ pub fn read_training_data(
     let mut classes = 1;
     if task != TaskArg::Regression {
         if task == TaskArg::Multiclass {
-            if let Some(v) = y.iter().find(|v| **v < 0.0 || v.fract() != 0.0) {
-                anyhow::bail!(
-                    "{}: label column '{label}' has the value {v}; multiclass labels are 0, 1, 2, …",
-                    data.display()
-                );
-            }
-            // A stray huge label must not size the output layer: a model with more classes
-            // than the parameter limit cannot be built anyway.
-            let top = y.iter().fold(0.0f64, |m, &v| m.max(v));
-            let limit = conflux_core::Limits::current().parameters;
-            if top >= limit as f64 {
-                anyhow::bail!(
-                    "{}: label column '{}' has the value {top}; a model with that many classes \
-                     has more parameters than allowed: {}",
+            classes = conflux_train::class_count(&y).with_context(|| {
+                format!(
+                    "{}: label column '{}'",
                     data.display(),
-                    conflux_core::error::quote(label),
-                    conflux_core::limits::PARAMETERS.exceeded(limit)
-                );
-            }
-            classes = top as usize + 1;
+                    conflux_core::error::quote(label)
+                )
+            })?;
         }
         let mut distinct = y.clone();
         distinct.sort_by(f64::total_cmp);

@@ -346,13 +346,18 @@ impl Consumer<f64> for Gather {
                     gap,
                 });
             }
-            // Reservoir sampling (Algorithm R): every entry is drawn with equal chance.
-            let item = (row, values.to_vec(), scores.to_vec());
-            if self.sample.len() < SWARM_ROWS {
-                self.sample.push(item);
+            // Reservoir sampling (Algorithm R): every entry is drawn with equal chance; the
+            // row is copied only when it is kept.
+            let slot = if self.sample.len() < SWARM_ROWS {
+                Some(self.sample.len())
             } else {
-                let j = self.rng.below(self.entries + 1);
-                if j < SWARM_ROWS {
+                Some(self.rng.below(self.entries + 1)).filter(|&j| j < SWARM_ROWS)
+            };
+            if let Some(j) = slot {
+                let item = (row, values.to_vec(), scores.to_vec());
+                if j == self.sample.len() {
+                    self.sample.push(item);
+                } else {
                     self.sample[j] = item;
                 }
             }

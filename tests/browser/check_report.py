@@ -1,7 +1,9 @@
-"""Renders `conflux report` pages in headless Chromium (Debian's package) and checks them:
-no console error, the sections and SVG shapes present in the rendered DOM with counts that
-match the report's data, the in-page self-test (#selftest) changing the waterfall, no
-network (name resolution blocked), and a non-blank screenshot.
+"""Renders `conflux report` pages in headless Chromium (Debian's package) and checks them —
+the demo MLP, an image model (a CNN) and an AME: no console error, the sections and SVG
+shapes present in the rendered DOM with counts that match the report's data (importance
+bars, beeswarm dots, the per-row chart's steps, one rect per image cell), the in-page
+self-test (#selftest) changing the per-row chart (and the image maps), no network (name
+resolution blocked), and a non-blank screenshot.
 
     python tests/browser/check_report.py --conflux target/debug/conflux [--screenshot-out docs/report.png]
 
@@ -110,22 +112,30 @@ def check(conflux, browser, name, args, expect, failures, screenshot_out=None):
         for section in expect["sections"]:
             if f'id="{section}"' not in dom:
                 failures.append(f"{name}: section {section} missing from the rendered DOM")
-        features = len(data["features"])
         bars = dom.count('class="bar"')
-        if bars != expect["bars"](features):
-            failures.append(f"{name}: {bars} importance bars, expected {expect['bars'](features)}")
+        if bars != expect["bars"](data):
+            failures.append(f"{name}: {bars} importance bars, expected {expect['bars'](data)}")
         dots = dom.count('class="dot"')
         if dots != expect["dots"]:
             failures.append(f"{name}: {dots} beeswarm dots, expected {expect['dots']}")
-        # The waterfall drawn by the script: baseline, top features, the rest, biases, output.
+        # The per-row chart drawn by the script.
         steps = dom.count('class="step"')
-        shown = min(data["top"], features) + (1 if features > data["top"] else 0)
-        want_steps = 2 + shown + (1 if data["methods"][0]["rows"][0]["bias"] is not None else 0)
+        want_steps = (ame_steps if data.get("kind") == "ame" else waterfall_steps)(data)
         if steps != want_steps:
-            failures.append(f"{name}: waterfall has {steps} steps, expected {want_steps}")
+            failures.append(f"{name}: the per-row chart has {steps} steps, expected {want_steps}")
+        cells = ""
+        if data.get("image"):
+            per_map = image_cells(data["image"])
+            for box, maps in (("image-row", expect["maps"][0]), ("image-global", expect["maps"][1])):
+                m = re.search(rf'id="{box}"[^>]*>(.*?)</div>', dom, re.S)
+                got = m.group(1).count("<rect") if m else 0
+                if got != maps * per_map:
+                    failures.append(f"{name}: {box} has {got} cells, expected {maps} maps × {per_map}")
+            cells = f", {expect['maps'][0]}+{expect['maps'][1]} image maps of {per_map} cells"
         selftest, console, _ = render(browser, page, "#selftest")
         m = re.search(r'id="selftest-result">([^<]*)<', selftest)
-        if not m or "waterfall changed: true" not in m.group(1):
+        want = ["waterfall changed: true"] + (["images changed: true"] if data.get("image") else [])
+        if not m or any(w not in m.group(1) for w in want):
             failures.append(f"{name}: self-test did not change the waterfall ({m.group(1) if m else 'no result'})")
         if console:
             failures.append(f"{name}: console errors in the self-test: {console[:3]}")
@@ -140,8 +150,28 @@ def check(conflux, browser, name, args, expect, failures, screenshot_out=None):
                 failures.append(f"{name}: screenshot looks blank (grey-level variance {var:.1f})")
             if screenshot_out:
                 shutil.copyfile(shot, screenshot_out)
-        print(f"{name}: {len(html)} bytes, {bars} bars, {dots} dots, {steps} waterfall steps, "
+        print(f"{name}: {len(html)} bytes, {bars} bars, {dots} dots, {steps} per-row steps{cells}, "
               f"console errors {len(console)}")
+
+
+def waterfall_steps(data):
+    """Baseline, the top features, the rest together, the biases (CAFE), the output."""
+    features = len(data["features"])
+    shown = min(data["top"], features) + (1 if features > data["top"] else 0)
+    return 2 + shown + (1 if data["methods"][0]["rows"][0]["bias"] is not None else 0)
+
+
+def ame_steps(data):
+    """Attention bars of the top groups and the rest together, each with its ω bar when labelled."""
+    groups = len(data["groups"])
+    shown = min(data["top"], groups) + (1 if groups > data["top"] else 0)
+    return shown * (2 if data["methods"][0]["rows"][0]["granger"] is not None else 1)
+
+
+def image_cells(im):
+    """Cells of one map: the image pooled into blocks so that no side exceeds im["cells"]."""
+    f = max(1, -(-max(im["height"], im["width"]) // im["cells"]))
+    return -(-im["height"] // f) * -(-im["width"] // f)
 
 
 def canary(browser, failures):
@@ -190,12 +220,36 @@ def main():
     demo = ["--model", str(DEMO / "adult_mlp.json"), "--data", str(DEMO / "adult_sample.csv"), "--label", "income"]
     check(a.conflux, browser, "demo", demo + ["--rows", "100"],
           {"sections": ["overview", "importance", "beeswarm", "rows", "conflicts"],
-           "bars": lambda f: 2 * f, "dots": 300 * 12},
+           "bars": lambda d: 2 * len(d["features"]), "dots": 300 * 12},
           failures, a.screenshot_out)
     check(a.conflux, browser, "demo-two-methods", demo + ["--method", "cafe", "--method", "integrated-gradients"],
           {"sections": ["overview", "importance", "beeswarm", "rows", "comparison", "conflicts"],
-           "bars": lambda f: 3 * f, "dots": 300 * 12},
+           "bars": lambda d: 3 * len(d["features"]), "dots": 300 * 12},
           failures)
+    # An image model: a 1×10×10 CNN (ReLU, max and average pooling) on its 20 golden rows;
+    # CAFE draws input, S+, S− and joint per row and three dataset maps; a metric table.
+    graph = ROOT / "tests" / "golden" / "graph"
+    cnn = ["--model", str(ROOT / "tests" / "models" / "graph" / "cnn10_relu_maxpool_avgpool.onnx"),
+           "--data", str(graph / "cnn10_relu_maxpool_avgpool.rows.csv")]
+    check(a.conflux, browser, "cnn", cnn + ["--method", "cafe", "--method", "deeplift", "--metric", "infidelity"],
+          {"sections": ["overview", "importance", "beeswarm", "rows", "images", "comparison", "conflicts"],
+           "bars": lambda d: 2 * 40 + 40, "dots": 20 * 12, "maps": (4, 3)},
+          failures)
+    # An AME with an image stem, trained here on the digits (8×8, 2×2 cells): attention
+    # and ω per group, input/attention/ω maps per row and the mean attention map.
+    with tempfile.TemporaryDirectory() as tmp:
+        model = pathlib.Path(tmp) / "digits.ame.json"
+        digits = str(ROOT / "tests" / "data" / "digits" / "digits_8x8.csv")
+        run = subprocess.run([a.conflux, "train", "ame", "--quiet", "--data", digits, "--label", "label",
+                              "--task", "multiclass", "--image", "8x8", "--epochs", "2", "--out", str(model)],
+                             capture_output=True, text=True)
+        if run.returncode != 0:
+            failures.append(f"ame: training failed: {run.stderr.strip()}")
+        else:
+            check(a.conflux, browser, "ame", ["--model", str(model), "--data", digits, "--label", "label", "--rows", "200"],
+                  {"sections": ["overview", "importance", "beeswarm", "rows", "images"],
+                   "bars": lambda d: len(d["groups"]), "dots": 400 * 4, "maps": (3, 1)},
+                  failures)
     for f in failures:
         print("FAIL", f)
     sys.exit(1 if failures else 0)

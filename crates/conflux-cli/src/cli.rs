@@ -392,22 +392,9 @@ pub struct ExplainArgs {
     pub quiet: bool,
 }
 
-/// `evaluate` flags.
+/// The metrics `evaluate` scores methods with (and `report` tabulates).
 #[derive(Debug, Args)]
-pub struct EvaluateArgs {
-    #[command(flatten)]
-    pub model: ModelArgs,
-    /// CSV with a header row, raw units; - for standard input.
-    #[arg(long, value_name = "FILE.csv")]
-    pub data: PathBuf,
-    #[command(flatten)]
-    pub csv: CsvArgs,
-    /// Column to exclude from the features (the label).
-    #[arg(long, value_name = "COL")]
-    pub label: Option<String>,
-    /// A method to score (repeatable), e.g. cafe:c=0.5, deeplift, kernel-shap:n=200.
-    #[arg(long = "method", value_name = "NAME[:key=value…]")]
-    pub methods: Vec<String>,
+pub struct MetricArgs {
     /// A metric (repeatable): infidelity, sensitivity-max, completeness.
     #[arg(long = "metric", value_enum)]
     pub metrics: Vec<Metric>,
@@ -429,6 +416,26 @@ pub struct EvaluateArgs {
     /// Sensitivity-max: radius of the L∞ ball (> 0).
     #[arg(long, default_value_t = 0.02, value_name = "R", value_parser = parse::positive, allow_hyphen_values = true)]
     pub radius: f64,
+}
+
+/// `evaluate` flags.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// CSV with a header row, raw units; - for standard input.
+    #[arg(long, value_name = "FILE.csv")]
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub csv: CsvArgs,
+    /// Column to exclude from the features (the label).
+    #[arg(long, value_name = "COL")]
+    pub label: Option<String>,
+    /// A method to score (repeatable), e.g. cafe:c=0.5, deeplift, kernel-shap:n=200.
+    #[arg(long = "method", value_name = "NAME[:key=value…]")]
+    pub methods: Vec<String>,
+    #[command(flatten)]
+    pub metric: MetricArgs,
     /// zeros (default), mean, median, or a one-row FILE.csv (raw units). mean and median read
     /// the data twice (not possible with --data -).
     #[arg(long, default_value = "zeros", value_name = "REF")]
@@ -518,6 +525,10 @@ pub struct ReportArgs {
     /// Output to explain: predicted (the arg-max) or an index N.
     #[arg(long, default_value = "predicted", value_name = "TARGET")]
     pub target: Target,
+    /// A metric table of the methods (`evaluate`'s metrics on the per-row rows;
+    /// --metric infidelity, sensitivity-max or completeness, repeatable).
+    #[command(flatten)]
+    pub metric: MetricArgs,
     /// Rows that get per-row views (the first N rows); dataset views use every row.
     #[arg(long, default_value_t = 1000, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub rows: usize,

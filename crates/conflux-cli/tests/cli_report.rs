@@ -260,3 +260,200 @@ fn long_names_are_shortened_and_overflow_is_an_error() {
     );
     assert!(!dir.path().join("big.html").exists());
 }
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+fn run_ok(cmd: &mut assert_cmd::Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// An image model (a 1×10×10 CNN): the data block carries the image shape and the dataset
+/// maps the script draws, and `--metric` adds the metric table with `evaluate`'s numbers.
+#[test]
+fn image_model_report_has_maps_and_the_metric_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = repo("tests/models/graph/cnn10_relu_maxpool_avgpool.onnx");
+    let data = repo("tests/golden/graph/cnn10_relu_maxpool_avgpool.rows.csv");
+    let out = dir.path().join("cnn.html");
+    let methods = ["--method", "cafe", "--method", "deeplift"];
+    let metrics = ["--metric", "infidelity", "--metric", "completeness"];
+    run_ok(
+        conflux()
+            .args(["report", "--quiet", "--model"])
+            .arg(&model)
+            .arg("--data")
+            .arg(&data)
+            .arg("--out")
+            .arg(&out)
+            .args(methods)
+            .args(metrics),
+    );
+    let html = std::fs::read_to_string(&out).unwrap();
+    for id in ["images", "comparison", "rows"] {
+        assert!(html.contains(&format!("<section id=\"{id}\">")), "{id}");
+    }
+    let d = data_block(&html);
+    assert_eq!(d["image"]["channels"], 1);
+    assert_eq!(d["image"]["height"], 10);
+    assert_eq!(d["image"]["width"], 10);
+    let cafe = &d["methods"][0];
+    for k in ["abs", "pos", "neg"] {
+        assert_eq!(cafe["global"][k].as_array().unwrap().len(), 100, "{k}");
+    }
+    assert!(
+        d["methods"][1]["global"]["pos"].is_null(),
+        "DeepLIFT has no split"
+    );
+    // The mean |S+ − S−| map is the mean of the per-row |scores| (all 20 rows are kept).
+    let rows = cafe["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 20);
+    for f in [0, 33, 99] {
+        let mean = rows
+            .iter()
+            .map(|r| r["scores"][f].as_f64().unwrap().abs())
+            .sum::<f64>()
+            / 20.0;
+        assert!((mean - cafe["global"]["abs"][f].as_f64().unwrap()).abs() < 1e-12);
+    }
+    // The metric table holds what `evaluate` prints for the same rows.
+    let eval: serde_json::Value = serde_json::from_str(&run_ok(
+        conflux()
+            .args([
+                "evaluate", "--quiet", "--format", "json", "--out", "-", "--model",
+            ])
+            .arg(&model)
+            .arg("--data")
+            .arg(&data)
+            .args(methods)
+            .args(metrics),
+    ))
+    .unwrap();
+    let table_start = html.find("<table id=\"metrics\"").unwrap();
+    let table = &html[table_start..table_start + html[table_start..].find("</table>").unwrap()];
+    for m in eval["methods"].as_array().unwrap() {
+        let label = m["method"].as_str().unwrap();
+        let row_start = table.find(&format!("<td>{label}</td>")).expect(label);
+        let row = &table[row_start..row_start + table[row_start..].find("</tr>").unwrap()];
+        let want = m["infidelity"]["mean"].as_f64().unwrap();
+        let got: f64 = row
+            .split("data-v=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            (got - want).abs() <= 1e-12 * want.abs(),
+            "{label}: {got} vs {want}"
+        );
+    }
+}
+
+/// An AME with an image stem: attention per group per row, per predicted class, and with
+/// --label the MGE and Granger r² that `conflux evaluate` prints.
+#[test]
+fn ame_report_shows_attention_and_evaluate_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = repo("tests/data/digits/digits_8x8.csv");
+    let model = dir.path().join("digits.ame.json");
+    run_ok(
+        conflux()
+            .args([
+                "train",
+                "ame",
+                "--quiet",
+                "--label",
+                "label",
+                "--task",
+                "multiclass",
+            ])
+            .args(["--image", "8x8", "--epochs", "2", "--seed", "1", "--data"])
+            .arg(&data)
+            .arg("--out")
+            .arg(&model),
+    );
+    let out = dir.path().join("ame.html");
+    run_ok(
+        conflux()
+            .args([
+                "report", "--quiet", "--label", "label", "--rows", "30", "--model",
+            ])
+            .arg(&model)
+            .arg("--data")
+            .arg(&data)
+            .arg("--out")
+            .arg(&out),
+    );
+    let html = std::fs::read_to_string(&out).unwrap();
+    for id in ["overview", "importance", "beeswarm", "rows", "images"] {
+        assert!(html.contains(&format!("<section id=\"{id}\">")), "{id}");
+    }
+    assert!(html.contains("<table id=\"ame-quality\">"));
+    let d = data_block(&html);
+    assert_eq!(d["kind"], "ame");
+    let groups = d["groups"].as_array().unwrap().len();
+    assert_eq!(
+        groups, 4,
+        "an 8×8 image with two 2×2 convolutions: 2×2 cells"
+    );
+    assert_eq!(html.matches("<rect class=\"bar\"").count(), groups);
+    // 1 797 rows: the beeswarm draws its 400-row sample × every group.
+    assert_eq!(html.matches("<circle class=\"dot\"").count(), 400 * groups);
+    assert_eq!(d["group_of"].as_array().unwrap().len(), 64);
+    let rows = d["methods"][0]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 30);
+    for r in rows {
+        let a: f64 = r["importance"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .sum();
+        assert!((a - 1.0).abs() < 1e-9, "attention sums to 1");
+        assert_eq!(r["granger"].as_array().unwrap().len(), groups);
+    }
+    let eval: serde_json::Value = serde_json::from_str(&run_ok(
+        conflux()
+            .args([
+                "evaluate", "--quiet", "--label", "label", "--format", "json", "--out", "-",
+            ])
+            .arg("--model")
+            .arg(&model)
+            .arg("--data")
+            .arg(&data),
+    ))
+    .unwrap();
+    let e = &d["evaluation"];
+    assert_eq!(e["rows"], 1797);
+    for (got, want) in [
+        (&e["mge"], &eval["mge"]),
+        (&e["granger_r2"], &eval["granger_r2"]),
+        (&e["quality"]["accuracy"], &eval["quality"]["accuracy"]),
+    ] {
+        let (g, w) = (got.as_f64().unwrap(), want.as_f64().unwrap());
+        assert!((g - w).abs() <= 1e-12 * (1.0 + w.abs()), "{g} vs {w}");
+    }
+    // Network options are refused for an AME, naming the flag.
+    let bad = conflux()
+        .args(["report", "--quiet", "--method", "cafe", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(dir.path().join("bad.html"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--method: an AME's report"));
+    assert!(!dir.path().join("bad.html").exists());
+}

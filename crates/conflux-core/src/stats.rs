@@ -23,21 +23,45 @@ pub fn ranks(v: &[f64]) -> Vec<f64> {
 /// Pearson correlation of two equally long vectors (0 when either is constant or shorter
 /// than 2).
 pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len().min(y.len()) as f64;
-    if n < 2.0 {
-        return 0.0;
+    let mut c = Correlation::default();
+    for (&a, &b) in x.iter().zip(y) {
+        c.push(a, b);
     }
-    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in x.iter().zip(y) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx).powi(2);
-        syy += (b - my).powi(2);
+    c.pearson()
+}
+
+/// Pearson's correlation accumulated one pair at a time (Welford's co-moments, stable in
+/// one pass), for data streamed in blocks.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Correlation {
+    n: f64,
+    mx: f64,
+    my: f64,
+    sxx: f64,
+    syy: f64,
+    sxy: f64,
+}
+
+impl Correlation {
+    /// Adds the pair `(x, y)`.
+    pub fn push(&mut self, x: f64, y: f64) {
+        self.n += 1.0;
+        let dx = x - self.mx;
+        self.mx += dx / self.n;
+        let dy = y - self.my;
+        self.my += dy / self.n;
+        self.sxx += dx * (x - self.mx);
+        self.syy += dy * (y - self.my);
+        self.sxy += dx * (y - self.my);
     }
-    if sxx == 0.0 || syy == 0.0 {
-        0.0
-    } else {
-        sxy / (sxx * syy).sqrt()
+
+    /// The correlation so far (0 when either side is constant or fewer than 2 pairs).
+    pub fn pearson(&self) -> f64 {
+        if self.n < 2.0 || self.sxx <= 0.0 || self.syy <= 0.0 {
+            0.0
+        } else {
+            (self.sxy / (self.sxx * self.syy).sqrt()).clamp(-1.0, 1.0)
+        }
     }
 }
 
@@ -57,6 +81,10 @@ mod tests {
         assert!((pearson(&[1.0, 2.0, 3.0], &[2.0, 4.0, 6.0]) - 1.0).abs() < 1e-15);
         assert!((pearson(&[1.0, 2.0, 3.0], &[1.0, 3.0, 2.0]) - 0.5).abs() < 1e-15);
         assert_eq!(pearson(&[1.0, 1.0], &[1.0, 2.0]), 0.0);
+        // Far from the origin the one-pass co-moments keep their digits.
+        let x: Vec<f64> = (0..1000).map(|i| 1e9 + (i % 7) as f64).collect();
+        let y: Vec<f64> = x.iter().map(|v| 3.0 * v + 1.0).collect();
+        assert!((pearson(&x, &y) - 1.0).abs() < 1e-9);
         assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 300.0]) - 1.0).abs() < 1e-12);
         assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
         // Ranks (1.5, 1.5, 3) against (1, 2, 3): √3/2, scipy.stats.spearmanr's value.

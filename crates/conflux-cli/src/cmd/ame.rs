@@ -18,7 +18,12 @@ use crate::report::Reporter;
 const BLOCK: usize = 4096;
 
 /// Checks that every label is valid for the AME's task (row numbers are 1-based data rows).
-fn check_labels(ame: &Ame, path: &std::path::Path, first_row: usize, labels: &[f64]) -> Result<()> {
+pub(crate) fn check_labels(
+    ame: &Ame,
+    path: &std::path::Path,
+    first_row: usize,
+    labels: &[f64],
+) -> Result<()> {
     ame.task.check_labels(labels).map_err(|(i, expected)| {
         anyhow::anyhow!(
             "{}: data row {}: label {} is not valid for this {} AME (expected {expected})",

@@ -235,6 +235,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             rows: 1000,
             seed: 0,
             csv: conflux_core::data::csv::CsvOptions::default(),
+            metric: None,
             quiet: true,
         },
     )?;

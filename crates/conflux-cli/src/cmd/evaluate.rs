@@ -7,18 +7,18 @@ use std::fmt::Write as _;
 use anyhow::{Context, Result};
 use conflux_core::data::csv::CsvFile;
 use conflux_core::io::AnyModel;
-use conflux_core::{Float, Network, Plan};
+use conflux_core::{Float, Network, Plan, Target};
 use conflux_methods::metrics::{self, Perturbation};
 use conflux_methods::spec::{Method, MethodSpec};
 use ndarray::ArrayView2;
 use serde_json::{Value, json};
 
 use super::explain::{Resolved, resolve_reference};
-use crate::cli::{EvaluateArgs, Format, Metric, Precision};
+use crate::cli::{EvaluateArgs, Format, Metric, MetricArgs, Precision};
 use crate::report::Reporter;
 
 /// Mean, standard deviation and row count of one metric (`None`: not applicable).
-type Summary = Option<(f64, f64, usize)>;
+pub(crate) type Summary = Option<(f64, f64, usize)>;
 
 /// One method's scores per metric.
 struct Row {
@@ -27,7 +27,7 @@ struct Row {
 }
 
 /// `id:key=value:…` for a configured method.
-fn label(m: &Method) -> String {
+pub(crate) fn label(m: &Method) -> String {
     let mut s = m.id().as_str().to_string();
     for (k, v) in m.params() {
         write!(s, ":{k}={v}").expect("writing to a String");
@@ -55,7 +55,7 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
     let net = match model {
         AnyModel::Network(n) => n,
         AnyModel::Ame(a) => {
-            if !args.methods.is_empty() || !args.metrics.is_empty() {
+            if !args.methods.is_empty() || !args.metric.metrics.is_empty() {
                 anyhow::bail!(
                     "--method/--metric: evaluate scores an AME by its own quality, MGE and Granger r²; \
                      to compare other methods on an AME use explain --method kernel-shap (or lime, …)"
@@ -67,7 +67,7 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
     if args.methods.is_empty() {
         anyhow::bail!("--method: give at least one method to evaluate, e.g. --method cafe:c=0.5");
     }
-    if args.metrics.is_empty() {
+    if args.metric.metrics.is_empty() {
         anyhow::bail!("--metric: give at least one metric, e.g. --metric infidelity");
     }
     let specs: Vec<MethodSpec> = args
@@ -85,7 +85,7 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
     })?;
     // The table.
     let mut table = String::new();
-    let header: Vec<&str> = args.metrics.iter().map(|m| m.name()).collect();
+    let header: Vec<&str> = args.metric.metrics.iter().map(|m| m.name()).collect();
     writeln!(table, "| method | {} |", header.join(" | "))?;
     writeln!(table, "|---|{}", "---:|".repeat(header.len()))?;
     for r in &rows {
@@ -121,7 +121,7 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
             }
             Format::Csv => {
                 let mut s = String::from("method");
-                for m in &args.metrics {
+                for m in &args.metric.metrics {
                     write!(s, ",{0}_mean,{0}_sd,{0}_rows", m.name()).expect("String");
                 }
                 s.push('\n');
@@ -142,27 +142,107 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
     crate::output::emit(args.out.as_deref(), args.format, &table, machine)
 }
 
-/// `metrics::check_memory` with this run's flags (`rows` is what `--max-rows` limits).
-fn check_memory(
-    args: &EvaluateArgs,
-    method: &Method,
-    d: usize,
-    rows: usize,
-    outputs: usize,
-) -> Result<()> {
-    metrics::check_memory(
-        method,
-        d,
-        rows,
-        args.target.per_row(outputs),
-        args.samples,
-        (
-            args.metrics.contains(&Metric::Infidelity),
-            args.metrics.contains(&Metric::SensitivityMax),
-        ),
-        conflux_core::Limits::current().data_cells,
-    )
-    .map_err(Into::into)
+/// What the metrics need besides the method: the rows (scaled), the shared reference
+/// (scaled), the perturbations and the flags.
+pub(crate) struct Scoring<'a, F: Float> {
+    pub plan: &'a Plan<F>,
+    pub x: &'a [f64],
+    pub reference: &'a [f64],
+    pub perturbation: &'a Perturbation,
+    pub metric: &'a MetricArgs,
+    pub target: Target,
+    pub seed: u64,
+    /// Ground truth `[rows, d]` for `--metric rmse`.
+    pub truth: Option<&'a [f64]>,
+}
+
+impl<F: Float> Scoring<'_, F> {
+    /// Runs `method` on the rows and scores it with every `--metric` (a bar step each).
+    pub fn score(&self, method: &Method, bar: &Reporter) -> Result<Vec<(Metric, Summary)>> {
+        let (plan, x, reference, m) = (self.plan, self.x, self.reference, self.metric);
+        let d = plan.input_dim();
+        let rows = x.len() / d.max(1);
+        metrics::check_memory(
+            method,
+            d,
+            rows,
+            self.target.per_row(plan.output_dim()),
+            m.samples,
+            (
+                m.metrics.contains(&Metric::Infidelity),
+                m.metrics.contains(&Metric::SensitivityMax),
+            ),
+            conflux_core::Limits::current().data_cells,
+        )?;
+        let xf: Vec<F> = x.iter().map(|&v| F::of(v)).collect();
+        let rf: Vec<F> = reference.iter().map(|&v| F::of(v)).collect();
+        let xv = ArrayView2::from_shape((rows, d), &xf[..])?;
+        let rv = ArrayView2::from_shape((1, d), &rf[..])?;
+        let a = method.attribute(plan, xv, rv, self.target)?;
+        let mut scores = Vec::new();
+        for &metric in &m.metrics {
+            let values = match metric {
+                Metric::Infidelity => Some(metrics::infidelity(
+                    plan,
+                    &a,
+                    x,
+                    reference,
+                    self.perturbation,
+                )),
+                Metric::SensitivityMax => Some(metrics::sensitivity_max(
+                    method, plan, &a, x, rv, m.radius, m.samples, self.seed,
+                )?),
+                Metric::Completeness => metrics::completeness(&a),
+                Metric::Rmse => {
+                    let t = self
+                        .truth
+                        .context("--metric rmse needs the ground-truth columns")?;
+                    let scores: Vec<f64> = a.scores.iter().map(|v| v.f64()).collect();
+                    let expanded: Vec<f64> = a
+                        .rows
+                        .iter()
+                        .flat_map(|&r| t[r * d..(r + 1) * d].iter().copied())
+                        .collect();
+                    Some(vec![metrics::rmse_per_column(&scores, &expanded, d)])
+                }
+            };
+            scores.push((metric, values.map(|v| metrics::mean_sd(&v))));
+            bar.inc();
+        }
+        Ok(scores)
+    }
+}
+
+/// The perturbations of `--metric infidelity`: `--categorical` columns (by name among
+/// `features`, widened to their `groups`) are resampled, the others noised.
+pub(crate) fn perturbation(
+    m: &MetricArgs,
+    features: &[String],
+    groups: Option<&conflux_core::FeatureGroups>,
+    seed: u64,
+) -> Result<Perturbation> {
+    let categorical = m
+        .categorical
+        .iter()
+        .map(|c| {
+            features.iter().position(|f| f == c).with_context(|| {
+                format!(
+                    "--categorical: unknown column '{}'; features are {}",
+                    conflux_core::error::quote(c),
+                    conflux_core::error::list(features)
+                )
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let p = Perturbation {
+        sd: m.perturb_sd,
+        categorical_prob: m.categorical_prob,
+        categorical: metrics::categorical_groups(&categorical, groups),
+        samples: m.samples,
+        seed,
+    };
+    p.validate()?;
+    Ok(p)
 }
 
 fn evaluate<F: Float>(
@@ -177,7 +257,7 @@ fn evaluate<F: Float>(
         .context("--target")?;
     let csv = args.csv.options();
     let file = CsvFile::open(&args.data, &csv)?;
-    let rmse = args.metrics.contains(&Metric::Rmse);
+    let rmse = args.metric.metrics.contains(&Metric::Rmse);
     // A model without stored feature names takes every column but the label; with
     // --metric rmse the ground-truth columns are not features either.
     let unnamed_features = match net.stored_feature_names() {
@@ -185,7 +265,7 @@ fn evaluate<F: Float>(
             file.header()
                 .iter()
                 .filter(|h| Some(h.as_str()) != args.label.as_deref())
-                .filter(|h| !h.starts_with(&args.truth_prefix))
+                .filter(|h| !h.starts_with(&args.metric.truth_prefix))
                 .cloned()
                 .collect::<Vec<_>>(),
         ),
@@ -203,14 +283,14 @@ fn evaluate<F: Float>(
     if rmse {
         let names: Vec<String> = features
             .iter()
-            .map(|f| format!("{}{f}", args.truth_prefix))
+            .map(|f| format!("{}{f}", args.metric.truth_prefix))
             .collect();
         if let Some(missing) = names.iter().find(|n| !src.columns().header.contains(n)) {
             anyhow::bail!(
                 "--metric rmse: {} has no ground-truth column '{}' (--truth-prefix {})",
                 data_name.display(),
                 conflux_core::error::quote(missing),
-                conflux_core::error::quote(&args.truth_prefix)
+                conflux_core::error::quote(&args.metric.truth_prefix)
             );
         }
         src = src.with_extra(&names)?;
@@ -246,34 +326,19 @@ fn evaluate<F: Float>(
         Some(g) => Some(g.resolve(&features, plan.input_shape())?),
         None => None,
     };
-    let categorical = args
-        .categorical
-        .iter()
-        .map(|c| {
-            features.iter().position(|f| f == c).with_context(|| {
-                format!(
-                    "--categorical: unknown column '{}'; features are {}",
-                    conflux_core::error::quote(c),
-                    conflux_core::error::list(&features)
-                )
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let perturbation = Perturbation {
-        sd: args.perturb_sd,
-        categorical_prob: args.categorical_prob,
-        categorical: metrics::categorical_groups(&categorical, groups.as_ref()),
-        samples: args.samples,
+    let perturbation = perturbation(&args.metric, &features, groups.as_ref(), args.seed)?;
+    let scoring = Scoring {
+        plan: &plan,
+        x: &x,
+        reference: &reference,
+        perturbation: &perturbation,
+        metric: &args.metric,
+        target: args.target,
         seed: args.seed,
+        truth: rmse.then_some(&truth_values[..]),
     };
-    perturbation.validate()?;
-    let truth = rmse.then_some(truth_values);
-    let xf: Vec<F> = x.iter().map(|&v| F::of(v)).collect();
-    let rf: Vec<F> = reference.iter().map(|&v| F::of(v)).collect();
-    let xv = ArrayView2::from_shape((rows, d), &xf[..])?;
-    let rv = ArrayView2::from_shape((1, d), &rf[..])?;
     let bar = Reporter::steps(
-        (specs.len() * args.metrics.len()) as u64,
+        (specs.len() * args.metric.metrics.len()) as u64,
         "evaluating",
         args.quiet,
     );
@@ -281,46 +346,9 @@ fn evaluate<F: Float>(
     for spec in specs {
         let method = spec.build(groups.as_ref(), args.seed).context("--method")?;
         method.validate(&plan).context("--method")?;
-        check_memory(args, &method, d, rows, plan.output_dim())?;
-        let a = method.attribute(&plan, xv, rv, args.target)?;
-        let mut scores = Vec::new();
-        for &m in &args.metrics {
-            let values = match m {
-                Metric::Infidelity => Some(metrics::infidelity(
-                    &plan,
-                    &a,
-                    &x,
-                    &reference,
-                    &perturbation,
-                )),
-                Metric::SensitivityMax => Some(metrics::sensitivity_max(
-                    &method,
-                    &plan,
-                    &a,
-                    &x,
-                    rv,
-                    args.radius,
-                    args.samples,
-                    args.seed,
-                )?),
-                Metric::Completeness => metrics::completeness(&a),
-                Metric::Rmse => {
-                    let t = truth.as_ref().expect("read when rmse is requested");
-                    let scores: Vec<f64> = a.scores.iter().map(|v| v.f64()).collect();
-                    let expanded: Vec<f64> = a
-                        .rows
-                        .iter()
-                        .flat_map(|&r| t[r * d..(r + 1) * d].iter().copied())
-                        .collect();
-                    Some(vec![metrics::rmse_per_column(&scores, &expanded, d)])
-                }
-            };
-            scores.push((m, values.map(|v| metrics::mean_sd(&v))));
-            bar.inc();
-        }
         out.push(Row {
             method: label(&method),
-            scores,
+            scores: scoring.score(&method, &bar)?,
         });
     }
     bar.finish();

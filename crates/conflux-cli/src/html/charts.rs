@@ -27,8 +27,9 @@ pub struct Importance<'a> {
 }
 
 /// Horizontal bars per feature in the given order: for split methods the mean S− to the
-/// left of the axis and the mean S+ to the right, for the others the mean |score|.
-pub fn importance(items: &[Importance<'_>], method: &str) -> String {
+/// left of the axis and the mean S+ to the right, for the others `abs`, named `measure`
+/// (e.g. "mean |score|") on the axis.
+pub fn importance(items: &[Importance<'_>], method: &str, measure: &str) -> String {
     let split = items.iter().any(|i| i.pos.is_some());
     let max = items
         .iter()
@@ -77,7 +78,7 @@ pub fn importance(items: &[Importance<'_>], method: &str) -> String {
                 axis,
                 half * i.abs / max,
                 UP,
-                format!("mean |score| {}", num(i.abs)),
+                format!("{measure} {}", num(i.abs)),
             )]
         };
         for (x, bw, colour, tip) in bars {
@@ -95,9 +96,9 @@ pub fn importance(items: &[Importance<'_>], method: &str) -> String {
         "<line class=\"axis\" x1=\"{axis}\" y1=\"6\" x2=\"{axis}\" y2=\"{bottom}\"/>"
     ));
     let label = if split {
-        "← mean S− (pushes down)      mean S+ (pushes up) →"
+        "← mean S− (pushes down)      mean S+ (pushes up) →".to_string()
     } else {
-        "mean |score| →"
+        format!("{measure} →")
     };
     s.push_str(&format!(
         "<text class=\"axis-label\" x=\"{axis}\" y=\"{}\" text-anchor=\"{}\">{label}</text></svg>",
@@ -120,8 +121,9 @@ pub struct Dot {
 }
 
 /// One dot per (row, feature) score, a lane per feature (`names`, top to bottom), x the
-/// score, colour the feature's value from low (blue) to high (orange).
-pub fn beeswarm(names: &[&str], dots: &[Dot]) -> String {
+/// score, colour the feature's value from low (blue) to high (orange). `axis` names x; the
+/// zero line is centred, or on the left when no score is negative.
+pub fn beeswarm(names: &[&str], dots: &[Dot], axis: &str) -> String {
     let max = dots
         .iter()
         .map(|d| d.score.abs())
@@ -130,7 +132,12 @@ pub fn beeswarm(names: &[&str], dots: &[Dot]) -> String {
     let lane_h = 22.0;
     let h = lane_h * names.len() as f64 + 50.0;
     let w = LABEL_W + PLOT_W + 20.0;
-    let axis = LABEL_W + PLOT_W / 2.0;
+    let one_sided = dots.iter().all(|d| d.score >= 0.0);
+    let (zero, half) = if one_sided {
+        (LABEL_W, PLOT_W - 8.0)
+    } else {
+        (LABEL_W + PLOT_W / 2.0, PLOT_W / 2.0 - 4.0)
+    };
     let mut s = format!(
         "<svg class=\"chart beeswarm\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"beeswarm\">"
     );
@@ -146,7 +153,7 @@ pub fn beeswarm(names: &[&str], dots: &[Dot]) -> String {
         // A fixed jitter within the lane, so the file is the same for the same data.
         let jitter =
             ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as f64 / (1u64 << 24) as f64;
-        let x = axis + (PLOT_W / 2.0 - 4.0) * d.score / max;
+        let x = zero + half * d.score / max;
         let y = 10.0 + lane_h * d.lane as f64 + 4.0 + jitter * (lane_h - 8.0);
         let fill = d.value.map_or_else(|| "#999999".to_string(), blend);
         s.push_str(&format!(
@@ -157,9 +164,11 @@ pub fn beeswarm(names: &[&str], dots: &[Dot]) -> String {
     }
     let bottom = 10.0 + lane_h * names.len() as f64;
     s.push_str(&format!(
-        "<line class=\"axis\" x1=\"{axis}\" y1=\"6\" x2=\"{axis}\" y2=\"{bottom}\"/>\
-         <text class=\"axis-label\" x=\"{axis}\" y=\"{}\" text-anchor=\"middle\">score (← lowers the output · raises it →); colour: feature value, blue low → orange high</text></svg>",
-        bottom + 30.0
+        "<line class=\"axis\" x1=\"{zero}\" y1=\"6\" x2=\"{zero}\" y2=\"{bottom}\"/>\
+         <text class=\"axis-label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}; colour: value, blue low → orange high</text></svg>",
+        LABEL_W + PLOT_W / 2.0,
+        bottom + 30.0,
+        text(axis)
     ));
     s
 }
@@ -203,7 +212,7 @@ mod tests {
                 abs: 0.5,
             },
         ];
-        let svg = importance(&items, "cafe");
+        let svg = importance(&items, "cafe", "mean |score|");
         assert_eq!(svg.matches("<rect class=\"bar\"").count(), 4);
         assert!(svg.contains("&lt;b&gt;x&lt;/b&gt;") && !svg.contains("<b>"));
         let dots: Vec<Dot> = (0..7)
@@ -214,7 +223,7 @@ mod tests {
                 row: i,
             })
             .collect();
-        let swarm = beeswarm(&["a", "b"], &dots);
+        let swarm = beeswarm(&["a", "b"], &dots, "score");
         assert_eq!(swarm.matches("<circle").count(), 7);
         assert_eq!(blend(0.0), "#1f6fb4");
         assert_eq!(blend(1.0), "#e66100");

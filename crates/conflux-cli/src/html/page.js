@@ -5,8 +5,11 @@
   var data = JSON.parse(document.getElementById("report-data").textContent);
   var UP = "#e66100", DOWN = "#1f6fb4", BIAS = "#777777";
 
+  // The SVG namespace, taken from a chart of the page (every report has one) so that the
+  // file holds no URL at all.
+  var SVG_NS = document.querySelector("svg").namespaceURI;
   function el(tag, attrs, text) {
-    var e = document.createElementNS(document.getElementById("waterfall").namespaceURI, tag);
+    var e = document.createElementNS(SVG_NS, tag);
     for (var k in attrs) e.setAttribute(k, attrs[k]);
     if (text !== undefined) e.textContent = text;
     return e;
@@ -69,8 +72,145 @@
     return st.length + " steps, gap " + (gap === null ? "n/a" : fmt(gap));
   }
 
+  // An AME's row: attention per group (orange), its Granger target ω (blue) when labelled.
+  function attention(svg, m, r) {
+    while (svg.firstChild) svg.removeChild(svg.firstChild);
+    var row = m.rows[r], names = data.groups, k = data.top;
+    var order = row.importance.map(function (_, i) { return i; });
+    order.sort(function (a, b) { return row.importance[b] - row.importance[a]; });
+    var shown = order.slice(0, k), rest = order.slice(k);
+    var items = shown.map(function (i) { return { label: names[i], a: row.importance[i], w: row.granger ? row.granger[i] : null }; });
+    if (rest.length) {
+      var sa = 0, sw = 0;
+      rest.forEach(function (i) { sa += row.importance[i]; if (row.granger) sw += row.granger[i]; });
+      items.push({ label: rest.length + " other groups", a: sa, w: row.granger ? sw : null });
+    }
+    var max = 1e-12;
+    items.forEach(function (it) { max = Math.max(max, it.a, it.w === null ? 0 : it.w); });
+    var W = 640, L = 190, H = 24 * items.length + 50, y = 10;
+    function x(v) { return L + (W - L - 20) * v / max; }
+    svg.setAttribute("viewBox", "0 0 " + W + " " + H);
+    svg.setAttribute("width", W); svg.setAttribute("height", H);
+    items.forEach(function (it) {
+      svg.appendChild(el("text", { x: L - 6, y: y + 13, "text-anchor": "end" }, it.label));
+      var bar = el("rect", { x: L, y: y + 2, width: Math.max(1, x(it.a) - L), height: it.w === null ? 16 : 10, fill: UP, "class": "step" });
+      bar.appendChild(el("title", {}, it.label + ": attention " + fmt(it.a) + (it.w === null ? "" : ", Granger target ω " + fmt(it.w))));
+      svg.appendChild(bar);
+      if (it.w !== null) svg.appendChild(el("rect", { x: L, y: y + 13, width: Math.max(1, x(it.w) - L), height: 6, fill: DOWN, "class": "step" }));
+      y += 24;
+    });
+    svg.appendChild(el("line", { x1: L, y1: y + 4, x2: W - 20, y2: y + 4, "class": "axis" }));
+    svg.appendChild(el("text", { x: L, y: y + 18, "class": "axis-label" }, "0"));
+    svg.appendChild(el("text", { x: W - 20, y: y + 18, "text-anchor": "end", "class": "axis-label" }, fmt(max) + " (attention" + (row.granger ? "; ω in blue)" : ")")));
+    return "predicted " + (row.label === null ? "" : "class " + row.label + ", ") + fmt(row.output) +
+      (row.mge === null ? "" : "; KL(ω ‖ attention) " + fmt(row.mge));
+  }
+
+  // Image maps: each panel is one value per input element, summed over channels and pooled
+  // into at most data.image.cells cells per side; drawn as one rect per cell.
+  function grid() {
+    var im = data.image, f = Math.max(1, Math.ceil(Math.max(im.height, im.width) / im.cells));
+    return { f: f, h: Math.ceil(im.height / f), w: Math.ceil(im.width / f) };
+  }
+  function pooled(values, g, channel) {
+    var im = data.image, out = new Array(g.h * g.w).fill(0), hw = im.height * im.width;
+    for (var c = 0; c < im.channels; c++) {
+      if (channel !== undefined && c !== channel) continue;
+      for (var i = 0; i < im.height; i++) for (var j = 0; j < im.width; j++)
+        out[Math.floor(i / g.f) * g.w + Math.floor(j / g.f)] += values[c * hw + i * im.width + j];
+    }
+    return out;
+  }
+  function mix(t, to) {
+    t = Math.max(0, Math.min(1, t));
+    var a = [255, 255, 255], b = [parseInt(to.slice(1, 3), 16), parseInt(to.slice(3, 5), 16), parseInt(to.slice(5, 7), 16)];
+    return "rgb(" + a.map(function (v, i) { return Math.round(v + (b[i] - v) * t); }).join(",") + ")";
+  }
+  function range(v) {
+    var lo = Infinity, hi = -Infinity;
+    v.forEach(function (x) { lo = Math.min(lo, x); hi = Math.max(hi, x); });
+    return [lo, hi];
+  }
+  // panel: { title, values, kind: "input" | "up" | "down" | "signed", max }
+  function heatmap(panel) {
+    var g = grid(), fig = document.createElement("figure"), svg = el("svg", {
+      "class": "heatmap", viewBox: "0 0 " + g.w + " " + g.h, width: 160, height: Math.round(160 * g.h / g.w),
+      "shape-rendering": "crispEdges", role: "img", "aria-label": panel.title });
+    var colour;
+    if (panel.kind === "input") {
+      var im = data.image;
+      if (im.channels === 3) {
+        var ch = [0, 1, 2].map(function (c) { return pooled(panel.values, g, c); });
+        var lr = range(ch[0].concat(ch[1], ch[2])), span = (lr[1] - lr[0]) || 1;
+        colour = function (i) { return "rgb(" + ch.map(function (v) { return Math.round(255 * (v[i] - lr[0]) / span); }).join(",") + ")"; };
+      } else {
+        var v = pooled(panel.values, g), gr = range(v), sp = (gr[1] - gr[0]) || 1;
+        colour = function (i) { var t = Math.round(255 * (v[i] - gr[0]) / sp); return "rgb(" + t + "," + t + "," + t + ")"; };
+      }
+    } else {
+      var p = pooled(panel.values, g), max = panel.max || 1e-300;
+      colour = function (i) {
+        if (panel.kind === "up") return mix(p[i] / max, UP);
+        if (panel.kind === "down") return mix(p[i] / max, DOWN);
+        return p[i] >= 0 ? mix(p[i] / max, UP) : mix(-p[i] / max, DOWN);
+      };
+    }
+    for (var i = 0; i < g.h; i++) for (var j = 0; j < g.w; j++)
+      svg.appendChild(el("rect", { x: j, y: i, width: 1, height: 1, fill: colour(i * g.w + j) }));
+    fig.appendChild(svg);
+    var cap = document.createElement("figcaption");
+    cap.textContent = panel.title + (panel.kind === "input" ? "" : " (max " + fmt(panel.max) + ")");
+    fig.appendChild(cap);
+    return fig;
+  }
+  function peak(list) {
+    var g = grid(), max = 0;
+    list.forEach(function (v) { pooled(v, g).forEach(function (x) { max = Math.max(max, Math.abs(x)); }); });
+    return max;
+  }
+  function perPixel(v) { return data.group_of.map(function (g) { return v[g]; }); }
+  function imagePanels(m, r) {
+    var row = m.rows[r], values = data.rows[r].values;
+    var out = [{ title: "input, data row " + data.rows[r].row, values: values, kind: "input" }];
+    if (data.kind === "ame") {
+      var a = perPixel(row.importance);
+      out.push({ title: "attention of the pixel's group", values: a, kind: "up", max: peak([a]) });
+      if (row.granger) { var w = perPixel(row.granger); out.push({ title: "Granger target ω", values: w, kind: "down", max: peak([w]) }); }
+    } else if (row.pos) {
+      var both = peak([row.pos, row.neg]);
+      out.push({ title: "S+ (pushes up)", values: row.pos, kind: "up", max: both });
+      out.push({ title: "S− (pushes down)", values: row.neg, kind: "down", max: both });
+      out.push({ title: "joint S+ − S−", values: row.scores, kind: "signed", max: peak([row.scores]) });
+    } else {
+      out.push({ title: "score", values: row.scores, kind: "signed", max: peak([row.scores]) });
+    }
+    return out;
+  }
+  function globalPanels(m) {
+    var gl = m.global;
+    if (data.kind === "ame") { var a = perPixel(gl.importance); return [{ title: "mean attention", values: a, kind: "up", max: peak([a]) }]; }
+    if (gl.pos) {
+      var both = peak([gl.pos, gl.neg]);
+      return [{ title: "mean S+", values: gl.pos, kind: "up", max: both }, { title: "mean S−", values: gl.neg, kind: "down", max: both },
+        { title: "mean |S+ − S−|", values: gl.abs, kind: "up", max: peak([gl.abs]) }];
+    }
+    return [{ title: "mean |score|", values: gl.abs, kind: "up", max: peak([gl.abs]) }];
+  }
+  function images(m, r) {
+    var rowBox = document.getElementById("image-row"), globalBox = document.getElementById("image-global");
+    if (!data.image || !rowBox) return;
+    while (rowBox.firstChild) rowBox.removeChild(rowBox.firstChild);
+    imagePanels(m, r).forEach(function (p) { rowBox.appendChild(heatmap(p)); });
+    if (globalBox.getAttribute("data-method") !== String(data.methods.indexOf(m))) {
+      while (globalBox.firstChild) globalBox.removeChild(globalBox.firstChild);
+      globalPanels(m).forEach(function (p) { globalBox.appendChild(heatmap(p)); });
+      globalBox.setAttribute("data-method", String(data.methods.indexOf(m)));
+    }
+  }
+
   function conflicts(list, m, r) {
     var row = m.rows[r];
+    if (!list) return;
     while (list.firstChild) list.removeChild(list.firstChild);
     if (!row.pos) { list.appendChild(document.createTextNode("(only CAFE splits scores into S+ and S−)")); return; }
     var idx = row.pos.map(function (_, i) { return i; }).filter(function (i) {
@@ -86,7 +226,7 @@
   }
 
   var methodSel = document.getElementById("method-pick"), rowIn = document.getElementById("row-pick"),
-      sortSel = document.getElementById("row-sort"), svg = document.getElementById("waterfall"),
+      sortSel = document.getElementById("row-sort"), svg = document.getElementById("waterfall") || document.getElementById("attention"),
       info = document.getElementById("waterfall-info"), clist = document.getElementById("row-conflicts");
   function current() { return data.methods[+(methodSel ? methodSel.value : 0)]; }
   // Spearman correlation of |scores| between every other method and this one, for row r.
@@ -118,8 +258,10 @@
     var m = current();
     r = Math.max(0, Math.min(m.rows.length - 1, r | 0));
     rowIn.value = data.rows[r].row;
-    info.textContent = "data row " + data.rows[r].row + ": " + waterfall(svg, m, r) + agreement(m, r);
+    info.textContent = "data row " + data.rows[r].row + ": " +
+      (data.kind === "ame" ? attention(svg, m, r) : waterfall(svg, m, r) + agreement(m, r));
     conflicts(clist, m, r);
+    images(m, r);
     return r;
   }
   var pos = 0;
@@ -139,7 +281,7 @@
     var m = current(), n = m.rows.length, key = sortSel.value;
     if (key === "row") return (pos + dir + n) % n;
     var order = m.rows.map(function (_, i) { return i; });
-    order.sort(function (a, b) { return key === "output" ? m.rows[b].output - m.rows[a].output : m.rows[b].conflict - m.rows[a].conflict; });
+    order.sort(function (a, b) { return m.rows[b][key] - m.rows[a][key]; });
     return order[(order.indexOf(pos) + dir + n) % n];
   }
 
@@ -166,9 +308,10 @@
     var out = document.createElement("p");
     out.id = "selftest-result";
     if (svg && data.rows.length > 1) {
-      var before = svg.innerHTML;
+      var box = document.getElementById("image-row"), before = svg.innerHTML, beforeImg = box ? box.innerHTML : "";
       pos = show(1);
-      out.textContent = "selftest: row " + data.rows[1].row + " shown; waterfall changed: " + (svg.innerHTML !== before);
+      out.textContent = "selftest: row " + data.rows[1].row + " shown; waterfall changed: " + (svg.innerHTML !== before) +
+        (box ? "; images changed: " + (box.innerHTML !== beforeImg) : "");
     } else {
       out.textContent = "selftest: only " + data.rows.length + " row(s) kept; nothing to compare";
     }

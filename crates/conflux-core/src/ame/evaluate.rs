@@ -1,8 +1,11 @@
 //! What `conflux evaluate` reports for an AME on labelled rows: prediction quality, the MGE,
 //! the Granger correlation r² between `a` and `ω`, and global importances.
 
-use super::granger::{kl, pearson_r2};
+use std::collections::BTreeMap;
+
+use super::granger::kl;
 use super::{Ame, AmeTask};
+use crate::stats::Correlation;
 
 /// An AME's scores on a labelled dataset.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,74 +45,125 @@ pub fn auc(scores: &[f64], labels: &[f64]) -> f64 {
 impl Ame {
     /// Scores the AME on `x` (`[rows, d]`, scaled) with `labels`.
     pub fn evaluate(&self, x: &[f64], labels: &[f64]) -> AmeEvaluation {
-        let rows = labels.len();
-        let (p, o) = (self.experts(), self.task.outputs());
-        let (fwd, _, omega) = self.granger_pass(x, labels);
-        let n = rows.max(1) as f64;
-        let mge = (0..rows)
-            .map(|r| kl(&omega[r * p..(r + 1) * p], &fwd.a[r * p..(r + 1) * p]))
-            .sum::<f64>()
-            / n;
-        let granger_r2 = pearson_r2(&fwd.a, &omega);
-        let mean_of = |rs: &[usize]| -> Vec<f64> {
-            let m = rs.len().max(1) as f64;
-            (0..p)
-                .map(|i| rs.iter().map(|&r| fwd.a[r * p + i]).sum::<f64>() / m)
-                .collect()
-        };
-        let all: Vec<usize> = (0..rows).collect();
-        let importance = mean_of(&all);
-        let argmax = |v: &[f64]| {
-            v.iter()
-                .enumerate()
-                .fold(0, |b, (i, x)| if *x > v[b] { i } else { b })
-        };
-        let (quality, importance_by_class) = match self.task {
-            AmeTask::Regression => {
-                let mse = fwd
-                    .y
-                    .iter()
-                    .zip(labels)
-                    .map(|(y, t)| (y - t).powi(2))
-                    .sum::<f64>()
-                    / n;
-                (vec![("rmse", mse.sqrt())], Vec::new())
+        let mut scorer = AmeScorer::new(self);
+        scorer.add_rows(x, labels);
+        scorer.finish()
+    }
+}
+
+/// [`Ame::evaluate`] over rows that arrive in blocks: the same numbers, in memory bounded
+/// by the experts and classes (plus one prediction per row for a binary AME's AUC).
+#[derive(Debug, Clone)]
+pub struct AmeScorer<'a> {
+    ame: &'a Ame,
+    rows: usize,
+    kl: f64,
+    r2: Correlation,
+    squared_error: f64,
+    hits: usize,
+    sum_a: Vec<f64>,
+    /// Per class label: rows and the sum of their attention.
+    by_class: BTreeMap<usize, (usize, Vec<f64>)>,
+    /// A binary AME's predictions and labels, for the AUC.
+    binary: (Vec<f64>, Vec<f64>),
+}
+
+impl<'a> AmeScorer<'a> {
+    /// An empty scorer for `ame`.
+    pub fn new(ame: &'a Ame) -> Self {
+        AmeScorer {
+            ame,
+            rows: 0,
+            kl: 0.0,
+            r2: Correlation::default(),
+            squared_error: 0.0,
+            hits: 0,
+            sum_a: vec![0.0; ame.experts()],
+            by_class: BTreeMap::new(),
+            binary: (Vec::new(), Vec::new()),
+        }
+    }
+
+    /// Runs the AME on a block of labelled rows (`x` scaled) and adds them.
+    pub fn add_rows(&mut self, x: &[f64], labels: &[f64]) {
+        let (fwd, _, omega) = self.ame.granger_pass(x, labels);
+        self.add(&fwd.y, &fwd.a, &omega, labels);
+    }
+
+    /// Adds rows already run: predictions `y` `[rows, o]`, attention `a` and Granger
+    /// targets `omega` `[rows, p]`, and their labels (as [`Ame::explain_rows`] gives them).
+    pub fn add(&mut self, y: &[f64], a: &[f64], omega: &[f64], labels: &[f64]) {
+        let (p, o, task) = (self.ame.experts(), self.ame.task.outputs(), self.ame.task);
+        for (r, &label) in labels.iter().enumerate() {
+            let (ar, wr, yr) = (
+                &a[r * p..(r + 1) * p],
+                &omega[r * p..(r + 1) * p],
+                &y[r * o..(r + 1) * o],
+            );
+            self.kl += kl(wr, ar);
+            for (&ai, &wi) in ar.iter().zip(wr) {
+                self.r2.push(ai, wi);
             }
-            task => {
-                let hits = (0..rows)
-                    .filter(|&r| {
-                        let pred = match task {
-                            AmeTask::Binary => usize::from(fwd.y[r] > 0.5),
-                            _ => argmax(&fwd.y[r * o..(r + 1) * o]),
-                        };
-                        pred == labels[r] as usize
-                    })
-                    .count();
-                let mut q = vec![("accuracy", hits as f64 / n)];
-                if task == AmeTask::Binary {
-                    q.push(("auc", auc(&fwd.y, labels)));
+            for (s, &ai) in self.sum_a.iter_mut().zip(ar) {
+                *s += ai;
+            }
+            match task {
+                AmeTask::Regression => self.squared_error += (yr[0] - label).powi(2),
+                _ => {
+                    let predicted = match task {
+                        AmeTask::Binary => usize::from(yr[0] > 0.5),
+                        _ => argmax(yr),
+                    };
+                    self.hits += usize::from(predicted == label as usize);
+                    let (n, sum) = self
+                        .by_class
+                        .entry(label as usize)
+                        .or_insert_with(|| (0, vec![0.0; p]));
+                    *n += 1;
+                    for (s, &ai) in sum.iter_mut().zip(ar) {
+                        *s += ai;
+                    }
+                    if task == AmeTask::Binary {
+                        self.binary.0.push(yr[0]);
+                        self.binary.1.push(label);
+                    }
                 }
-                let mut classes: Vec<usize> = labels.iter().map(|&l| l as usize).collect();
-                classes.sort_unstable();
-                classes.dedup();
-                let by_class = classes
-                    .into_iter()
-                    .map(|c| {
-                        let rs: Vec<usize> =
-                            (0..rows).filter(|&r| labels[r] as usize == c).collect();
-                        (c, mean_of(&rs))
-                    })
-                    .collect();
-                (q, by_class)
+            }
+        }
+        self.rows += labels.len();
+    }
+
+    /// The evaluation of every row added.
+    pub fn finish(self) -> AmeEvaluation {
+        let n = self.rows.max(1) as f64;
+        let quality = match self.ame.task {
+            AmeTask::Regression => vec![("rmse", (self.squared_error / n).sqrt())],
+            task => {
+                let mut q = vec![("accuracy", self.hits as f64 / n)];
+                if task == AmeTask::Binary {
+                    q.push(("auc", auc(&self.binary.0, &self.binary.1)));
+                }
+                q
             }
         };
         AmeEvaluation {
-            rows,
+            rows: self.rows,
             quality,
-            mge,
-            granger_r2,
-            importance,
-            importance_by_class,
+            mge: self.kl / n,
+            granger_r2: self.r2.pearson().powi(2),
+            importance: self.sum_a.iter().map(|s| s / n).collect(),
+            importance_by_class: self
+                .by_class
+                .into_iter()
+                .map(|(c, (m, sum))| (c, sum.iter().map(|s| s / m as f64).collect()))
+                .collect(),
         }
     }
+}
+
+/// Index of the largest value (the first of equals).
+pub fn argmax(v: &[f64]) -> usize {
+    v.iter()
+        .enumerate()
+        .fold(0, |b, (i, x)| if *x > v[b] { i } else { b })
 }

@@ -10,7 +10,7 @@ pub mod evaluate;
 pub mod granger;
 pub mod json;
 
-pub use evaluate::AmeEvaluation;
+pub use evaluate::{AmeEvaluation, AmeScorer};
 
 use crate::data::groups::FeatureGroups;
 use crate::error::{Error, Result};
@@ -808,6 +808,59 @@ mod tests {
             aux_all_b: v(o),
             aux_minus_w,
             aux_minus_b: v(p * o),
+        }
+    }
+
+    #[test]
+    fn scoring_in_blocks_equals_scoring_at_once() {
+        let mut rng = Rng::for_row(9, 0);
+        for task in [
+            AmeTask::Regression,
+            AmeTask::Binary,
+            AmeTask::Multiclass { classes: 3 },
+        ] {
+            let m = random_ame(&mut rng, task, &[2, 1, 3], 3, 4);
+            let (d, rows) = (6, 37);
+            let x: Vec<f64> = (0..rows * d).map(|_| rng.normal()).collect();
+            let labels: Vec<f64> = (0..rows)
+                .map(|r| match task {
+                    AmeTask::Regression => rng.normal(),
+                    AmeTask::Binary => (r % 2) as f64,
+                    AmeTask::Multiclass { .. } => (r % 3) as f64,
+                })
+                .collect();
+            let whole = m.evaluate(&x, &labels);
+            let mut blocks = AmeScorer::new(&m);
+            for (xb, lb) in x.chunks(10 * d).zip(labels.chunks(10)) {
+                blocks.add_rows(xb, lb);
+            }
+            let parts = blocks.finish();
+            assert_eq!(parts.rows, rows);
+            assert_eq!(
+                parts.importance_by_class.len(),
+                whole.importance_by_class.len()
+            );
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * (1.0 + a.abs());
+            assert!(close(parts.mge, whole.mge) && whole.mge > 0.0);
+            assert!(close(parts.granger_r2, whole.granger_r2));
+            for ((k, a), (_, b)) in parts.quality.iter().zip(&whole.quality) {
+                assert!(close(*a, *b), "{k}");
+            }
+            // The streamed r² is the textbook two-pass Pearson correlation, squared.
+            let (fwd, _, omega) = m.granger_pass(&x, &labels);
+            let n = fwd.a.len() as f64;
+            let (ma, mw) = (fwd.a.iter().sum::<f64>() / n, omega.iter().sum::<f64>() / n);
+            let (mut saw, mut saa, mut sww) = (0.0, 0.0, 0.0);
+            for (a, w) in fwd.a.iter().zip(&omega) {
+                saw += (a - ma) * (w - mw);
+                saa += (a - ma).powi(2);
+                sww += (w - mw).powi(2);
+            }
+            assert!(close(whole.granger_r2, saw * saw / (saa * sww)));
+            for (a, b) in parts.importance.iter().zip(&whole.importance) {
+                assert!(close(*a, *b));
+            }
+            assert!((whole.importance.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         }
     }
 

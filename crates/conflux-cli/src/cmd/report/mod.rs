@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use conflux_core::Plan;
 use conflux_core::data::csv::CsvOptions;
 use conflux_core::io::AnyModel;
 use conflux_core::net::Network;
@@ -18,11 +19,17 @@ use conflux_core::{Attribution, Reference, Target};
 use conflux_methods::spec::MethodSpec;
 use serde_json::{Value, json};
 
+mod ame;
+
 use super::Subject;
-use super::explain::{Consumer, Job, Prepared, reference_file, stream};
-use crate::cli::{ReferenceMode, ReportArgs};
+use super::evaluate::{Scoring, Summary};
+use super::explain::{
+    Consumer, Job, Prepared, Resolved, reference_file, resolve_reference, stream,
+};
+use crate::cli::{Metric, MetricArgs, ReferenceMode, ReportArgs};
 use crate::html::{self, charts, num, short, text};
 use crate::output::Sink;
+use crate::report::Reporter;
 
 /// Rows the beeswarm draws (a seeded uniform sample of all rows).
 const SWARM_ROWS: usize = 400;
@@ -48,18 +55,32 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         ],
         Some(&args.out),
     )?;
-    let AnyModel::Network(net) = &model else {
-        anyhow::bail!(
-            "report: AME models are not drawn yet; use `conflux explain` (its own attention) or \
-             `conflux evaluate` for an AME"
-        );
-    };
     if args.target == conflux_core::Target::All {
         anyhow::bail!(
             "--target all: a report explains one output per row; give predicted or an index"
         );
     }
-    let specs = method_specs(&args.methods, args.c.as_deref())?;
+    if let AnyModel::Ame(_) = &model {
+        // An AME explains itself; the network options do not apply.
+        for (flag, given) in [
+            ("--method", !args.methods.is_empty()),
+            ("--c", args.c.is_some()),
+            ("--reference", args.reference != Reference::Zeros),
+            ("--reference-data", args.reference_data.is_some()),
+            ("--target", args.target != Target::Predicted),
+        ] {
+            if given {
+                anyhow::bail!(
+                    "{flag}: an AME's report shows its own attention (and with --label its MGE); \
+                     to run other methods on an AME use `conflux explain --method kernel-shap` (or lime, …)"
+                );
+            }
+        }
+    }
+    let specs = match &model {
+        AnyModel::Network(_) => method_specs(&args.methods, args.c.as_deref())?,
+        AnyModel::Ame(_) => Vec::new(),
+    };
     let pool = super::thread_pool(args.threads)?;
     let job = Request {
         name: args.model.model.display().to_string(),
@@ -72,9 +93,16 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         rows: args.rows,
         seed: args.seed,
         csv: args.csv.options(),
+        metric: (!args.metric.metrics.is_empty()).then_some(&args.metric),
         quiet: args.quiet,
     };
-    let page = pool.install(|| html(net, &job))?;
+    let page = pool.install(|| match &model {
+        AnyModel::Network(net) => html(net, &job),
+        AnyModel::Ame(a) => {
+            let summary = conflux_core::inspect::text(&model, &job.name);
+            ame::html(a, &summary, &job)
+        }
+    })?;
     write(&args.out, &page)?;
     if !args.quiet {
         eprintln!("wrote {} ({} bytes)", args.out.display(), page.len());
@@ -104,6 +132,8 @@ pub struct Request<'a> {
     pub seed: u64,
     /// How the data file is read.
     pub csv: CsvOptions,
+    /// `--metric` and its settings: a metric table on the per-row rows.
+    pub metric: Option<&'a MetricArgs>,
     /// No progress bar.
     pub quiet: bool,
 }
@@ -138,8 +168,88 @@ pub fn html(net: &Network, req: &Request<'_>) -> Result<String> {
         stream::<f64>(&job, &mut g)?;
         runs.push(g.finish(spec.to_string(), t.elapsed().as_secs_f64()));
     }
+    let scores = match req.metric {
+        Some(m) => metric_scores(net, req, m, &runs[0])?,
+        None => Vec::new(),
+    };
     let summary = conflux_core::inspect::network_text(net, &req.name);
-    Ok(build(req, &summary, &runs, started.elapsed().as_secs_f64()))
+    let image = image_shape(&net.input_shape());
+    Ok(build(
+        req,
+        &summary,
+        &runs,
+        &scores,
+        image,
+        started.elapsed().as_secs_f64(),
+    ))
+}
+
+/// A method's label and its metrics (mean ± sd over rows).
+type MethodScores = (String, Vec<(Metric, Summary)>);
+
+/// `evaluate`'s metrics of every method on the per-row rows of `first` (their raw values),
+/// with the shared reference: `(method, [(metric, mean ± sd over rows)])`.
+fn metric_scores(
+    net: &Network,
+    req: &Request<'_>,
+    m: &MetricArgs,
+    first: &Run,
+) -> Result<Vec<MethodScores>> {
+    if m.metrics.contains(&Metric::Rmse) {
+        anyhow::bail!(
+            "--metric rmse: the report does not read ground-truth columns; use `conflux evaluate --metric rmse`"
+        );
+    }
+    let Resolved::Shared(reference) = resolve_reference(
+        Subject::Net(net),
+        req.data,
+        &req.csv,
+        req.label,
+        req.reference,
+        req.reference_data,
+        ReferenceMode::Auto,
+    )?
+    else {
+        anyhow::bail!(
+            "--metric: the metrics take one shared reference row (zeros, mean, median or a one-row file)"
+        );
+    };
+    let mut x: Vec<f64> = first
+        .rows
+        .iter()
+        .flat_map(|r| r.values.iter().copied())
+        .collect();
+    if let Some(p) = net.preprocess() {
+        p.apply(&mut x);
+    }
+    let plan = Plan::<f64>::new(net, false)?;
+    let perturbation = super::evaluate::perturbation(m, &first.features, None, req.seed)?;
+    let scoring = Scoring {
+        plan: &plan,
+        x: &x,
+        reference: &reference,
+        perturbation: &perturbation,
+        metric: m,
+        target: req.target,
+        seed: req.seed,
+        truth: None,
+    };
+    let bar = Reporter::steps(
+        (req.specs.len() * m.metrics.len()) as u64,
+        "scoring",
+        req.quiet,
+    );
+    let mut out = Vec::new();
+    for spec in req.specs {
+        let method = spec.build(None, req.seed).context("--method")?;
+        method.validate(&plan).context("--method")?;
+        out.push((
+            super::evaluate::label(&method),
+            scoring.score(&method, &bar)?,
+        ));
+    }
+    bar.finish();
+    Ok(out)
 }
 
 /// Writes `page` to `out` atomically.
@@ -205,11 +315,48 @@ struct Run {
     sample: Vec<(usize, Vec<f64>, Vec<f64>)>,
 }
 
+/// A seeded uniform sample of at most `size` items from a stream (Algorithm R): an item
+/// is built only when it is kept.
+pub(crate) struct Reservoir<T> {
+    size: usize,
+    seen: usize,
+    rng: Rng,
+    /// The sample, in no particular order.
+    pub items: Vec<T>,
+}
+
+impl<T> Reservoir<T> {
+    pub(crate) fn new(size: usize, seed: u64) -> Self {
+        Reservoir {
+            size,
+            seen: 0,
+            rng: Rng::for_row(seed, usize::MAX - 7),
+            items: Vec::new(),
+        }
+    }
+
+    /// Offers the next item of the stream.
+    pub(crate) fn offer(&mut self, make: impl FnOnce() -> T) {
+        let slot = if self.items.len() < self.size {
+            Some(self.items.len())
+        } else {
+            Some(self.rng.below(self.seen + 1)).filter(|&j| j < self.size)
+        };
+        self.seen += 1;
+        if let Some(j) = slot {
+            if j == self.items.len() {
+                self.items.push(make());
+            } else {
+                self.items[j] = make();
+            }
+        }
+    }
+}
+
 /// Streams one method's results into sums over every row, the first rows in full, and a
 /// seeded reservoir sample for the beeswarm.
 struct Gather {
     keep: usize,
-    rng: Rng,
     features: Vec<String>,
     baseline_kind: Option<String>,
     entries: usize,
@@ -221,14 +368,13 @@ struct Gather {
     max_gap: Option<f64>,
     max_rel_gap: f64,
     rows: Vec<RowView>,
-    sample: Vec<(usize, Vec<f64>, Vec<f64>)>,
+    sample: Reservoir<(usize, Vec<f64>, Vec<f64>)>,
 }
 
 impl Gather {
     fn new(keep: usize, seed: u64) -> Self {
         Gather {
             keep,
-            rng: Rng::for_row(seed, usize::MAX - 7),
             features: Vec::new(),
             baseline_kind: None,
             entries: 0,
@@ -240,7 +386,7 @@ impl Gather {
             max_gap: None,
             max_rel_gap: 0.0,
             rows: Vec::new(),
-            sample: Vec::new(),
+            sample: Reservoir::new(SWARM_ROWS, seed),
         }
     }
 
@@ -260,7 +406,7 @@ impl Gather {
             max_gap: self.max_gap,
             max_rel_gap: self.max_rel_gap,
             rows: self.rows,
-            sample: self.sample,
+            sample: self.sample.items,
         }
     }
 }
@@ -346,21 +492,8 @@ impl Consumer<f64> for Gather {
                     gap,
                 });
             }
-            // Reservoir sampling (Algorithm R): every entry is drawn with equal chance; the
-            // row is copied only when it is kept.
-            let slot = if self.sample.len() < SWARM_ROWS {
-                Some(self.sample.len())
-            } else {
-                Some(self.rng.below(self.entries + 1)).filter(|&j| j < SWARM_ROWS)
-            };
-            if let Some(j) = slot {
-                let item = (row, values.to_vec(), scores.to_vec());
-                if j == self.sample.len() {
-                    self.sample.push(item);
-                } else {
-                    self.sample[j] = item;
-                }
-            }
+            self.sample
+                .offer(|| (row, values.to_vec(), scores.to_vec()));
             self.entries += 1;
         }
         Ok(())
@@ -368,7 +501,14 @@ impl Consumer<f64> for Gather {
 }
 
 /// The page.
-fn build(req: &Request<'_>, summary: &str, runs: &[Run], seconds: f64) -> String {
+fn build(
+    req: &Request<'_>,
+    summary: &str,
+    runs: &[Run],
+    scores: &[MethodScores],
+    image: Option<(usize, usize, usize)>,
+    seconds: f64,
+) -> String {
     let first = &runs[0];
     let features = &first.features;
     let mut sections = Vec::new();
@@ -428,7 +568,7 @@ fn build(req: &Request<'_>, summary: &str, runs: &[Run], seconds: f64) -> String
             })
             .collect();
         s.push_str(&format!("<h3>{}</h3>", text(&r.spec)));
-        s.push_str(&charts::importance(&items, &r.spec));
+        s.push_str(&charts::importance(&items, &r.spec, "mean |score|"));
         if order.len() > CHART_FEATURES {
             s.push_str(&format!(
                 "<p class=\"caption\">The {CHART_FEATURES} most important of {} features are drawn; the table lists the first {}.</p>",
@@ -466,49 +606,29 @@ fn build(req: &Request<'_>, summary: &str, runs: &[Run], seconds: f64) -> String
     sections.push(s);
 
     // Beeswarm of the first method.
-    let mut order: Vec<usize> = (0..features.len()).collect();
-    order.sort_by(|&a, &b| first.mean_abs[b].total_cmp(&first.mean_abs[a]));
-    order.truncate(TOP);
-    let names: Vec<&str> = order.iter().map(|&f| features[f].as_str()).collect();
-    let mut dots = Vec::new();
-    for (lane, &f) in order.iter().enumerate() {
-        let (lo, hi) = first
-            .sample
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (_, v, _)| {
-                (lo.min(v[f]), hi.max(v[f]))
-            });
-        for (row, values, scores) in &first.sample {
-            dots.push(charts::Dot {
-                lane,
-                score: scores[f],
-                value: (hi > lo).then(|| (values[f] - lo) / (hi - lo)),
-                row: *row,
-            });
-        }
-    }
-    sections.push(format!(
-        "<section id=\"beeswarm\"><h2>Beeswarm ({})</h2>{}<p class=\"caption\">One dot per row and feature ({} rows drawn, a seeded sample of {}): left of the axis the feature lowered the output, right it raised it. Colour is the feature's value in that row, blue low to orange high. The {} most important features, most important on top.</p></section>",
-        text(&first.spec),
-        charts::beeswarm(&names, &dots),
-        first.sample.len(),
+    sections.push(beeswarm_section(
+        &first.spec,
+        features,
+        &first.mean_abs,
+        &first.sample,
         first.entries,
-        names.len()
+        (
+            "feature",
+            "left of the axis the feature lowered the output, right it raised it.",
+            "score (← lowers the output · raises it →)",
+        ),
     ));
 
     // Per-row waterfall and conflicts (drawn by the page's script from the data block).
-    let mut picker = String::from("<div class=\"picker\">");
-    if runs.len() > 1 {
-        picker.push_str("<label>method <select id=\"method-pick\">");
-        for (i, r) in runs.iter().enumerate() {
-            picker.push_str(&format!(
-                "<option value=\"{i}\">{}</option>",
-                text(&short(&r.spec))
-            ));
-        }
-        picker.push_str("</select></label>");
-    }
-    picker.push_str("<label>data row <input id=\"row-pick\" type=\"number\" min=\"0\"></label><button id=\"row-prev\" type=\"button\">◀ previous</button><button id=\"row-next\" type=\"button\">next ▶</button><label>order <select id=\"row-sort\"><option value=\"row\">by row</option><option value=\"output\">by prediction</option><option value=\"conflict\">by conflict</option></select></label></div>");
+    let specs: Vec<&str> = runs.iter().map(|r| r.spec.as_str()).collect();
+    let picker = picker(
+        &specs,
+        &[
+            ("row", "by row"),
+            ("output", "by prediction"),
+            ("conflict", "by conflict"),
+        ],
+    );
     sections.push(format!(
         "<section id=\"rows\"><h2>Per row: from the baseline to the output</h2>{picker}<p id=\"waterfall-info\"></p><svg id=\"waterfall\" class=\"chart\" role=\"img\" aria-label=\"waterfall\"></svg><p class=\"caption\">Each bar is one feature's score: orange raised the output, blue lowered it, grey is what the biases did (CAFE). Bars start where the previous ended, from the baseline output (top) to the row's output (bottom); hover a bar for the feature's value and, for CAFE, its S+ and S−. The first {} rows of the data are available here{}.</p><h3>Conflicts in this row</h3><ul id=\"row-conflicts\"></ul><p class=\"caption\">Features whose smaller part (S+ or S−) is more than half their larger one: large opposing effects that cancel in the joint score.</p></section>",
         first.rows.len(),
@@ -519,31 +639,22 @@ fn build(req: &Request<'_>, summary: &str, runs: &[Run], seconds: f64) -> String
         }
     ));
 
-    // Method comparison: rank agreement of |scores|.
-    if runs.len() > 1 {
-        let mut s = String::from(
-            "<section id=\"comparison\"><h2>Method comparison</h2><table><thead><tr><th>methods</th><th>global rank agreement</th><th>mean per-row rank agreement</th></tr></thead><tbody>",
-        );
-        for i in 0..runs.len() {
-            for j in i + 1..runs.len() {
-                let (a, b) = (&runs[i], &runs[j]);
-                let global = spearman(&a.mean_abs, &b.mean_abs);
-                let rows = a.rows.len().min(b.rows.len());
-                let per_row: f64 = (0..rows)
-                    .map(|k| spearman(&abs(&a.rows[k].scores), &abs(&b.rows[k].scores)))
-                    .sum::<f64>()
-                    / rows.max(1) as f64;
-                s.push_str(&format!(
-                    "<tr><td>{} vs {}</td><td>{}</td><td>{}</td></tr>",
-                    text(&short(&a.spec)),
-                    text(&short(&b.spec)),
-                    num(global),
-                    num(per_row)
-                ));
-            }
-        }
-        s.push_str(&format!("</tbody></table><p class=\"caption\">Spearman rank correlation of the features' |scores| between two methods: globally (of the mean |score| per feature over every row) and per row (averaged over the first {} rows). 1: the methods rank the features alike; 0: unrelated; the waterfall's line above says it for the row shown.</p></section>", first.rows.len()));
-        sections.push(s);
+    if let Some((c, h, w)) = image {
+        sections.push(images_section(
+            c,
+            h,
+            w,
+            if first.mean_pos.is_some() {
+                "The input, then where the image pushed the output up (S+, orange), where it pushed it down (S−, blue, on the same scale as S+) and the joint score S+ − S− (orange raises, blue lowers). Pixels strong in both S+ and S− are conflicts that the joint map cancels away."
+            } else {
+                "The input, then the score per pixel: orange raised the output, blue lowered it."
+            },
+        ));
+    }
+
+    // Method comparison: rank agreement of |scores|, and the metric table.
+    if runs.len() > 1 || !scores.is_empty() {
+        sections.push(comparison_section(runs, scores));
     }
 
     // Global conflicts (CAFE).
@@ -564,8 +675,103 @@ fn build(req: &Request<'_>, summary: &str, runs: &[Run], seconds: f64) -> String
         sections.push(s);
     }
 
-    let data = page_data(runs);
+    let data = page_data(runs, image);
     html::page("conflux report", &sections, &data)
+}
+
+/// The beeswarm section: lanes for the [`TOP`] `names` by `importance`, one dot per sampled
+/// `(row, values, scores)` and lane, coloured by the value scaled over the sample. `lane`
+/// names what a lane is (feature, group) and how to read a dot's position.
+pub(crate) fn beeswarm_section(
+    method: &str,
+    names: &[String],
+    importance: &[f64],
+    sample: &[(usize, Vec<f64>, Vec<f64>)],
+    entries: usize,
+    (unit, reading, axis): (&str, &str, &str),
+) -> String {
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    order.sort_by(|&a, &b| importance[b].total_cmp(&importance[a]));
+    order.truncate(TOP);
+    let lanes: Vec<&str> = order.iter().map(|&f| names[f].as_str()).collect();
+    let mut dots = Vec::new();
+    for (lane, &f) in order.iter().enumerate() {
+        let (lo, hi) = sample
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (_, v, _)| {
+                (lo.min(v[f]), hi.max(v[f]))
+            });
+        for (row, values, scores) in sample {
+            dots.push(charts::Dot {
+                lane,
+                score: scores[f],
+                value: (hi > lo).then(|| (values[f] - lo) / (hi - lo)),
+                row: *row,
+            });
+        }
+    }
+    format!(
+        "<section id=\"beeswarm\"><h2>Beeswarm ({})</h2>{}<p class=\"caption\">One dot per row and {unit} ({} rows drawn, a seeded sample of {}): {reading} Colour is the {unit}'s value in that row, blue low to orange high. The {} most important {unit}s, most important on top.</p></section>",
+        text(method),
+        charts::beeswarm(&lanes, &dots, axis),
+        sample.len(),
+        entries,
+        lanes.len()
+    )
+}
+
+/// Method comparison: Spearman agreement of |scores| between every pair of methods, and
+/// the metric table (`scores`, from `--metric`).
+fn comparison_section(runs: &[Run], scores: &[MethodScores]) -> String {
+    let mut s = String::from("<section id=\"comparison\"><h2>Method comparison</h2>");
+    if runs.len() > 1 {
+        s.push_str("<table id=\"agreement\"><thead><tr><th>methods</th><th>global rank agreement</th><th>mean per-row rank agreement</th></tr></thead><tbody>");
+        for i in 0..runs.len() {
+            for j in i + 1..runs.len() {
+                let (a, b) = (&runs[i], &runs[j]);
+                let global = spearman(&a.mean_abs, &b.mean_abs);
+                let rows = a.rows.len().min(b.rows.len());
+                let per_row: f64 = (0..rows)
+                    .map(|k| spearman(&abs(&a.rows[k].scores), &abs(&b.rows[k].scores)))
+                    .sum::<f64>()
+                    / rows.max(1) as f64;
+                s.push_str(&format!(
+                    "<tr><td>{} vs {}</td><td>{}</td><td>{}</td></tr>",
+                    text(&short(&a.spec)),
+                    text(&short(&b.spec)),
+                    num(global),
+                    num(per_row)
+                ));
+            }
+        }
+        s.push_str(&format!("</tbody></table><p class=\"caption\">Spearman rank correlation of the features' |scores| between two methods: globally (of the mean |score| per feature over every row) and per row (averaged over the first {} rows). 1: the methods rank the features alike; 0: unrelated; the waterfall's line above says it for the row shown.</p>", runs[0].rows.len()));
+    }
+    if let Some((_, first)) = scores.first() {
+        s.push_str("<table id=\"metrics\" class=\"sortable\"><thead><tr><th>method</th>");
+        for (m, _) in first {
+            s.push_str(&format!("<th>{}</th>", m.name()));
+        }
+        s.push_str("</tr></thead><tbody>");
+        for (spec, row) in scores {
+            s.push_str(&format!("<tr><td>{}</td>", text(&short(spec))));
+            for (_, v) in row {
+                s.push_str(&match v {
+                    Some((mean, sd, _)) => {
+                        format!("<td data-v=\"{mean:e}\">{} ± {}</td>", num(*mean), num(*sd))
+                    }
+                    None => "<td>n/a</td>".to_string(),
+                });
+            }
+            s.push_str("</tr>");
+        }
+        let rows = scores
+            .first()
+            .and_then(|(_, v)| v.iter().find_map(|(_, x)| x.map(|t| t.2)))
+            .unwrap_or(0);
+        s.push_str(&format!("</tbody></table><p class=\"caption\">The metrics of <code>conflux evaluate</code> on the first {rows} rows, mean ± sd over rows (lower is better): infidelity, the mean squared error of scores · perturbation against the output's change under noise; sensitivity-max, how much the scores move within a small ball; completeness, |Σ scores − (output − baseline output)|. n/a: the method makes no such claim.</p>"));
+    }
+    s.push_str("</section>");
+    s
 }
 
 /// Element-wise |v|.
@@ -573,8 +779,51 @@ fn abs(v: &[f64]) -> Vec<f64> {
     v.iter().map(|x| x.abs()).collect()
 }
 
+/// The row picker: a method choice when there are several, the data row, previous/next,
+/// and the orders `(key, label)` next/previous follow (keys of the script's row objects).
+pub(crate) fn picker(methods: &[&str], orders: &[(&str, &str)]) -> String {
+    let mut p = String::from("<div class=\"picker\">");
+    if methods.len() > 1 {
+        p.push_str("<label>method <select id=\"method-pick\">");
+        for (i, m) in methods.iter().enumerate() {
+            p.push_str(&format!(
+                "<option value=\"{i}\">{}</option>",
+                text(&short(m))
+            ));
+        }
+        p.push_str("</select></label>");
+    }
+    p.push_str("<label>data row <input id=\"row-pick\" type=\"number\" min=\"0\"></label><button id=\"row-prev\" type=\"button\">◀ previous</button><button id=\"row-next\" type=\"button\">next ▶</button><label>order <select id=\"row-sort\">");
+    for (key, label) in orders {
+        p.push_str(&format!("<option value=\"{key}\">{label}</option>"));
+    }
+    p.push_str("</select></label></div>");
+    p
+}
+
+/// `(channels, height, width)` when the model reads images: a `[C, H, W]` or `[H, W]` input
+/// with both sides at least 2.
+pub(crate) fn image_shape(shape: &[usize]) -> Option<(usize, usize, usize)> {
+    match *shape {
+        [c, h, w] if h >= 2 && w >= 2 => Some((c, h, w)),
+        [h, w] if h >= 2 && w >= 2 => Some((1, h, w)),
+        _ => None,
+    }
+}
+
+/// The images section: the script draws the maps of the row picked above and of the
+/// dataset means; `reading` says how to read them.
+pub(crate) fn images_section(c: usize, h: usize, w: usize, reading: &str) -> String {
+    format!(
+        "<section id=\"images\"><h2>Images</h2><p class=\"caption\">Input: {c} channel(s) of {h} × {w} pixels. The row and method picked above.</p><div id=\"image-row\" class=\"maps\"></div><h3>Over every row</h3><div id=\"image-global\" class=\"maps\"></div><p class=\"caption\">{reading} Each map sums its channels; images wider than {IMAGE_CELLS} pixels are drawn in blocks. White is zero; the colour scale's maximum is under each map.</p></section>"
+    )
+}
+
+/// Largest side of a drawn map (in cells); the script pools larger images into blocks.
+const IMAGE_CELLS: usize = 64;
+
 /// The data block the script draws per-row views from.
-fn page_data(runs: &[Run]) -> Value {
+fn page_data(runs: &[Run], image: Option<(usize, usize, usize)>) -> Value {
     let first = &runs[0];
     let methods: Vec<Value> = runs
         .iter()
@@ -598,7 +847,10 @@ fn page_data(runs: &[Run]) -> Value {
                     })
                 })
                 .collect();
-            json!({"spec": r.spec, "rows": rows})
+            // Dataset maps for image models (three numbers per pixel).
+            let global =
+                image.map(|_| json!({"abs": r.mean_abs, "pos": r.mean_pos, "neg": r.mean_neg}));
+            json!({"spec": r.spec, "rows": rows, "global": global})
         })
         .collect();
     let rows: Vec<Value> = first
@@ -612,5 +864,6 @@ fn page_data(runs: &[Run]) -> Value {
         "conflict_share": CONFLICT_SHARE,
         "rows": rows,
         "methods": methods,
+        "image": image.map(|(c, h, w)| json!({"channels": c, "height": h, "width": w, "cells": IMAGE_CELLS})),
     })
 }

@@ -395,7 +395,8 @@ pub struct ExplainArgs {
 /// The metrics `evaluate` scores methods with (and `report` tabulates).
 #[derive(Debug, Args)]
 pub struct MetricArgs {
-    /// A metric (repeatable): infidelity, sensitivity-max, completeness.
+    /// A metric (repeatable): infidelity, sensitivity-max, completeness (and for evaluate,
+    /// rmse against ground-truth columns).
     #[arg(long = "metric", value_enum)]
     pub metrics: Vec<Metric>,
     /// Infidelity: noise standard deviation on continuous features (input space).
@@ -410,9 +411,6 @@ pub struct MetricArgs {
     /// Perturbations per row (infidelity and sensitivity-max).
     #[arg(long, default_value_t = 10, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub samples: usize,
-    /// RMSE: prefix of the ground-truth columns (`gt_` matches `conflux data conflicts`).
-    #[arg(long, default_value = "gt_", value_name = "PREFIX")]
-    pub truth_prefix: String,
     /// Sensitivity-max: radius of the L∞ ball (> 0).
     #[arg(long, default_value_t = 0.02, value_name = "R", value_parser = parse::positive, allow_hyphen_values = true)]
     pub radius: f64,
@@ -436,6 +434,9 @@ pub struct EvaluateArgs {
     pub methods: Vec<String>,
     #[command(flatten)]
     pub metric: MetricArgs,
+    /// RMSE: prefix of the ground-truth columns (`gt_` matches `conflux data conflicts`).
+    #[arg(long, default_value = "gt_", value_name = "PREFIX")]
+    pub truth_prefix: String,
     /// zeros (default), mean, median, or a one-row FILE.csv (raw units). mean and median read
     /// the data twice (not possible with --data -).
     #[arg(long, default_value = "zeros", value_name = "REF")]

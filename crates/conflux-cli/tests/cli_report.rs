@@ -255,7 +255,7 @@ fn long_names_are_shortened_and_overflow_is_an_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("data row 1") && err.contains("not a finite number"),
+        err.contains("data row 2") && err.contains("not a finite number"),
         "{err}"
     );
     assert!(!dir.path().join("big.html").exists());
@@ -456,4 +456,165 @@ fn ame_report_shows_attention_and_evaluate_numbers() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--method: an AME's report"));
     assert!(!dir.path().join("bad.html").exists());
+}
+
+/// A 3×130×130 image model (50 700 inputs): per-row views and maps hold cells of 3 × 3
+/// pixels (44 × 44), the file stays under 5 MB, and CAFE's completeness holds per cell.
+#[test]
+fn large_images_are_shown_in_cells_within_the_size_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let weight: Vec<String> = (0..54)
+        .map(|i| format!("{}", ((i * 7) % 11) as f64 / 5.0 - 1.0))
+        .collect();
+    let model = write(
+        dir.path(),
+        "big.json",
+        format!(
+            r#"{{"format": "conflux-model", "format_version": 2, "input_shape": [3, 130, 130], "nodes": [
+  {{"name": "conv", "op": "conv", "inputs": [{{"from": "input", "shape": [3, 130, 130]}}], "kernel_dims": [2, 3, 3, 3],
+    "weight": [{}], "bias": [0.1, -0.1], "strides": [1, 1], "dilations": [1, 1], "pads": [1, 1, 1, 1]}},
+  {{"name": "act", "op": "relu", "inputs": [{{"from": "conv", "shape": [2, 130, 130]}}]}},
+  {{"name": "gap", "op": "mean", "inputs": [{{"from": "act", "shape": [2, 130, 130]}}]}},
+  {{"name": "fc", "op": "linear", "inputs": [{{"from": "gap", "shape": [2]}}], "weight": [[1.0, -1.0]], "bias": [0.0]}}],
+ "output": {{"from": "fc", "shape": [1]}}}}"#,
+            weight.join(", ")
+        ),
+    );
+    let d = 3 * 130 * 130;
+    let mut csv = (0..d)
+        .map(|i| format!("p{i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+        + "\n";
+    for r in 0..10 {
+        let row: Vec<String> = (0..d)
+            .map(|i| format!("{}", ((i * 31 + r * 17) % 97) as f64 / 97.0))
+            .collect();
+        csv.push_str(&row.join(","));
+        csv.push('\n');
+    }
+    let data = write(dir.path(), "big.csv", csv);
+    let out = dir.path().join("big.html");
+    run_ok(
+        conflux()
+            .args([
+                "report", "--quiet", "--method", "cafe", "--method", "deeplift", "--model",
+            ])
+            .arg(&model)
+            .arg("--data")
+            .arg(&data)
+            .arg("--out")
+            .arg(&out),
+    );
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.len() < 5_000_000, "{} bytes", html.len());
+    let d = data_block(&html);
+    assert_eq!(d["image"]["pixels_per_cell"], 3);
+    assert_eq!(
+        (d["image"]["height"].as_u64(), d["image"]["width"].as_u64()),
+        (Some(44), Some(44))
+    );
+    assert_eq!(d["features"].as_array().unwrap().len(), 44 * 44);
+    let rows = d["rows"].as_array().unwrap();
+    assert!(
+        !rows.is_empty() && rows.len() < 10,
+        "the budget keeps a few rows: {}",
+        rows.len()
+    );
+    assert_eq!(rows[0]["values"].as_array().unwrap().len(), 3 * 44 * 44);
+    assert_eq!(
+        d["methods"][0]["global"]["pos"].as_array().unwrap().len(),
+        44 * 44
+    );
+    for r in d["methods"][0]["rows"].as_array().unwrap() {
+        let scores: f64 = r["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .sum();
+        let total = r["baseline"].as_f64().unwrap() + scores + r["bias"].as_f64().unwrap();
+        assert!(
+            (total - r["output"].as_f64().unwrap()).abs() < 1e-9,
+            "completeness per cell"
+        );
+    }
+    assert!(html.contains("cells of 3 × 3 pixels"));
+}
+
+/// A binary AME on tabular data: the page names the predicted class and its probability
+/// per row, the per-class columns count every row, and `--metric` is refused for an AME.
+#[test]
+fn binary_ame_report_per_predicted_class() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("x0,x1,x2,y\n");
+    for i in 0..400 {
+        let (a, b, c) = (
+            ((i * 37) % 101) as f64 / 50.0 - 1.0,
+            ((i * 53) % 97) as f64 / 48.0 - 1.0,
+            ((i * 11) % 89) as f64 / 44.0 - 1.0,
+        );
+        csv.push_str(&format!("{a},{b},{c},{}\n", u8::from(a + 0.5 * b > 0.0)));
+    }
+    let data = write(dir.path(), "d.csv", csv);
+    let model = dir.path().join("m.ame.json");
+    run_ok(
+        conflux()
+            .args([
+                "train", "ame", "--quiet", "--label", "y", "--task", "binary", "--epochs", "5",
+                "--data",
+            ])
+            .arg(&data)
+            .arg("--out")
+            .arg(&model),
+    );
+    let out = dir.path().join("b.html");
+    run_ok(
+        conflux()
+            .args(["report", "--quiet", "--label", "y", "--model"])
+            .arg(&model)
+            .arg("--data")
+            .arg(&data)
+            .arg("--out")
+            .arg(&out),
+    );
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(!html.contains("<section id=\"images\">"));
+    let d = data_block(&html);
+    assert!(d["image"].is_null());
+    assert!(d["evaluation"]["quality"]["auc"].as_f64().unwrap() > 0.5);
+    for r in d["methods"][0]["rows"].as_array().unwrap() {
+        let p = r["output"].as_f64().unwrap();
+        assert!(
+            (0.5..=1.0).contains(&p),
+            "the predicted class's probability: {p}"
+        );
+        assert!(r["label"] == 0 || r["label"] == 1);
+    }
+    // "predicted k (n rows)" headers: every row is in one class.
+    let counts: usize = html
+        .split("<th>predicted ")
+        .skip(1)
+        .map(|h| {
+            h.split(" (")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(counts, 400);
+    let bad = conflux()
+        .args(["report", "--quiet", "--metric", "infidelity", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(dir.path().join("bad.html"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--metric: an AME's report"));
 }

@@ -656,19 +656,16 @@ pub fn train_mlp(
                 let hits = z
                     .chunks_exact(classes)
                     .zip(t_val.chunks_exact(classes))
-                    .filter(|(zr, tr)| argmax(zr) == argmax(tr))
+                    .filter(|(zr, tr)| {
+                        conflux_core::ame::evaluate::argmax(zr)
+                            == conflux_core::ame::evaluate::argmax(tr)
+                    })
                     .count();
                 vec![("accuracy", hits as f64 / n_val as f64)]
             }
         };
     }
     Ok((net, report))
-}
-
-fn argmax(v: &[f64]) -> usize {
-    v.iter()
-        .enumerate()
-        .fold(0, |b, (i, x)| if *x > v[b] { i } else { b })
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::io::Write as _;
 
 use anyhow::{Context, Result};
-use conflux_core::ame::AmeTask;
+use conflux_core::ame::{AmeScorer, AmeTask};
 use conflux_core::data::csv::CsvSource;
 use conflux_core::{Ame, FeatureGroups};
 use conflux_train::{AmeConfig, ImageStem, train_ame};
@@ -207,14 +207,27 @@ pub fn evaluate(args: &EvaluateArgs, ame: &Ame) -> Result<()> {
         d,
         Some(&ame.features),
     )?;
+    // Streamed in blocks: memory does not grow with the rows.
+    let mut scorer = AmeScorer::new(ame);
+    let limit = args.max_rows.unwrap_or(usize::MAX);
     let (mut x, mut labels) = (Vec::new(), Vec::new());
-    src.read_block(args.max_rows.unwrap_or(usize::MAX), &mut x, &mut labels)?;
-    src.ensure_rows()?;
-    check_labels(ame, &args.data, 0, &labels)?;
-    if let Some(pre) = &ame.preprocess {
-        pre.apply(&mut x);
+    let mut done = 0;
+    while done < limit {
+        x.clear();
+        labels.clear();
+        let n = src.read_block(BLOCK.min(limit - done), &mut x, &mut labels)?;
+        if n == 0 {
+            break;
+        }
+        check_labels(ame, &args.data, done, &labels)?;
+        if let Some(pre) = &ame.preprocess {
+            pre.apply(&mut x);
+        }
+        scorer.add_rows(&x, &labels);
+        done += n;
     }
-    let e = ame.evaluate(&x, &labels);
+    src.ensure_rows()?;
+    let e = scorer.finish();
     let names = ame.groups.names();
     let imp = |v: &[f64]| -> Map<String, Value> {
         names

@@ -265,7 +265,7 @@ fn evaluate<F: Float>(
             file.header()
                 .iter()
                 .filter(|h| Some(h.as_str()) != args.label.as_deref())
-                .filter(|h| !h.starts_with(&args.metric.truth_prefix))
+                .filter(|h| !h.starts_with(&args.truth_prefix))
                 .cloned()
                 .collect::<Vec<_>>(),
         ),
@@ -283,14 +283,14 @@ fn evaluate<F: Float>(
     if rmse {
         let names: Vec<String> = features
             .iter()
-            .map(|f| format!("{}{f}", args.metric.truth_prefix))
+            .map(|f| format!("{}{f}", args.truth_prefix))
             .collect();
         if let Some(missing) = names.iter().find(|n| !src.columns().header.contains(n)) {
             anyhow::bail!(
                 "--metric rmse: {} has no ground-truth column '{}' (--truth-prefix {})",
                 data_name.display(),
                 conflux_core::error::quote(missing),
-                conflux_core::error::quote(&args.metric.truth_prefix)
+                conflux_core::error::quote(&args.truth_prefix)
             );
         }
         src = src.with_extra(&names)?;

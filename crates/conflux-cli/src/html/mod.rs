@@ -68,6 +68,11 @@ pub fn num(v: f64) -> String {
     }
 }
 
+/// A numeric table cell, sortable by its exact value (`data-v`).
+pub fn cell(v: f64) -> String {
+    format!("<td data-v=\"{v:e}\">{}</td>", num(v))
+}
+
 const STYLE: &str = include_str!("page.css");
 const SCRIPT: &str = include_str!("page.js");
 

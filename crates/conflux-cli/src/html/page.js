@@ -29,7 +29,9 @@
     var out = [], rest = 0;
     order.forEach(function (i, n) {
       if (n < k) {
-        var tip = names[i] + " = " + fmt(data.rows[r].values[i]) + ": " + fmt(row.scores[i]);
+        // The raw value where the row holds one per feature (not for cells of a colour image).
+        var values = data.rows[r].values;
+        var tip = names[i] + (values.length === names.length ? " = " + fmt(values[i]) : "") + ": " + fmt(row.scores[i]);
         if (row.pos) tip += " (S+ " + fmt(row.pos[i]) + ", S− " + fmt(row.neg[i]) + ")";
         out.push({ label: names[i], value: row.scores[i], tip: tip });
       } else rest += row.scores[i];
@@ -106,18 +108,15 @@
       (row.mge === null ? "" : "; KL(ω ‖ attention) " + fmt(row.mge));
   }
 
-  // Image maps: each panel is one value per input element, summed over channels and pooled
-  // into at most data.image.cells cells per side; drawn as one rect per cell.
-  function grid() {
-    var im = data.image, f = Math.max(1, Math.ceil(Math.max(im.height, im.width) / im.cells));
-    return { f: f, h: Math.ceil(im.height / f), w: Math.ceil(im.width / f) };
-  }
+  // Image maps: each panel is one value per input element ([C, H, W], or one channel) of the
+  // grid the report holds (pixels, or cells of a large image), drawn as one rect per cell;
+  // the score maps sum their channels.
+  function grid() { return { h: data.image.height, w: data.image.width }; }
   function pooled(values, g, channel) {
-    var im = data.image, out = new Array(g.h * g.w).fill(0), hw = im.height * im.width;
-    for (var c = 0; c < im.channels; c++) {
+    var hw = g.h * g.w, channels = values.length / hw, out = new Array(hw).fill(0);
+    for (var c = 0; c < channels; c++) {
       if (channel !== undefined && c !== channel) continue;
-      for (var i = 0; i < im.height; i++) for (var j = 0; j < im.width; j++)
-        out[Math.floor(i / g.f) * g.w + Math.floor(j / g.f)] += values[c * hw + i * im.width + j];
+      for (var i = 0; i < hw; i++) out[i] += values[c * hw + i];
     }
     return out;
   }
@@ -138,8 +137,7 @@
       "shape-rendering": "crispEdges", role: "img", "aria-label": panel.title });
     var colour;
     if (panel.kind === "input") {
-      var im = data.image;
-      if (im.channels === 3) {
+      if (panel.values.length === 3 * g.h * g.w) {
         var ch = [0, 1, 2].map(function (c) { return pooled(panel.values, g, c); });
         var lr = range(ch[0].concat(ch[1], ch[2])), span = (lr[1] - lr[0]) || 1;
         colour = function (i) { return "rgb(" + ch.map(function (v) { return Math.round(255 * (v[i] - lr[0]) / span); }).join(",") + ")"; };

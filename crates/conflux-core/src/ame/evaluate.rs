@@ -91,9 +91,21 @@ impl<'a> AmeScorer<'a> {
     }
 
     /// Adds rows already run: predictions `y` `[rows, o]`, attention `a` and Granger
-    /// targets `omega` `[rows, p]`, and their labels (as [`Ame::explain_rows`] gives them).
+    /// targets `omega` `[rows, p]`, and their labels (as [`Ame::explain_rows`] gives them
+    /// with labels).
+    ///
+    /// # Panics
+    /// When the lengths do not agree with `labels` (a caller's bug, e.g. `explain_rows`
+    /// without labels has no `omega`).
     pub fn add(&mut self, y: &[f64], a: &[f64], omega: &[f64], labels: &[f64]) {
         let (p, o, task) = (self.ame.experts(), self.ame.task.outputs(), self.ame.task);
+        let n = labels.len();
+        assert!(
+            y.len() == n * o && a.len() == n * p && omega.len() == n * p,
+            "AmeScorer::add: {n} labels need {} predictions and {} attention and ω values",
+            n * o,
+            n * p
+        );
         for (r, &label) in labels.iter().enumerate() {
             let (ar, wr, yr) = (
                 &a[r * p..(r + 1) * p],
@@ -110,11 +122,7 @@ impl<'a> AmeScorer<'a> {
             match task {
                 AmeTask::Regression => self.squared_error += (yr[0] - label).powi(2),
                 _ => {
-                    let predicted = match task {
-                        AmeTask::Binary => usize::from(yr[0] > 0.5),
-                        _ => argmax(yr),
-                    };
-                    self.hits += usize::from(predicted == label as usize);
+                    self.hits += usize::from(task.predicted_class(yr) == Some(label as usize));
                     let (n, sum) = self
                         .by_class
                         .entry(label as usize)

@@ -34,6 +34,15 @@ pub enum AmeTask {
 }
 
 impl AmeTask {
+    /// The class a prediction `y` (`[o]`, after the output function) names: `y > 0.5` for
+    /// binary, the arg-max for multi-class; `None` for regression.
+    pub fn predicted_class(self, y: &[f64]) -> Option<usize> {
+        match self {
+            AmeTask::Regression => None,
+            AmeTask::Binary => Some(usize::from(y[0] > 0.5)),
+            AmeTask::Multiclass { .. } => Some(evaluate::argmax(y)),
+        }
+    }
     /// Outputs per expert (`o`).
     pub fn outputs(self) -> usize {
         match self {
@@ -861,6 +870,31 @@ mod tests {
                 assert!(close(*a, *b));
             }
             assert!((whole.importance.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+            // Against direct computations: the MGE, and the mean attention per label class.
+            let p = 3;
+            let mge = (0..rows)
+                .map(|r| granger::kl(&omega[r * p..(r + 1) * p], &fwd.a[r * p..(r + 1) * p]))
+                .sum::<f64>()
+                / rows as f64;
+            assert!(close(whole.mge, mge));
+            for (class, mean) in &whole.importance_by_class {
+                let members: Vec<usize> = (0..rows)
+                    .filter(|&r| labels[r] as usize == *class)
+                    .collect();
+                for (g, m) in mean.iter().enumerate() {
+                    let direct = members.iter().map(|&r| fwd.a[r * p + g]).sum::<f64>()
+                        / members.len() as f64;
+                    assert!(close(*m, direct));
+                }
+            }
+            assert_eq!(
+                whole.importance_by_class.len(),
+                if task.is_classification() {
+                    task.outputs().max(2)
+                } else {
+                    0
+                }
+            );
         }
     }
 

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use anyhow::Result;
 use conflux_core::Ame;
-use conflux_core::ame::evaluate::argmax;
 use conflux_core::ame::{AmeEvaluation, AmeScorer, AmeTask, Encoder, granger::kl};
 use conflux_core::data::csv::CsvSource;
 use serde_json::{Value, json};
@@ -16,7 +15,7 @@ use super::{
     CHART_FEATURES, ROW_VALUES, Request, Reservoir, SWARM_ROWS, TABLE_FEATURES, TOP,
     beeswarm_section, images_section, picker,
 };
-use crate::html::{self, charts, num, short, text};
+use crate::html::{self, cell, charts, num, short, text};
 use crate::report::Reporter;
 
 /// Rows read per block.
@@ -64,7 +63,7 @@ pub fn html(ame: &Ame, summary: &str, req: &Request<'_>) -> Result<String> {
 
 fn gather(ame: &Ame, req: &Request<'_>) -> Result<Gathered> {
     let (d, p, o) = (ame.input_dim(), ame.experts(), ame.task.outputs());
-    let keep = req.rows.min((ROW_VALUES / (d + 2 * p + o).max(1)).max(1));
+    let keep = super::rows_within(ROW_VALUES, d + 2 * p + o, req.rows);
     let mut src = CsvSource::open(req.data, &req.csv, req.label, d, Some(&ame.features))?;
     let bar = Reporter::bytes(src.progress().1, "explaining", req.quiet);
     let mut scorer = req.label.map(|_| AmeScorer::new(ame));
@@ -109,10 +108,12 @@ fn gather(ame: &Ame, req: &Request<'_>) -> Result<Gathered> {
                 );
             }
             let omega = (!e.granger.is_empty()).then(|| &e.granger[r * p..(r + 1) * p]);
-            let (class, output) = match ame.task {
-                AmeTask::Regression => (None, y[0]),
-                AmeTask::Binary => (Some(usize::from(y[0] > 0.5)), y[0].max(1.0 - y[0])),
-                AmeTask::Multiclass { .. } => (Some(argmax(y)), y[argmax(y)]),
+            let class = ame.task.predicted_class(y);
+            // The prediction for the predicted class (its probability), or the value.
+            let output = match (ame.task, class) {
+                (AmeTask::Binary, Some(1)) | (AmeTask::Regression, _) => y[0],
+                (AmeTask::Binary, _) => 1.0 - y[0],
+                (AmeTask::Multiclass { .. }, c) => y[c.unwrap_or(0)],
             };
             for (s, v) in g.sum_a.iter_mut().zip(a) {
                 *s += v;
@@ -298,11 +299,6 @@ fn build(ame: &Ame, summary: &str, req: &Request<'_>, g: &Gathered, seconds: f64
     html::page("conflux report", &sections, &data)
 }
 
-/// A numeric table cell (sortable by its value).
-fn cell(v: f64) -> String {
-    format!("<td data-v=\"{v:e}\">{}</td>", num(v))
-}
-
 /// The data block the script draws per-row views from.
 fn page_data(ame: &Ame, g: &Gathered, mean_a: &[f64]) -> Value {
     let rows: Vec<Value> = g
@@ -326,7 +322,6 @@ fn page_data(ame: &Ame, g: &Gathered, mean_a: &[f64]) -> Value {
     };
     json!({
         "kind": "ame",
-        "features": ame.features.iter().map(|f| short(f)).collect::<Vec<_>>(),
         "groups": ame.groups.names().iter().map(|f| short(f)).collect::<Vec<_>>(),
         "group_of": image.as_ref().map(|_| (0..ame.input_dim()).map(|f| ame.groups.group_of(f)).collect::<Vec<_>>()),
         "top": TOP,

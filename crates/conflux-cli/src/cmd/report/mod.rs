@@ -10,12 +10,13 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use conflux_core::Plan;
-use conflux_core::data::csv::CsvOptions;
+use conflux_core::data::csv::{CsvOptions, CsvSource};
 use conflux_core::io::AnyModel;
 use conflux_core::net::Network;
 use conflux_core::rng::Rng;
 use conflux_core::stats::spearman;
 use conflux_core::{Attribution, Reference, Target};
+use conflux_methods::metrics::Perturbation;
 use conflux_methods::spec::MethodSpec;
 use serde_json::{Value, json};
 
@@ -41,6 +42,8 @@ const TABLE_FEATURES: usize = 200;
 /// Numbers the per-row views may hold in all (values, and scores, S+ and S− per method):
 /// about 3 MB of JSON, so that the file stays under 5 MB whatever the width of the data.
 const ROW_VALUES: usize = 150_000;
+/// Numbers the beeswarm's sample may hold in memory (values and scores of its rows).
+const SWARM_VALUES: usize = 8_000_000;
 /// A feature is in conflict when its smaller part exceeds this share of its larger one.
 const CONFLICT_SHARE: f64 = 0.5;
 
@@ -64,6 +67,7 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         // An AME explains itself; the network options do not apply.
         for (flag, given) in [
             ("--method", !args.methods.is_empty()),
+            ("--metric", !args.metric.metrics.is_empty()),
             ("--c", args.c.is_some()),
             ("--reference", args.reference != Reference::Zeros),
             ("--reference-data", args.reference_data.is_some()),
@@ -141,12 +145,35 @@ pub struct Request<'a> {
 /// The report page for `net` (runs on the current thread pool).
 pub fn html(net: &Network, req: &Request<'_>) -> Result<String> {
     anyhow::ensure!(!req.specs.is_empty(), "report: no method to run");
-    // Per-row views: the first `rows` rows, fewer when the data is wide.
-    let per_row = net.input_dim().max(1) * (1 + 3 * req.specs.len());
-    let keep = req.rows.min((ROW_VALUES / per_row).max(1));
+    // The metric settings are checked (and their rows read) before the data is streamed.
+    let metric_inputs = match req.metric {
+        Some(m) => Some(metric_inputs(net, req, m)?),
+        None => None,
+    };
+    let image = image_shape(&net.input_shape());
+    // Images wider than IMAGE_CELLS pixels are shown in cells of f × f pixels.
+    let cells = image.map(Cells::new).filter(Cells::pooled);
+    let (values, scores) = cells
+        .as_ref()
+        .map_or((net.input_dim(), net.input_dim()), |c| {
+            (c.channels * c.len(), c.len())
+        });
+    // Per-row views: the first `rows` rows, fewer (maybe none) when the data is wide; the
+    // dataset maps of an image model count against the same budget.
+    let methods = req.specs.len();
+    let maps = if image.is_some() {
+        3 * scores * methods
+    } else {
+        0
+    };
+    let keep = rows_within(
+        ROW_VALUES.saturating_sub(maps),
+        values + 3 * scores * methods,
+        req.rows,
+    );
     let started = Instant::now();
     let mut runs = Vec::new();
-    for spec in req.specs {
+    for (k, spec) in req.specs.iter().enumerate() {
         let job = Job {
             model: Subject::Net(net),
             data: req.data,
@@ -163,38 +190,166 @@ pub fn html(net: &Network, req: &Request<'_>) -> Result<String> {
             seed: req.seed,
             csv: req.csv,
         };
-        let mut g = Gather::new(keep, req.seed);
+        // Only the first method draws the beeswarm.
+        let swarm = if k == 0 {
+            swarm_rows(values.max(scores))
+        } else {
+            0
+        };
+        let mut g = Gather::new(keep, swarm, cells.clone(), req.seed);
         let t = Instant::now();
         stream::<f64>(&job, &mut g)?;
         runs.push(g.finish(spec.to_string(), t.elapsed().as_secs_f64()));
     }
-    let scores = match req.metric {
-        Some(m) => metric_scores(net, req, m, &runs[0])?,
-        None => Vec::new(),
+    let scores = match (req.metric, &metric_inputs) {
+        (Some(m), Some(inputs)) => metric_scores(net, req, m, inputs)?,
+        _ => Vec::new(),
     };
     let summary = conflux_core::inspect::network_text(net, &req.name);
-    let image = image_shape(&net.input_shape());
     Ok(build(
         req,
         &summary,
         &runs,
         &scores,
-        image,
+        image.map(|i| (i, cells)),
         started.elapsed().as_secs_f64(),
     ))
+}
+
+/// An image model's `(channels, height, width)` and, for large images, the cells the
+/// report holds it in.
+type ImageView = ((usize, usize, usize), Option<Cells>);
+
+/// Rows of `per_row` numbers that fit in `budget`, at most `wanted` (0 when not even one).
+pub(crate) fn rows_within(budget: usize, per_row: usize, wanted: usize) -> usize {
+    wanted.min(budget / per_row.max(1))
+}
+
+/// Rows the beeswarm samples for rows of `width` numbers: [`SWARM_ROWS`], fewer for very
+/// wide data so that the sample stays within [`SWARM_VALUES`] in memory.
+pub(crate) fn swarm_rows(width: usize) -> usize {
+    SWARM_ROWS.min(SWARM_VALUES / (2 * width.max(1))).max(1)
+}
+
+/// An image as per-row views show it: cells of `f × f` pixels, so that no side has more
+/// than [`IMAGE_CELLS`] cells. Scores add up over a cell (and its channels), so a cell's
+/// score is the share of the output its pixels carry; input values are averaged per channel.
+#[derive(Debug, Clone)]
+pub(crate) struct Cells {
+    channels: usize,
+    height: usize,
+    width: usize,
+    f: usize,
+    /// Cells down and across.
+    rows: usize,
+    cols: usize,
+}
+
+impl Cells {
+    pub(crate) fn new((channels, height, width): (usize, usize, usize)) -> Self {
+        let f = height.max(width).div_ceil(IMAGE_CELLS).max(1);
+        Cells {
+            channels,
+            height,
+            width,
+            f,
+            rows: height.div_ceil(f),
+            cols: width.div_ceil(f),
+        }
+    }
+
+    /// Whether cells hold more than one pixel.
+    pub(crate) fn pooled(&self) -> bool {
+        self.f > 1
+    }
+
+    /// Cells per channel.
+    pub(crate) fn len(&self) -> usize {
+        self.rows * self.cols
+    }
+
+    fn cell(&self, i: usize, j: usize) -> usize {
+        (i / self.f) * self.cols + j / self.f
+    }
+
+    /// Per channel, the mean of each cell's pixels: `[channels, rows, cols]`.
+    pub(crate) fn input(&self, v: &[f64]) -> Vec<f64> {
+        let (n, hw) = (self.len(), self.height * self.width);
+        let (mut sum, mut count) = (vec![0.0; self.channels * n], vec![0usize; n]);
+        for i in 0..self.height {
+            for j in 0..self.width {
+                let k = self.cell(i, j);
+                count[k] += 1;
+                for c in 0..self.channels {
+                    sum[c * n + k] += v[c * hw + i * self.width + j];
+                }
+            }
+        }
+        for (k, s) in sum.iter_mut().enumerate() {
+            *s /= count[k % n].max(1) as f64;
+        }
+        sum
+    }
+
+    /// Each cell's sum over its pixels and channels: `[rows, cols]`.
+    pub(crate) fn scores(&self, v: &[f64]) -> Vec<f64> {
+        let (n, hw) = (self.len(), self.height * self.width);
+        let mut out = vec![0.0; n];
+        for c in 0..self.channels {
+            for i in 0..self.height {
+                for j in 0..self.width {
+                    out[self.cell(i, j)] += v[c * hw + i * self.width + j];
+                }
+            }
+        }
+        out
+    }
+
+    /// The mean over channels of [`Cells::input`]: one brightness per cell.
+    pub(crate) fn brightness(&self, v: &[f64]) -> Vec<f64> {
+        let n = self.len();
+        let per_channel = self.input(v);
+        (0..n)
+            .map(|k| {
+                (0..self.channels)
+                    .map(|c| per_channel[c * n + k])
+                    .sum::<f64>()
+                    / self.channels as f64
+            })
+            .collect()
+    }
+
+    /// Names of the cells: `cell r,c (pixels a–b × c–d)`.
+    pub(crate) fn names(&self) -> Vec<String> {
+        let mut out = Vec::with_capacity(self.len());
+        for r in 0..self.rows {
+            for c in 0..self.cols {
+                out.push(format!(
+                    "cell {r},{c} (rows {}–{}, cols {}–{})",
+                    r * self.f,
+                    ((r + 1) * self.f).min(self.height) - 1,
+                    c * self.f,
+                    ((c + 1) * self.f).min(self.width) - 1
+                ));
+            }
+        }
+        out
+    }
 }
 
 /// A method's label and its metrics (mean ± sd over rows).
 type MethodScores = (String, Vec<(Metric, Summary)>);
 
-/// `evaluate`'s metrics of every method on the per-row rows of `first` (their raw values),
-/// with the shared reference: `(method, [(metric, mean ± sd over rows)])`.
-fn metric_scores(
-    net: &Network,
-    req: &Request<'_>,
-    m: &MetricArgs,
-    first: &Run,
-) -> Result<Vec<MethodScores>> {
+/// What `--metric` scores the methods on, prepared (and checked) before the data is
+/// streamed: the first `--rows` rows (scaled), the shared reference and the perturbations.
+pub(crate) struct MetricInputs {
+    x: Vec<f64>,
+    reference: Vec<f64>,
+    perturbation: Perturbation,
+}
+
+/// Checks `--metric`'s settings and reads its rows.
+fn metric_inputs(net: &Network, req: &Request<'_>, m: &MetricArgs) -> Result<MetricInputs> {
     if m.metrics.contains(&Metric::Rmse) {
         anyhow::bail!(
             "--metric rmse: the report does not read ground-truth columns; use `conflux evaluate --metric rmse`"
@@ -214,21 +369,41 @@ fn metric_scores(
             "--metric: the metrics take one shared reference row (zeros, mean, median or a one-row file)"
         );
     };
-    let mut x: Vec<f64> = first
-        .rows
-        .iter()
-        .flat_map(|r| r.values.iter().copied())
-        .collect();
+    let mut src = CsvSource::open(
+        req.data,
+        &req.csv,
+        req.label,
+        net.input_dim(),
+        net.stored_feature_names(),
+    )?;
+    let features = src.columns().feature_names();
+    let perturbation = super::evaluate::perturbation(m, &features, None, req.seed)?;
+    let (mut x, mut labels) = (Vec::new(), Vec::new());
+    src.read_block(req.rows, &mut x, &mut labels)?;
     if let Some(p) = net.preprocess() {
         p.apply(&mut x);
     }
+    Ok(MetricInputs {
+        x,
+        reference,
+        perturbation,
+    })
+}
+
+/// `evaluate`'s metrics of every method on the metric rows, with the shared reference:
+/// `(method, [(metric, mean ± sd over rows)])`.
+fn metric_scores(
+    net: &Network,
+    req: &Request<'_>,
+    m: &MetricArgs,
+    inputs: &MetricInputs,
+) -> Result<Vec<MethodScores>> {
     let plan = Plan::<f64>::new(net, false)?;
-    let perturbation = super::evaluate::perturbation(m, &first.features, None, req.seed)?;
     let scoring = Scoring {
         plan: &plan,
-        x: &x,
-        reference: &reference,
-        perturbation: &perturbation,
+        x: &inputs.x,
+        reference: &inputs.reference,
+        perturbation: &inputs.perturbation,
         metric: m,
         target: req.target,
         seed: req.seed,
@@ -357,6 +532,8 @@ impl<T> Reservoir<T> {
 /// seeded reservoir sample for the beeswarm.
 struct Gather {
     keep: usize,
+    /// Per-row views and the sample in cells (large images).
+    cells: Option<Cells>,
     features: Vec<String>,
     baseline_kind: Option<String>,
     entries: usize,
@@ -372,9 +549,10 @@ struct Gather {
 }
 
 impl Gather {
-    fn new(keep: usize, seed: u64) -> Self {
+    fn new(keep: usize, swarm: usize, cells: Option<Cells>, seed: u64) -> Self {
         Gather {
             keep,
+            cells,
             features: Vec::new(),
             baseline_kind: None,
             entries: 0,
@@ -386,7 +564,7 @@ impl Gather {
             max_gap: None,
             max_rel_gap: 0.0,
             rows: Vec::new(),
-            sample: Reservoir::new(SWARM_ROWS, seed),
+            sample: Reservoir::new(swarm, seed),
         }
     }
 
@@ -444,7 +622,7 @@ impl Consumer<f64> for Gather {
                 anyhow::bail!(
                     "data row {}: the model's output or a score is not a finite number (the \
                      network overflows on this row); a report needs finite numbers",
-                    first_row + a.rows[e]
+                    first_row + a.rows[e] + 1
                 );
             }
             for f in 0..d {
@@ -475,25 +653,37 @@ impl Consumer<f64> for Gather {
                 self.max_rel_gap = self.max_rel_gap.max(g.abs() / scale);
             }
             let row = first_row + a.rows[e];
+            // What per-row views hold: every feature, or the cells of a large image.
+            let view = |v: &[f64]| {
+                self.cells
+                    .as_ref()
+                    .map_or_else(|| v.to_vec(), |c| c.scores(v))
+            };
             if self.rows.len() < self.keep {
                 self.rows.push(RowView {
                     row,
-                    values: values.to_vec(),
+                    values: self
+                        .cells
+                        .as_ref()
+                        .map_or_else(|| values.to_vec(), |c| c.input(values)),
                     output: a.output[e],
                     baseline: a.baseline_output.as_ref().map(|b| b[e]),
-                    scores: scores.to_vec(),
+                    scores: view(&scores.to_vec()),
                     split: a.split.as_ref().map(|s| {
                         (
-                            s.feat_pos.row(e).to_vec(),
-                            s.feat_neg.row(e).to_vec(),
+                            view(&s.feat_pos.row(e).to_vec()),
+                            view(&s.feat_neg.row(e).to_vec()),
                             s.bias_pos[e] - s.bias_neg[e],
                         )
                     }),
                     gap,
                 });
             }
-            self.sample
-                .offer(|| (row, values.to_vec(), scores.to_vec()));
+            let cells = &self.cells;
+            self.sample.offer(|| match cells {
+                Some(c) => (row, c.brightness(values), c.scores(&scores.to_vec())),
+                None => (row, values.to_vec(), scores.to_vec()),
+            });
             self.entries += 1;
         }
         Ok(())
@@ -506,7 +696,7 @@ fn build(
     summary: &str,
     runs: &[Run],
     scores: &[MethodScores],
-    image: Option<(usize, usize, usize)>,
+    image: Option<ImageView>,
     seconds: f64,
 ) -> String {
     let first = &runs[0];
@@ -588,14 +778,13 @@ fn build(
         s.push_str("</tr></thead><tbody>");
         for &f in order.iter().take(TABLE_FEATURES) {
             s.push_str(&format!(
-                "<tr><td>{}</td><td data-v=\"{:e}\">{}</td>",
+                "<tr><td>{}</td>{}",
                 text(&short(&r.features[f])),
-                r.mean_abs[f],
-                num(r.mean_abs[f])
+                html::cell(r.mean_abs[f])
             ));
             if let (Some(p), Some(n), Some(c)) = (&r.mean_pos, &r.mean_neg, &r.mean_conflict) {
                 for v in [p[f], n[f], c[f]] {
-                    s.push_str(&format!("<td data-v=\"{v:e}\">{}</td>", num(v)));
+                    s.push_str(&html::cell(v));
                 }
             }
             s.push_str("</tr>");
@@ -605,11 +794,16 @@ fn build(
     s.push_str("</section>");
     sections.push(s);
 
-    // Beeswarm of the first method.
+    // Beeswarm of the first method (over cells for a large image).
+    let cells = image.as_ref().and_then(|(_, c)| c.as_ref());
+    let (lanes, lane_importance) = match cells {
+        Some(c) => (c.names(), c.scores(&first.mean_abs)),
+        None => (features.clone(), first.mean_abs.clone()),
+    };
     sections.push(beeswarm_section(
         &first.spec,
-        features,
-        &first.mean_abs,
+        &lanes,
+        &lane_importance,
         &first.sample,
         first.entries,
         (
@@ -632,24 +826,28 @@ fn build(
     sections.push(format!(
         "<section id=\"rows\"><h2>Per row: from the baseline to the output</h2>{picker}<p id=\"waterfall-info\"></p><svg id=\"waterfall\" class=\"chart\" role=\"img\" aria-label=\"waterfall\"></svg><p class=\"caption\">Each bar is one feature's score: orange raised the output, blue lowered it, grey is what the biases did (CAFE). Bars start where the previous ended, from the baseline output (top) to the row's output (bottom); hover a bar for the feature's value and, for CAFE, its S+ and S−. The first {} rows of the data are available here{}.</p><h3>Conflicts in this row</h3><ul id=\"row-conflicts\"></ul><p class=\"caption\">Features whose smaller part (S+ or S−) is more than half their larger one: large opposing effects that cancel in the joint score.</p></section>",
         first.rows.len(),
-        if first.rows.len() < req.rows.min(first.entries) {
+        if first.rows.is_empty() && first.entries > 0 {
+            format!(" (none: one row of data this wide is more than the {ROW_VALUES} numbers per-row views may hold in the file)")
+        } else if first.rows.len() < req.rows.min(first.entries) {
             format!(" (--rows {} was lowered to keep the file small for data this wide)", req.rows)
         } else {
             String::new()
         }
     ));
 
-    if let Some((c, h, w)) = image {
-        sections.push(images_section(
-            c,
-            h,
-            w,
-            if first.mean_pos.is_some() {
-                "The input, then where the image pushed the output up (S+, orange), where it pushed it down (S−, blue, on the same scale as S+) and the joint score S+ − S− (orange raises, blue lowers). Pixels strong in both S+ and S− are conflicts that the joint map cancels away."
-            } else {
-                "The input, then the score per pixel: orange raised the output, blue lowered it."
-            },
-        ));
+    if let Some(((c, h, w), cells)) = &image {
+        let mut reading = String::from(if first.mean_pos.is_some() {
+            "Per row: the input, then where the image pushed the output up (S+, orange), where it pushed it down (S−, blue, on the same scale as S+) and the joint score S+ − S− (orange raises, blue lowers); pixels strong in both S+ and S− are conflicts that the joint map cancels away. Over every row: the mean S+, the mean S− and the mean |S+ − S−| (all ≥ 0, darker is more)."
+        } else {
+            "Per row: the input, then the score per pixel (orange raised the output, blue lowered it). Over every row: the mean |score| (≥ 0, darker is more)."
+        });
+        if let Some(cells) = cells {
+            reading.push_str(&format!(
+                " The image is wider than {IMAGE_CELLS} pixels, so the report holds cells of {f} × {f} pixels: a cell's score is the sum of its pixels' (so the waterfall, beeswarm and per-row conflicts here are per cell), its input the mean.",
+                f = cells.f
+            ));
+        }
+        sections.push(images_section(*c, *h, *w, &reading));
     }
 
     // Method comparison: rank agreement of |scores|, and the metric table.
@@ -667,7 +865,7 @@ fn build(
         for &f in order.iter().take(TOP) {
             s.push_str(&format!("<tr><td>{}</td>", text(&short(&features[f]))));
             for v in [c[f], p[f], n[f], first.mean_abs[f]] {
-                s.push_str(&format!("<td data-v=\"{v:e}\">{}</td>", num(v)));
+                s.push_str(&html::cell(v));
             }
             s.push_str("</tr>");
         }
@@ -675,7 +873,7 @@ fn build(
         sections.push(s);
     }
 
-    let data = page_data(runs, image);
+    let data = page_data(runs, image.as_ref());
     html::page("conflux report", &sections, &data)
 }
 
@@ -801,12 +999,11 @@ pub(crate) fn picker(methods: &[&str], orders: &[(&str, &str)]) -> String {
     p
 }
 
-/// `(channels, height, width)` when the model reads images: a `[C, H, W]` or `[H, W]` input
-/// with both sides at least 2.
+/// `(channels, height, width)` when the model reads images: a `[C, H, W]` input with both
+/// sides at least 2 (a 2-D input may be a sequence, `[C, L]`, and is not drawn as one).
 pub(crate) fn image_shape(shape: &[usize]) -> Option<(usize, usize, usize)> {
     match *shape {
         [c, h, w] if h >= 2 && w >= 2 => Some((c, h, w)),
-        [h, w] if h >= 2 && w >= 2 => Some((1, h, w)),
         _ => None,
     }
 }
@@ -815,7 +1012,7 @@ pub(crate) fn image_shape(shape: &[usize]) -> Option<(usize, usize, usize)> {
 /// dataset means; `reading` says how to read them.
 pub(crate) fn images_section(c: usize, h: usize, w: usize, reading: &str) -> String {
     format!(
-        "<section id=\"images\"><h2>Images</h2><p class=\"caption\">Input: {c} channel(s) of {h} × {w} pixels. The row and method picked above.</p><div id=\"image-row\" class=\"maps\"></div><h3>Over every row</h3><div id=\"image-global\" class=\"maps\"></div><p class=\"caption\">{reading} Each map sums its channels; images wider than {IMAGE_CELLS} pixels are drawn in blocks. White is zero; the colour scale's maximum is under each map.</p></section>"
+        "<section id=\"images\"><h2>Images</h2><p class=\"caption\">Input: {c} channel(s) of {h} × {w} pixels. The row and method picked above.</p><div id=\"image-row\" class=\"maps\"></div><h3>Over every row</h3><div id=\"image-global\" class=\"maps\"></div><p class=\"caption\">{reading} Each map sums its channels. White is zero; the colour scale's maximum is under each map.</p></section>"
     )
 }
 
@@ -823,7 +1020,9 @@ pub(crate) fn images_section(c: usize, h: usize, w: usize, reading: &str) -> Str
 const IMAGE_CELLS: usize = 64;
 
 /// The data block the script draws per-row views from.
-fn page_data(runs: &[Run], image: Option<(usize, usize, usize)>) -> Value {
+fn page_data(runs: &[Run], image: Option<&ImageView>) -> Value {
+    let cells = image.and_then(|(_, c)| c.as_ref());
+    let view = |v: &[f64]| cells.map_or_else(|| v.to_vec(), |c| c.scores(v));
     let first = &runs[0];
     let methods: Vec<Value> = runs
         .iter()
@@ -848,8 +1047,13 @@ fn page_data(runs: &[Run], image: Option<(usize, usize, usize)>) -> Value {
                 })
                 .collect();
             // Dataset maps for image models (three numbers per pixel).
-            let global =
-                image.map(|_| json!({"abs": r.mean_abs, "pos": r.mean_pos, "neg": r.mean_neg}));
+            let global = image.map(|_| {
+                json!({
+                    "abs": view(&r.mean_abs),
+                    "pos": r.mean_pos.as_deref().map(view),
+                    "neg": r.mean_neg.as_deref().map(view),
+                })
+            });
             json!({"spec": r.spec, "rows": rows, "global": global})
         })
         .collect();
@@ -859,11 +1063,50 @@ fn page_data(runs: &[Run], image: Option<(usize, usize, usize)>) -> Value {
         .map(|v| json!({"row": v.row, "values": v.values}))
         .collect();
     json!({
-        "features": first.features.iter().map(|f| short(f)).collect::<Vec<_>>(),
+        // What per-row views name: the features, or the cells of a large image.
+        "features": cells.map_or_else(
+            || first.features.iter().map(|f| short(f)).collect::<Vec<_>>(),
+            Cells::names
+        ),
         "top": TOP,
         "conflict_share": CONFLICT_SHARE,
         "rows": rows,
         "methods": methods,
-        "image": image.map(|(c, h, w)| json!({"channels": c, "height": h, "width": w, "cells": IMAGE_CELLS})),
+        // The grid the maps are drawn on: pixels, or cells of a large image.
+        "image": image.map(|((c, h, w), cells)| match cells {
+            Some(k) => json!({"channels": c, "height": k.rows, "width": k.cols, "pixels_per_cell": k.f}),
+            None => json!({"channels": c, "height": h, "width": w, "pixels_per_cell": 1}),
+        }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_sum_scores_and_average_inputs_over_partial_blocks() {
+        // 2 channels of 5 × 130: f = 3, so 2 × 44 cells, the last row and column partial.
+        let cells = Cells::new((2, 5, 130));
+        assert!(cells.pooled());
+        assert_eq!((cells.rows, cells.cols, cells.len()), (2, 44, 88));
+        let v: Vec<f64> = (0..2 * 5 * 130).map(|i| (i % 13) as f64 - 6.0).collect();
+        let s = cells.scores(&v);
+        assert!((s.iter().sum::<f64>() - v.iter().sum::<f64>()).abs() < 1e-9);
+        // The last cell holds rows 3–4, column 129 of both channels: 4 pixels.
+        let px = |c: usize, i: usize, j: usize| v[c * 650 + i * 130 + j];
+        let last = px(0, 3, 129) + px(0, 4, 129) + px(1, 3, 129) + px(1, 4, 129);
+        assert!((s[87] - last).abs() < 1e-12);
+        // Its input is the mean of its 2 pixels per channel, not a sum or a mean over 9.
+        let input = cells.input(&v);
+        assert!((input[87] - (px(0, 3, 129) + px(0, 4, 129)) / 2.0).abs() < 1e-12);
+        assert!((input[88 + 87] - (px(1, 3, 129) + px(1, 4, 129)) / 2.0).abs() < 1e-12);
+        assert_eq!(cells.names()[87], "cell 1,43 (rows 3–4, cols 129–129)");
+        // Small images are not pooled; 2-D inputs are not images.
+        assert!(!Cells::new((3, 64, 64)).pooled());
+        assert_eq!(image_shape(&[4, 100]), None);
+        assert_eq!(image_shape(&[1, 28, 28]), Some((1, 28, 28)));
+        assert_eq!(rows_within(100, 30, 1000), 3);
+        assert_eq!(rows_within(100, 300, 1000), 0);
+    }
 }

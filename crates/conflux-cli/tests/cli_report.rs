@@ -277,6 +277,34 @@ fn run_ok(cmd: &mut assert_cmd::Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `conflux report --quiet ARGS --model M --data D --out OUT`.
+fn report_command(model: &Path, data: &Path, out: &Path, args: &[&str]) -> assert_cmd::Command {
+    let mut c = conflux();
+    c.args(["report", "--quiet"])
+        .args(args)
+        .arg("--model")
+        .arg(model)
+        .arg("--data")
+        .arg(data)
+        .arg("--out")
+        .arg(out);
+    c
+}
+
+/// [`report_command`], which must succeed; the page.
+fn render(model: &Path, data: &Path, out: &Path, args: &[&str]) -> String {
+    run_ok(&mut report_command(model, data, out, args));
+    std::fs::read_to_string(out).unwrap()
+}
+
+/// [`report_command`], which must fail with exit status 1 and leave no `out`; its stderr.
+fn refused(model: &Path, data: &Path, out: &Path, args: &[&str]) -> String {
+    let run = report_command(model, data, out, args).output().unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    assert!(!out.exists(), "no file left behind");
+    String::from_utf8_lossy(&run.stderr).into_owned()
+}
+
 /// An image model (a 1×10×10 CNN): the data block carries the image shape and the dataset
 /// maps the script draws, and `--metric` adds the metric table with `evaluate`'s numbers.
 #[test]
@@ -287,18 +315,7 @@ fn image_model_report_has_maps_and_the_metric_table() {
     let out = dir.path().join("cnn.html");
     let methods = ["--method", "cafe", "--method", "deeplift"];
     let metrics = ["--metric", "infidelity", "--metric", "completeness"];
-    run_ok(
-        conflux()
-            .args(["report", "--quiet", "--model"])
-            .arg(&model)
-            .arg("--data")
-            .arg(&data)
-            .arg("--out")
-            .arg(&out)
-            .args(methods)
-            .args(metrics),
-    );
-    let html = std::fs::read_to_string(&out).unwrap();
+    let html = render(&model, &data, &out, &[&methods[..], &metrics[..]].concat());
     for id in ["images", "comparison", "rows"] {
         assert!(html.contains(&format!("<section id=\"{id}\">")), "{id}");
     }
@@ -383,18 +400,7 @@ fn ame_report_shows_attention_and_evaluate_numbers() {
             .arg(&model),
     );
     let out = dir.path().join("ame.html");
-    run_ok(
-        conflux()
-            .args([
-                "report", "--quiet", "--label", "label", "--rows", "30", "--model",
-            ])
-            .arg(&model)
-            .arg("--data")
-            .arg(&data)
-            .arg("--out")
-            .arg(&out),
-    );
-    let html = std::fs::read_to_string(&out).unwrap();
+    let html = render(&model, &data, &out, &["--label", "label", "--rows", "30"]);
     for id in ["overview", "importance", "beeswarm", "rows", "images"] {
         assert!(html.contains(&format!("<section id=\"{id}\">")), "{id}");
     }
@@ -444,18 +450,13 @@ fn ame_report_shows_attention_and_evaluate_numbers() {
         assert!((g - w).abs() <= 1e-12 * (1.0 + w.abs()), "{g} vs {w}");
     }
     // Network options are refused for an AME, naming the flag.
-    let bad = conflux()
-        .args(["report", "--quiet", "--method", "cafe", "--model"])
-        .arg(&model)
-        .arg("--data")
-        .arg(&data)
-        .arg("--out")
-        .arg(dir.path().join("bad.html"))
-        .output()
-        .unwrap();
-    assert_eq!(bad.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("--method: an AME's report"));
-    assert!(!dir.path().join("bad.html").exists());
+    let err = refused(
+        &model,
+        &data,
+        &dir.path().join("bad.html"),
+        &["--method", "cafe"],
+    );
+    assert!(err.contains("--method: an AME's report"), "{err}");
 }
 
 /// A 3×130×130 image model (50 700 inputs): per-row views and maps hold cells of 3 × 3
@@ -495,18 +496,12 @@ fn large_images_are_shown_in_cells_within_the_size_bound() {
     }
     let data = write(dir.path(), "big.csv", csv);
     let out = dir.path().join("big.html");
-    run_ok(
-        conflux()
-            .args([
-                "report", "--quiet", "--method", "cafe", "--method", "deeplift", "--model",
-            ])
-            .arg(&model)
-            .arg("--data")
-            .arg(&data)
-            .arg("--out")
-            .arg(&out),
+    let html = render(
+        &model,
+        &data,
+        &out,
+        &["--method", "cafe", "--method", "deeplift"],
     );
-    let html = std::fs::read_to_string(&out).unwrap();
     assert!(html.len() < 5_000_000, "{} bytes", html.len());
     let d = data_block(&html);
     assert_eq!(d["image"]["pixels_per_cell"], 3);
@@ -569,16 +564,7 @@ fn binary_ame_report_per_predicted_class() {
             .arg(&model),
     );
     let out = dir.path().join("b.html");
-    run_ok(
-        conflux()
-            .args(["report", "--quiet", "--label", "y", "--model"])
-            .arg(&model)
-            .arg("--data")
-            .arg(&data)
-            .arg("--out")
-            .arg(&out),
-    );
-    let html = std::fs::read_to_string(&out).unwrap();
+    let html = render(&model, &data, &out, &["--label", "y"]);
     assert!(!html.contains("<section id=\"images\">"));
     let d = data_block(&html);
     assert!(d["image"].is_null());
@@ -607,14 +593,11 @@ fn binary_ame_report_per_predicted_class() {
         })
         .sum();
     assert_eq!(counts, 400);
-    let bad = conflux()
-        .args(["report", "--quiet", "--metric", "infidelity", "--model"])
-        .arg(&model)
-        .arg("--data")
-        .arg(&data)
-        .arg("--out")
-        .arg(dir.path().join("bad.html"))
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("--metric: an AME's report"));
+    let err = refused(
+        &model,
+        &data,
+        &dir.path().join("bad.html"),
+        &["--metric", "infidelity"],
+    );
+    assert!(err.contains("--metric: an AME's report"), "{err}");
 }

@@ -241,7 +241,8 @@ class Ame:
     The defaults are the CLI's. ``groups`` maps expert names to column names, every feature
     in exactly one expert (default: one expert per feature; experts are ordered by their
     first column, as the CLI orders a groups file); ``image=(H, W)`` trains the strided-conv image stem instead, each
-    output cell an expert. ``fit`` leaves ``model`` (a ``conflux.Model``, usable with every
+    output cell an expert. ``granger_hidden`` is the hidden width of the Granger-causal
+    predictors (``0``: the paper's linear ones; ``None``: the CLI's default). ``fit`` leaves ``model`` (a ``conflux.Model``, usable with every
     model-agnostic method) and ``report``.
     """
 
@@ -251,7 +252,7 @@ class Ame:
                  batch_size: int = 64, lr: float = 1e-3, patience: int = 12,
                  val_split: float = 0.2, standardize: bool = True,
                  image: Optional[Sequence[int]] = None, stem_convs: int = 2, seed: int = 0,
-                 threads: Optional[int] = None) -> None:
+                 threads: Optional[int] = None, granger_hidden: Optional[int] = None) -> None:
         self.task = task
         self.groups_spec = groups
         self.hidden = list(hidden)
@@ -266,6 +267,7 @@ class Ame:
         self.standardize = standardize
         self.image = None if image is None else tuple(int(v) for v in image)
         self.stem_convs = stem_convs
+        self.granger_hidden = granger_hidden
         self.seed = _seed(seed)
         self.threads = _threads(threads)
         self.model: Optional[Model] = None
@@ -321,6 +323,7 @@ class Ame:
             x, y, names, self.task, groups, self.hidden, self.gate_width, self.alpha,
             self.attention_dropout, self.epochs, self.batch_size, self.lr, self.patience,
             self.val_split, self.standardize, self.image, self.stem_convs, self.seed,
+            self.granger_hidden,
         )
         self.model = Model(native)
         # The record the model file keeps, plus (train loss, validation main loss,

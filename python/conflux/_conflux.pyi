@@ -102,4 +102,5 @@ def train_ame(
     image: Optional[tuple[int, int]] = None,
     stem_convs: int = 2,
     seed: int = 0,
+    granger_hidden: Optional[int] = None,
 ) -> tuple[Model, str, list[tuple[float, float, float]]]: ...

@@ -820,7 +820,7 @@ type EpochLosses = (f64, f64, f64);
 /// record the CLI stores in the model file (JSON text) and `(train loss, validation main
 /// loss, validation MGE)` per epoch.
 #[pyfunction]
-#[pyo3(signature = (x, y, names, task, groups=None, hidden=vec![16], gate_width=None, alpha=0.05, attention_dropout=0.2, epochs=200, batch_size=64, lr=1e-3, patience=12, val_split=0.2, standardize=true, image=None, stem_convs=2, seed=0))]
+#[pyo3(signature = (x, y, names, task, groups=None, hidden=vec![16], gate_width=None, alpha=0.05, attention_dropout=0.2, epochs=200, batch_size=64, lr=1e-3, patience=12, val_split=0.2, standardize=true, image=None, stem_convs=2, seed=0, granger_hidden=None))]
 #[allow(clippy::too_many_arguments)]
 fn train_ame<'py>(
     py: Python<'py>,
@@ -842,6 +842,7 @@ fn train_ame<'py>(
     image: Option<(usize, usize)>,
     stem_convs: usize,
     seed: u64,
+    granger_hidden: Option<usize>,
 ) -> PyResult<(Model, String, Vec<EpochLosses>)> {
     use conflux_core::ame::AmeTask;
     use conflux_train::Task;
@@ -872,6 +873,9 @@ fn train_ame<'py>(
         convs: stem_convs,
     });
     cfg.seed = seed;
+    if let Some(g) = granger_hidden {
+        cfg.granger_hidden = g;
+    }
     let x = x.as_array().as_standard_layout().into_owned();
     let xs = x.as_slice().expect("standard layout");
     let (ame, report) = py

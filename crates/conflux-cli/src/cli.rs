@@ -257,6 +257,11 @@ pub struct TrainAmeArgs {
     /// Number of 2×2 stride-2 convolutions in the image stem.
     #[arg(long, default_value_t = 2, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub stem_convs: usize,
+    /// Hidden width of the Granger-causal predictors that measure each group's contribution
+    /// (small SELU MLPs over the experts' hidden states, which see interactions between
+    /// groups); 0 = the paper's linear predictors. Default: conflux's (README, AME).
+    #[arg(long, value_name = "N", value_parser = parse::natural, allow_hyphen_values = true)]
+    pub granger_hidden: Option<usize>,
     /// Do not standardise the inputs (and, for regression, the label).
     #[arg(long)]
     pub no_standardize: bool,
@@ -596,6 +601,10 @@ pub enum BenchCommand {
     /// AMEs on Adult for α ∈ {0, 0.01, …, 0.1}: test error, MGE and Granger r² against α.
     #[command(name = "ame-alpha")]
     AmeAlpha(AmeAlphaArgs),
+    /// How often the Granger-causal targets ω and the attention name each row's driver on
+    /// synthetic tasks with a known driver (switch, threshold, product), for the paper's
+    /// linear Granger predictors and MLP ones, α ∈ {0, 0.05}.
+    AmeGranger(AmeGrangerArgs),
     /// Rows/s of an AME's own importances against Kernel SHAP, LIME (on the AME), DeepLIFT and
     /// CAFE (on an MLP of similar size), on Adult.
     #[command(name = "ame-speed")]
@@ -638,6 +647,29 @@ pub struct AmeAlphaArgs {
     #[arg(long)]
     pub quick: bool,
     /// Maximum epochs (default 100, early stopping with patience 12).
+    #[arg(long, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
+    pub epochs: Option<usize>,
+    /// Seed.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub seed: u64,
+    /// Also write the table as CSV.
+    #[arg(long, value_name = "FILE.csv")]
+    pub out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `bench ame-granger` flags.
+#[derive(Debug, Args)]
+pub struct AmeGrangerArgs {
+    /// The switch task only, 600 rows, 3 epochs (for tests).
+    #[arg(long)]
+    pub quick: bool,
+    /// Hidden width of the MLP Granger predictors compared with the linear ones.
+    #[arg(long, default_value_t = 32, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
+    pub granger_hidden: usize,
+    /// Maximum epochs (default 200, early stopping with patience 12).
     #[arg(long, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub epochs: Option<usize>,
     /// Seed.

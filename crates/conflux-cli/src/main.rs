@@ -47,6 +47,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Methods(a)) => cmd::bench::methods(a),
         Command::Bench(BenchCommand::AmeDigits(a)) => cmd::ame_bench::digits(a),
         Command::Bench(BenchCommand::AmeAlpha(a)) => cmd::ame_bench::alpha(a),
+        Command::Bench(BenchCommand::AmeGranger(a)) => cmd::ame_granger::run(a),
         Command::Bench(BenchCommand::AmeSpeed(a)) => cmd::ame_bench::speed(a),
         Command::Data(DataCommand::Conflicts(a)) => cmd::data::conflicts(a),
         Command::Train(TrainCommand::Mlp(a)) => cmd::train::mlp(a),

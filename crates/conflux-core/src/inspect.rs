@@ -41,6 +41,7 @@ pub fn json(model: &AnyModel, name: &str) -> Value {
             "encoder": encoder(m),
             "hidden": m.hidden(),
             "gate_width": m.gate_width(),
+            "granger_hidden": m.aux_hidden.as_ref().map_or(0, |a| a.width),
             "preprocess": m.preprocess.as_ref().map(|p| p.kind()),
             "parameters": m.param_count(),
         }),
@@ -154,6 +155,13 @@ fn ame_text(m: &Ame, name: &str) -> Vec<String> {
             m.gate_width()
         ),
         format!("groups      {}{more}", shown.join(", ")),
+        format!(
+            "granger     {}",
+            m.aux_hidden.as_ref().map_or_else(
+                || "linear predictors (the paper's)".to_string(),
+                |a| format!("MLP predictors (hidden {}, SELU)", a.width)
+            )
+        ),
         format!("parameters  {}", m.param_count()),
     ]
 }

@@ -70,6 +70,7 @@ fn with_heads(
         aux_all_b: ramp(o, 0.0),
         aux_minus_w: ramp(p * o * p * h, 0.25),
         aux_minus_b: ramp(p * o, 0.3),
+        aux_hidden: None,
     }
 }
 

@@ -8,7 +8,7 @@ use burn::optim::{AdamConfig, GradientsParams, grad_clipping::GradientClippingCo
 use burn::tensor::activation;
 use burn::tensor::{Device, Tensor, TensorData};
 use conflux_core::ame::granger::{DELTA, LossTerms, PROB_EPS};
-use conflux_core::ame::{Ame, AmeEvaluation, AmeTask, Conv2x2, Encoder, ExpertLayer};
+use conflux_core::ame::{Ame, AmeEvaluation, AmeTask, AuxHidden, Conv2x2, Encoder, ExpertLayer};
 use conflux_core::rng::Rng;
 use conflux_core::{Error, FeatureGroups, Preprocess, Result};
 
@@ -52,6 +52,10 @@ pub struct AmeConfig {
     pub standardize: bool,
     /// Image stem instead of tabular experts.
     pub image: Option<ImageStem>,
+    /// Hidden width of the Granger-causal (auxiliary) predictors: small SELU MLPs over the
+    /// experts' hidden states, which see interactions between groups; 0 is the paper's
+    /// linear predictors.
+    pub granger_hidden: usize,
     /// Seed for initialisation, split, shuffling and attention dropout.
     pub seed: u64,
 }
@@ -73,6 +77,7 @@ impl AmeConfig {
             val_split: 0.2,
             standardize: true,
             image: None,
+            granger_hidden: 0,
             seed: 0,
         }
     }
@@ -164,15 +169,26 @@ fn check_size(
             }
         }
     }
+    // The auxiliary predictors: linear over the hidden states, or a hidden layer of width g.
+    let g = cfg.granger_hidden as u64;
+    let aux = if g == 0 {
+        mul(&[o, p, h]).saturating_add(mul(&[p, o, p, h]))
+    } else {
+        mul(&[g, p, h])
+            .saturating_add(mul(&[p, g, p, h]))
+            .saturating_add(mul(&[p, g]))
+            .saturating_add(g)
+            .saturating_add(mul(&[o, g]))
+            .saturating_add(mul(&[p, o, g]))
+    };
     for part in [
         mul(&[p, o, h]),
         mul(&[p, o]),
         mul(&[k, p, h.saturating_add(o)]),
         k,
         mul(&[p, k]),
-        mul(&[o, p, h]),
+        aux,
         o,
-        mul(&[p, o, p, h]),
         mul(&[p, o]),
     ] {
         total = total.saturating_add(part);
@@ -216,6 +232,7 @@ impl AmeReport {
         json!({
             "alpha": cfg.alpha,
             "hidden": cfg.hidden,
+            "granger_hidden": cfg.granger_hidden,
             "attention_dropout": cfg.attention_dropout,
             "epochs_run": self.epochs.len(),
             "best_epoch": self.best_epoch,
@@ -249,8 +266,22 @@ struct AmeNet {
     ctx_g: Param<Tensor<1>>,
     aux_all_w: Param<Tensor<2>>,
     aux_all_b: Param<Tensor<1>>,
+    /// Output layers of the auxiliary predictors: `[p·h, o]` and `[p·h, p·o]` (linear), or
+    /// `[g, o]` and `[p·g, o]` (predictor i's rows i·g.. over its own hidden units).
     aux_minus_w: Param<Tensor<2>>,
     aux_minus_b: Param<Tensor<1>>,
+    /// Hidden layers of the auxiliary predictors (`--granger-hidden`).
+    aux_hidden: Option<AuxNet>,
+}
+
+/// The auxiliary predictors' hidden layers: `[p·h, g]`, `[g]` (all features) and
+/// `[p·h, p·g]` masked, `[p·g]` (the p all-but-one predictors).
+#[derive(Module, Debug)]
+struct AuxNet {
+    all_w: Param<Tensor<2>>,
+    all_b: Param<Tensor<1>>,
+    minus_w: Param<Tensor<2>>,
+    minus_b: Param<Tensor<1>>,
 }
 
 /// Fixed shapes and constants of one model.
@@ -262,8 +293,11 @@ struct Shapes {
     /// Widest group (tabular input width).
     g_max: usize,
     image: Option<ImageStem>,
-    /// The constant 0/1 mask of the stacked all-but-one predictors (built once).
+    /// The constant 0/1 mask of the stacked all-but-one predictors (built once): on their
+    /// output weights (linear) or on their hidden layer (width `g`).
     minus_mask: Tensor<2>,
+    /// The auxiliary predictors' hidden width (0: linear).
+    g: usize,
 }
 
 impl Shapes {
@@ -275,6 +309,7 @@ impl Shapes {
         o: usize,
         g_max: usize,
         image: Option<ImageStem>,
+        g: usize,
         device: &Device,
     ) -> Self {
         Shapes {
@@ -284,7 +319,8 @@ impl Shapes {
             o,
             g_max,
             image,
-            minus_mask: block_mask(p, h, o, device),
+            minus_mask: block_mask(p, h, if g == 0 { o } else { g }, device),
+            g,
         }
     }
 }
@@ -381,6 +417,20 @@ impl AmeNet {
         let bg = 1.0 / ((p * (h + o)) as f64).sqrt();
         let bk = 1.0 / (k as f64).sqrt();
         let ba = 1.0 / ((p * h) as f64).sqrt();
+        // Auxiliary predictors: linear over the hidden states, or a hidden layer of width g
+        // whose units the output layers read (predictor i only its own).
+        let g = s.g;
+        let aux_hidden = (g > 0).then(|| AuxNet {
+            all_w: param(uniform(rng, p * h * g, ba), [p * h, g], device),
+            all_b: param(uniform(rng, g, ba), [g], device),
+            minus_w: param(uniform(rng, p * h * p * g, ba), [p * h, p * g], device),
+            minus_b: param(uniform(rng, p * g, ba), [p * g], device),
+        });
+        let (reads, minus_rows, minus_cols, bo) = if g == 0 {
+            (p * h, p * h, p, ba)
+        } else {
+            (g, p * g, 1, 1.0 / (g as f64).sqrt())
+        };
         let ctx = uniform(rng, k * p, bk);
         // Weight normalisation starts at g = ‖v‖ (so u = v).
         let norms: Vec<f32> = (0..p)
@@ -397,10 +447,15 @@ impl AmeNet {
             gate_b: param(uniform(rng, k, bg), [k], device),
             ctx_v: param(ctx, [k, p], device),
             ctx_g: param(norms, [p], device),
-            aux_all_w: param(uniform(rng, p * h * o, ba), [p * h, o], device),
-            aux_all_b: param(uniform(rng, o, ba), [o], device),
-            aux_minus_w: param(uniform(rng, p * h * p * o, ba), [p * h, p * o], device),
-            aux_minus_b: param(uniform(rng, p * o, ba), [p * o], device),
+            aux_all_w: param(uniform(rng, reads * o, bo), [reads, o], device),
+            aux_all_b: param(uniform(rng, o, bo), [o], device),
+            aux_minus_w: param(
+                uniform(rng, minus_rows * o * minus_cols, bo),
+                [minus_rows, o * minus_cols],
+                device,
+            ),
+            aux_minus_b: param(uniform(rng, p * o, bo), [p * o], device),
+            aux_hidden,
         }
     }
 
@@ -459,17 +514,34 @@ impl AmeNet {
         let c_b = c.swap_dims(0, 1); // [B, p, o]
         let y = (mix.unsqueeze_dim::<3>(2) * c_b.clone()).sum_dim(1); // [B, 1, o]
         let h_cat: Tensor<2> = hid.swap_dims(0, 1).reshape([bsz, p * h]);
-        let all = out_fn(
-            s.task,
-            (h_cat.clone().matmul(self.aux_all_w.val()) + self.aux_all_b.val().unsqueeze())
-                .reshape([bsz, 1, o]),
-        );
-        let minus = out_fn(
-            s.task,
-            (h_cat.matmul(self.aux_minus_w.val() * s.minus_mask.clone())
-                + self.aux_minus_b.val().unsqueeze())
-            .reshape([bsz, p, o]),
-        );
+        let (all, minus) = match &self.aux_hidden {
+            None => (
+                (h_cat.clone().matmul(self.aux_all_w.val()) + self.aux_all_b.val().unsqueeze())
+                    .reshape([bsz, 1, o]),
+                (h_cat.matmul(self.aux_minus_w.val() * s.minus_mask.clone())
+                    + self.aux_minus_b.val().unsqueeze())
+                .reshape([bsz, p, o]),
+            ),
+            Some(a) => {
+                let g = s.g;
+                let u = activation::selu(
+                    h_cat.clone().matmul(a.all_w.val()) + a.all_b.val().unsqueeze(),
+                );
+                let all = (u.matmul(self.aux_all_w.val()) + self.aux_all_b.val().unsqueeze())
+                    .reshape([bsz, 1, o]);
+                // The p predictors' own hidden units, then a grouped product: [p, B, g]·[p, g, o].
+                let um = activation::selu(
+                    h_cat.matmul(a.minus_w.val() * s.minus_mask.clone())
+                        + a.minus_b.val().unsqueeze(),
+                );
+                let um: Tensor<3> = um.reshape([bsz, p, g]).swap_dims(0, 1);
+                let w2: Tensor<3> = self.aux_minus_w.val().reshape([p, g, o]);
+                let minus =
+                    um.matmul(w2).swap_dims(0, 1) + self.aux_minus_b.val().reshape([1, p, o]);
+                (all, minus)
+            }
+        };
+        let (all, minus) = (out_fn(s.task, all), out_fn(s.task, minus));
         Pass {
             a,
             y,
@@ -610,12 +682,48 @@ impl AmeNet {
                 context[i * k + r] = g[i] * v[r * p + i] / norm;
             }
         }
-        let mut aux_minus_w = transpose(to_vec(self.aux_minus_w.val()), p * h, p * o);
-        for i in 0..p {
-            for j in 0..o {
-                aux_minus_w[(i * o + j) * p * h + i * h..][..h].fill(0.0);
+        let g = s.g;
+        let (aux_all_w, aux_minus_w, aux_hidden) = match &self.aux_hidden {
+            None => {
+                let mut w = transpose(to_vec(self.aux_minus_w.val()), p * h, p * o);
+                for i in 0..p {
+                    for j in 0..o {
+                        w[(i * o + j) * p * h + i * h..][..h].fill(0.0);
+                    }
+                }
+                (transpose(to_vec(self.aux_all_w.val()), p * h, o), w, None)
             }
-        }
+            Some(a) => {
+                let mut minus_w = transpose(to_vec(a.minus_w.val()), p * h, p * g);
+                for i in 0..p {
+                    for u in 0..g {
+                        minus_w[(i * g + u) * p * h + i * h..][..h].fill(0.0);
+                    }
+                }
+                // [p·g, o] (predictor i's rows i·g..) → [p·o, g].
+                let w2 = to_vec(self.aux_minus_w.val());
+                let mut out = vec![0.0; p * o * g];
+                for i in 0..p {
+                    for u in 0..g {
+                        for j in 0..o {
+                            out[(i * o + j) * g + u] = w2[(i * g + u) * o + j];
+                        }
+                    }
+                }
+                let hidden = AuxHidden {
+                    width: g,
+                    all_w: transpose(to_vec(a.all_w.val()), p * h, g),
+                    all_b: to_vec(a.all_b.val()),
+                    minus_w,
+                    minus_b: to_vec(a.minus_b.val()),
+                };
+                (
+                    transpose(to_vec(self.aux_all_w.val()), g, o),
+                    out,
+                    Some(hidden),
+                )
+            }
+        };
         Ame {
             task: s.task,
             features: features.to_vec(),
@@ -627,10 +735,11 @@ impl AmeNet {
             gate_w: transpose(to_vec(self.gate_w.val()), p * (h + o), k),
             gate_b: to_vec(self.gate_b.val()),
             context,
-            aux_all_w: transpose(to_vec(self.aux_all_w.val()), p * h, o),
+            aux_all_w,
             aux_all_b: to_vec(self.aux_all_b.val()),
             aux_minus_w,
             aux_minus_b: to_vec(self.aux_minus_b.val()),
+            aux_hidden,
         }
     }
 }
@@ -852,6 +961,7 @@ pub fn train_ame(
         o,
         (0..p).map(|g| groups.members(g).len()).max().unwrap_or(1),
         cfg.image,
+        cfg.granger_hidden,
         &device,
     );
     let mut rng = Rng::for_row(cfg.seed, usize::MAX - 2);
@@ -980,6 +1090,7 @@ mod tests {
         image: Option<ImageStem>,
         d: usize,
         groups: Option<Vec<Vec<usize>>>,
+        granger_hidden: usize,
     ) {
         let names: Vec<String> = (0..d).map(|i| format!("f{i}")).collect();
         let groups = match (image, groups) {
@@ -1000,6 +1111,7 @@ mod tests {
         if image.is_some() {
             cfg.hidden = vec![2];
         }
+        cfg.granger_hidden = granger_hidden;
         let p = groups.len();
         let o = task.outputs();
         let h = match image {
@@ -1014,6 +1126,7 @@ mod tests {
             o,
             (0..p).map(|g| groups.members(g).len()).max().unwrap(),
             image,
+            granger_hidden,
             &device,
         );
         let mut rng = Rng::for_row(7, 0);
@@ -1074,28 +1187,40 @@ mod tests {
 
     #[test]
     fn burn_and_ir_agree_on_every_task() {
-        differential(AmeTask::Regression, None, 4, None);
-        differential(
-            AmeTask::Binary,
-            None,
-            5,
-            Some(vec![vec![0, 3], vec![1], vec![2, 4]]),
-        );
-        differential(AmeTask::Multiclass { classes: 3 }, None, 3, None);
-        differential(
-            AmeTask::Binary,
-            Some(ImageStem {
-                height: 4,
-                width: 8,
-                convs: 2,
-            }),
-            32,
-            None,
-        );
+        // Linear (0) and non-linear (3) Granger predictors.
+        for g in [0, 3] {
+            differential(AmeTask::Regression, None, 4, None, g);
+            differential(
+                AmeTask::Binary,
+                None,
+                5,
+                Some(vec![vec![0, 3], vec![1], vec![2, 4]]),
+                g,
+            );
+            differential(AmeTask::Multiclass { classes: 3 }, None, 3, None, g);
+            differential(
+                AmeTask::Binary,
+                Some(ImageStem {
+                    height: 4,
+                    width: 8,
+                    convs: 2,
+                }),
+                32,
+                None,
+                g,
+            );
+        }
     }
 
     #[test]
     fn omega_gets_no_gradient_and_masked_blocks_stay_zero() {
+        for g in [0, 4] {
+            masked_blocks_get_no_gradient(g);
+        }
+    }
+
+    /// With Granger predictors of hidden width `g` (0: linear).
+    fn masked_blocks_get_no_gradient(granger: usize) {
         // With α = 1 and every other term's weight zero the only gradient would come through
         // a; check instead directly: the masked blocks of the all-but-one predictors get
         // exactly zero gradient from the full objective.
@@ -1103,9 +1228,10 @@ mod tests {
         let d = 3;
         let names: Vec<String> = (0..d).map(|i| format!("f{i}")).collect();
         let groups = FeatureGroups::singletons(&names);
-        let cfg = AmeConfig::new(task);
+        let mut cfg = AmeConfig::new(task);
+        cfg.granger_hidden = granger;
         let device = Device::flex().autodiff();
-        let shapes = Shapes::new(task, 3, 16, 1, 1, None, &device);
+        let shapes = Shapes::new(task, 3, 16, 1, 1, None, granger, &device);
         let mut rng = Rng::for_row(3, 0);
         let net = AmeNet::init(&shapes, &cfg, 8, &mut rng, &device);
         let x: Vec<f64> = (0..8 * d).map(|_| rng.normal()).collect();
@@ -1115,11 +1241,22 @@ mod tests {
         let pass = net.forward(&shapes, xt, None);
         let l = AmeNet::loss(task, pass, tt, 0.5);
         let grads = l.backward();
-        let g = to_vec(net.aux_minus_w.val().grad(&grads).expect("a gradient"));
+        // The masked weights: the output layer's (linear) or the hidden layer's.
+        let (masked, cols) = match &net.aux_hidden {
+            None => (net.aux_minus_w.val(), 1),
+            Some(a) => (a.minus_w.val(), granger),
+        };
+        let g = to_vec(masked.grad(&grads).expect("a gradient"));
         let (p, h) = (3, 16);
         for i in 0..p {
             for r in i * h..(i + 1) * h {
-                assert_eq!(g[r * p + i], 0.0, "masked block ({i}, {i}) got a gradient");
+                for c in i * cols..(i + 1) * cols {
+                    assert_eq!(
+                        g[r * p * cols + c],
+                        0.0,
+                        "masked block ({i}, {i}) got a gradient"
+                    );
+                }
             }
         }
         assert!(g.iter().any(|&v| v != 0.0), "unmasked blocks learn");

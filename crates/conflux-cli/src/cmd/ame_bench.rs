@@ -381,7 +381,7 @@ pub fn digits(a: &AmeDigitsArgs) -> Result<()> {
     Ok(())
 }
 
-fn write_file(path: &Path, text: &str) -> Result<()> {
+pub(crate) fn write_file(path: &Path, text: &str) -> Result<()> {
     use std::io::Write as _;
     let mut sink = Sink::open(Some(path))?;
     sink.write_all(text.as_bytes())

@@ -2,6 +2,7 @@
 
 pub mod ame;
 pub mod ame_bench;
+pub mod ame_granger;
 pub mod bench;
 pub mod conflicts;
 pub mod data;

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
-use super::{Ame, AmeTask, Conv2x2, Encoder, ExpertLayer};
+use super::{Ame, AmeTask, AuxHidden, Conv2x2, Encoder, ExpertLayer};
 use crate::data::groups::FeatureGroups;
 use crate::error::{Error, Result};
 use crate::io::json::{preprocess_from, preprocess_to_value};
@@ -62,7 +62,7 @@ pub fn to_value(m: &Ame, training: Option<Value>) -> Value {
     };
     let mut top = json!({
         "format": FORMAT,
-        "format_version": 1,
+        "format_version": 2,
         "task": task,
         "features": m.features,
         "groups": groups,
@@ -79,6 +79,16 @@ pub fn to_value(m: &Ame, training: Option<Value>) -> Value {
     });
     if let Some(p) = &m.preprocess {
         top["preprocess"] = preprocess_to_value(p);
+    }
+    if let Some(a) = &m.aux_hidden {
+        top["aux_hidden"] = json!({
+            "activation": "selu",
+            "width": a.width,
+            "all_weight": a.all_w,
+            "all_bias": a.all_b,
+            "minus_weight": a.minus_w,
+            "minus_bias": a.minus_b,
+        });
     }
     if let Some(t) = training {
         top["training"] = t;
@@ -168,8 +178,10 @@ pub fn from_value(v: &Value) -> Result<Ame> {
             format!("expected \"format\": \"{FORMAT}\" (an AME model file)"),
         ));
     }
-    if top.usize("format_version")? != 1 {
-        return Err(top.bad("format_version", "1"));
+    // Version 2 added the optional `aux_hidden` (non-linear Granger predictors); version 1
+    // files are the same without it.
+    if !matches!(top.usize("format_version")?, 1 | 2) {
+        return Err(top.bad("format_version", "1 or 2"));
     }
     let task_obj = Obj::of("task", top.get("task")?)?;
     let task = match task_obj.str("kind")? {
@@ -284,6 +296,22 @@ pub fn from_value(v: &Value) -> Result<Ame> {
         None | Some(Value::Null) => None,
         Some(p) => Some(preprocess_from(p)?),
     };
+    let aux_hidden = match v.get("aux_hidden") {
+        None | Some(Value::Null) => None,
+        Some(a) => {
+            let ao = Obj::of("aux_hidden", a)?;
+            if ao.str("activation")? != "selu" {
+                return Err(ao.bad("activation", "selu"));
+            }
+            Some(AuxHidden {
+                width: ao.usize("width")?,
+                all_w: ao.numbers("all_weight")?,
+                all_b: ao.numbers("all_bias")?,
+                minus_w: ao.numbers("minus_weight")?,
+                minus_b: ao.numbers("minus_bias")?,
+            })
+        }
+    };
     let ame = Ame {
         task,
         features,
@@ -299,6 +327,7 @@ pub fn from_value(v: &Value) -> Result<Ame> {
         aux_all_b: top.numbers("aux_all_bias")?,
         aux_minus_w: top.numbers("aux_minus_weight")?,
         aux_minus_b: top.numbers("aux_minus_bias")?,
+        aux_hidden,
     };
     ame.validate()?;
     Ok(ame)

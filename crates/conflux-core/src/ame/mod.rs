@@ -206,6 +206,28 @@ pub struct Ame {
     pub aux_minus_w: Vec<f64>,
     /// Their biases `[p·o]`.
     pub aux_minus_b: Vec<f64>,
+    /// Hidden layers of the Granger-causal (auxiliary) predictors, or `None` for the
+    /// paper's linear predictors. With them, `aux_all_w` is `[o, g]` over the all-features
+    /// predictor's hidden units and `aux_minus_w` is `[p·o, g]`: row `i·o + j` is output `j`
+    /// of predictor `i` over predictor `i`'s own hidden units.
+    pub aux_hidden: Option<AuxHidden>,
+}
+
+/// The hidden layer (SELU, width `g`) of the auxiliary predictors: a small MLP over the
+/// experts' hidden states, so that ω can see interactions between groups. Each of the `p`
+/// all-but-one predictors has its own weights; predictor `i` does not read expert `i`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuxHidden {
+    /// Hidden width `g`.
+    pub width: usize,
+    /// All-features predictor `[g, p·h]`.
+    pub all_w: Vec<f64>,
+    /// Its bias `[g]`.
+    pub all_b: Vec<f64>,
+    /// The `p` all-but-one predictors stacked `[p·g, p·h]`; block `(i, i)` is zero.
+    pub minus_w: Vec<f64>,
+    /// Their biases `[p·g]`.
+    pub minus_b: Vec<f64>,
 }
 
 /// One forward pass of an AME over `rows` rows.
@@ -276,6 +298,9 @@ impl Ame {
             + self.aux_all_b.len()
             + self.aux_minus_w.len()
             + self.aux_minus_b.len()
+            + self.aux_hidden.as_ref().map_or(0, |a| {
+                a.all_w.len() + a.all_b.len() + a.minus_w.len() + a.minus_b.len()
+            })
     }
 
     /// Checks that every array has the shape the configuration implies.
@@ -408,14 +433,46 @@ impl Ame {
             prod(&[k, p, h.saturating_add(o)]),
         )?;
         check("context", self.context.len(), prod(&[p, k]))?;
-        check("aux_all_weight", self.aux_all_w.len(), prod(&[o, p, h]))?;
+        // The output layers read the hidden states, or the predictors' hidden units.
+        let reads = self.aux_hidden.as_ref().map_or(prod(&[p, h]), |a| a.width);
+        let minus_reads = self.aux_hidden.as_ref().map_or(prod(&[p, h]), |a| a.width);
+        check("aux_all_weight", self.aux_all_w.len(), prod(&[o, reads]))?;
         check("aux_all_bias", self.aux_all_b.len(), o)?;
         check(
             "aux_minus_weight",
             self.aux_minus_w.len(),
-            prod(&[p, o, p, h]),
+            prod(&[p, o, minus_reads]),
         )?;
         check("aux_minus_bias", self.aux_minus_b.len(), prod(&[p, o]))?;
+        if let Some(a) = &self.aux_hidden {
+            let g = a.width;
+            if g == 0 {
+                return Err(Error::model("", "aux_hidden: width must be at least 1"));
+            }
+            check("aux_hidden.all_weight", a.all_w.len(), prod(&[g, p, h]))?;
+            check("aux_hidden.all_bias", a.all_b.len(), g)?;
+            check(
+                "aux_hidden.minus_weight",
+                a.minus_w.len(),
+                prod(&[p, g, p, h]),
+            )?;
+            check("aux_hidden.minus_bias", a.minus_b.len(), prod(&[p, g]))?;
+            // Predictor i must not read expert i: an all-but-one predictor that does is not one.
+            for i in 0..p {
+                for u in 0..g {
+                    let row = &a.minus_w[(i * g + u) * p * h..][..p * h];
+                    if row[i * h..(i + 1) * h].iter().any(|&w| w != 0.0) {
+                        return Err(Error::model(
+                            "",
+                            format!(
+                                "aux_hidden.minus_weight: predictor {i} (without expert {i}) has \
+                                 non-zero weights on expert {i}'s hidden state"
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
@@ -581,15 +638,46 @@ impl Ame {
         let (p, o, hw) = (self.experts(), self.task.outputs(), self.hidden());
         let rows = fwd.rows;
         let mut all = vec![0.0; rows * o];
-        mul_wt(&fwd.h, rows, p * hw, &self.aux_all_w, o, &mut all);
+        let mut minus = vec![0.0; rows * p * o];
+        match &self.aux_hidden {
+            None => {
+                mul_wt(&fwd.h, rows, p * hw, &self.aux_all_w, o, &mut all);
+                mul_wt(&fwd.h, rows, p * hw, &self.aux_minus_w, p * o, &mut minus);
+            }
+            Some(a) => {
+                let g = a.width;
+                // Hidden units: u = selu(W₁ h + b₁), all-features and each all-but-one.
+                let hidden = |w: &[f64], b: &[f64], width: usize| {
+                    let mut u = vec![0.0; rows * width];
+                    mul_wt(&fwd.h, rows, p * hw, w, width, &mut u);
+                    for row in u.chunks_exact_mut(width) {
+                        for (v, bias) in row.iter_mut().zip(b) {
+                            *v = selu(*v + bias);
+                        }
+                    }
+                    u
+                };
+                let u_all = hidden(&a.all_w, &a.all_b, g);
+                mul_wt(&u_all, rows, g, &self.aux_all_w, o, &mut all);
+                // Predictor i's outputs read only its own units (a grouped product).
+                let u_minus = hidden(&a.minus_w, &a.minus_b, p * g);
+                for r in 0..rows {
+                    for i in 0..p {
+                        let u = &u_minus[(r * p + i) * g..][..g];
+                        for j in 0..o {
+                            minus[(r * p + i) * o + j] =
+                                crate::linalg::dot(u, &self.aux_minus_w[(i * o + j) * g..][..g]);
+                        }
+                    }
+                }
+            }
+        }
         for row in all.chunks_exact_mut(o) {
             for (v, b) in row.iter_mut().zip(&self.aux_all_b) {
                 *v += b;
             }
             self.task.out(row);
         }
-        let mut minus = vec![0.0; rows * p * o];
-        mul_wt(&fwd.h, rows, p * hw, &self.aux_minus_w, p * o, &mut minus);
         for row in minus.chunks_exact_mut(p * o) {
             for (v, b) in row.iter_mut().zip(&self.aux_minus_b) {
                 *v += b;
@@ -726,6 +814,7 @@ mod tests {
             // ŷ_−1 reads h2 only, ŷ_−2 reads h1 only.
             aux_minus_w: vec![0.0, 1.0, 1.0, 0.0],
             aux_minus_b: vec![0.0, 0.0],
+            aux_hidden: None,
         }
     }
 
@@ -817,6 +906,7 @@ mod tests {
             aux_all_b: v(o),
             aux_minus_w,
             aux_minus_b: v(p * o),
+            aux_hidden: None,
         }
     }
 
@@ -895,6 +985,122 @@ mod tests {
                     0
                 }
             );
+        }
+    }
+
+    /// `m` with non-linear Granger predictors of width `g` (random weights; the block of
+    /// predictor i on expert i zero, as training masks it).
+    fn with_hidden(rng: &mut Rng, mut m: Ame, g: usize) -> Ame {
+        let (p, o, h) = (m.experts(), m.task.outputs(), m.hidden());
+        let mut v = |n: usize| (0..n).map(|_| rng.normal()).collect::<Vec<f64>>();
+        let mut minus_w = v(p * g * p * h);
+        for i in 0..p {
+            for u in 0..g {
+                minus_w[(i * g + u) * p * h + i * h..][..h].fill(0.0);
+            }
+        }
+        m.aux_hidden = Some(AuxHidden {
+            width: g,
+            all_w: v(g * p * h),
+            all_b: v(g),
+            minus_w,
+            minus_b: v(p * g),
+        });
+        m.aux_all_w = v(o * g);
+        m.aux_minus_w = v(p * o * g);
+        m
+    }
+
+    #[test]
+    fn nonlinear_all_but_one_predictors_equal_naive_ones_and_round_trip() {
+        let mut rng = Rng::for_row(11, 0);
+        for task in [
+            AmeTask::Regression,
+            AmeTask::Binary,
+            AmeTask::Multiclass { classes: 3 },
+        ] {
+            let base = random_ame(&mut rng, task, &[2, 1, 3, 2], 3, 4);
+            let g = 5;
+            let m = with_hidden(&mut rng, base, g);
+            m.validate().unwrap();
+            let (p, o, h, d, rows) = (4, task.outputs(), 3, 8, 6);
+            let x: Vec<f64> = (0..rows * d).map(|_| rng.normal()).collect();
+            let fwd = m.forward(&x, rows);
+            let aux = m.auxiliary(&fwd);
+            let a = m.aux_hidden.as_ref().unwrap();
+            for r in 0..rows {
+                let hr = |j: usize| &fwd.h[(r * p + j) * h..(r * p + j + 1) * h];
+                // Predictor i, built naively: its own hidden layer over concat(h_j, j ≠ i).
+                for i in 0..p {
+                    let input: Vec<f64> = (0..p)
+                        .filter(|&j| j != i)
+                        .flat_map(|j| hr(j).to_vec())
+                        .collect();
+                    let units: Vec<f64> = (0..g)
+                        .map(|u| {
+                            let row = &a.minus_w[(i * g + u) * p * h..][..p * h];
+                            let w: Vec<f64> = (0..p)
+                                .filter(|&j| j != i)
+                                .flat_map(|j| row[j * h..(j + 1) * h].to_vec())
+                                .collect();
+                            selu(
+                                a.minus_b[i * g + u]
+                                    + input.iter().zip(&w).map(|(x, w)| x * w).sum::<f64>(),
+                            )
+                        })
+                        .collect();
+                    let mut pred: Vec<f64> = (0..o)
+                        .map(|q| {
+                            m.aux_minus_b[i * o + q]
+                                + units
+                                    .iter()
+                                    .zip(&m.aux_minus_w[(i * o + q) * g..][..g])
+                                    .map(|(u, w)| u * w)
+                                    .sum::<f64>()
+                        })
+                        .collect();
+                    task.out(&mut pred);
+                    for (got, want) in aux.minus[(r * p + i) * o..][..o].iter().zip(&pred) {
+                        assert!((got - want).abs() < 1e-12, "{task:?} row {r} predictor {i}");
+                    }
+                }
+                // The all-features predictor.
+                let all_in: Vec<f64> = (0..p).flat_map(|j| hr(j).to_vec()).collect();
+                let units: Vec<f64> = (0..g)
+                    .map(|u| {
+                        selu(
+                            a.all_b[u]
+                                + all_in
+                                    .iter()
+                                    .zip(&a.all_w[u * p * h..][..p * h])
+                                    .map(|(x, w)| x * w)
+                                    .sum::<f64>(),
+                        )
+                    })
+                    .collect();
+                let mut pred: Vec<f64> = (0..o)
+                    .map(|q| {
+                        m.aux_all_b[q]
+                            + units
+                                .iter()
+                                .zip(&m.aux_all_w[q * g..][..g])
+                                .map(|(u, w)| u * w)
+                                .sum::<f64>()
+                    })
+                    .collect();
+                task.out(&mut pred);
+                for (got, want) in aux.all[r * o..][..o].iter().zip(&pred) {
+                    assert!((got - want).abs() < 1e-12, "{task:?} row {r} all-features");
+                }
+            }
+            // Save → load is identical, predictions and ω included.
+            let back = json::from_value(&json::to_value(&m, None)).unwrap();
+            assert_eq!(back, m);
+            // A predictor that reads its own expert is refused.
+            let mut bad = m.clone();
+            bad.aux_hidden.as_mut().unwrap().minus_w[2 * g * p * h + 2 * h] = 0.5;
+            let err = bad.validate().unwrap_err().to_string();
+            assert!(err.contains("predictor 2"), "{err}");
         }
     }
 

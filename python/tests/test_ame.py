@@ -20,7 +20,8 @@ def cli_run(cli, *args):
 
 
 # (data, label, task, Python keywords, CLI flags, rows): a binary tabular AME with two
-# feature groups, and a multi-class image AME (the strided-conv stem on 8×8 digits).
+# feature groups, a multi-class image AME (the strided-conv stem on 8×8 digits), and a
+# regression AME with the paper's linear Granger predictors (the default is an MLP).
 CASES = {
     "binary-groups": (ADULT, "income", "binary",
                       {"groups": {"money": ["capital-gain", "capital-loss"], "age": ["age"]}},
@@ -28,6 +29,8 @@ CASES = {
     "multiclass-image": (DIGITS, "label", "multiclass",
                          {"image": (8, 8), "stem_convs": 2, "hidden": (4,)},
                          ["--image", "8x8", "--stem-convs", "2", "--hidden", "4"], 400),
+    "regression-linear-granger": (ADULT, "age", "regression", {"granger_hidden": 0},
+                                  ["--granger-hidden", "0"], 300),
 }
 
 

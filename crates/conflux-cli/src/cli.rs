@@ -259,7 +259,7 @@ pub struct TrainAmeArgs {
     pub stem_convs: usize,
     /// Hidden width of the Granger-causal predictors that measure each group's contribution
     /// (small SELU MLPs over the experts' hidden states, which see interactions between
-    /// groups); 0 = the paper's linear predictors. Default: conflux's (README, AME).
+    /// groups); 0 = the paper's linear predictors [default: 32].
     #[arg(long, value_name = "N", value_parser = parse::natural, allow_hyphen_values = true)]
     pub granger_hidden: Option<usize>,
     /// Do not standardise the inputs (and, for regression, the label).
@@ -629,6 +629,9 @@ pub struct AmeDigitsArgs {
     /// Kernel SHAP coalitions and LIME samples (default 2048; 256 with --quick).
     #[arg(long, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub samples: Option<usize>,
+    /// Hidden width of the AMEs' Granger-causal predictors (0: linear; default: `train ame`'s).
+    #[arg(long, value_name = "N", value_parser = parse::natural, allow_hyphen_values = true)]
+    pub granger_hidden: Option<usize>,
     /// Seed (split, training, sampling).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub seed: u64,
@@ -649,6 +652,12 @@ pub struct AmeAlphaArgs {
     /// Maximum epochs (default 100, early stopping with patience 12).
     #[arg(long, value_name = "N", value_parser = parse::count, allow_hyphen_values = true)]
     pub epochs: Option<usize>,
+    /// Only these α (comma-separated; default 0, 0.01, …, 0.1).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub alphas: Vec<f64>,
+    /// Hidden width of the Granger-causal predictors (0: linear; default: `train ame`'s).
+    #[arg(long, value_name = "N", value_parser = parse::natural, allow_hyphen_values = true)]
+    pub granger_hidden: Option<usize>,
     /// Seed.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub seed: u64,

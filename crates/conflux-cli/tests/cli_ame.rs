@@ -304,6 +304,20 @@ fn quick_benchmarks_run() {
     assert!(text.contains("| cafe:c=0.5 |"), "{text}");
     assert!(text.contains("stopped early"), "{text}");
     let out = conflux()
+        .args(["bench", "ame-granger", "--quick", "--quiet"])
+        .output()
+        .unwrap();
+    let text = ok(&out);
+    // Switch task, classification and regression × linear and MLP predictors × two α.
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("| switch |")).count(),
+        8,
+        "{text}"
+    );
+    assert!(
+        text.contains("| linear (paper) | 0.05 |") && text.contains("| MLP, hidden 32 | 0.05 |")
+    );
+    let out = conflux()
         .args(["bench", "ame-alpha", "--quick", "--quiet"])
         .output()
         .unwrap();
@@ -316,4 +330,63 @@ fn quick_benchmarks_run() {
     let text = ok(&out);
     assert!(text.contains("| AME attention | AME |"), "{text}");
     assert!(text.contains("| kernel-shap:n=2048 | AME |"), "{text}");
+}
+
+/// `--granger-hidden`: 0 trains the paper's linear Granger predictors, the default an MLP;
+/// both save as format 2, and a version-1 file (linear, without `aux_hidden`) still loads.
+#[test]
+fn granger_predictors_linear_or_mlp() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dataset(dir.path());
+    let (mlp, out) = train(dir.path(), &data, &[]);
+    ok(&out);
+    let inspect = |model: &Path| {
+        ok(&conflux()
+            .args(["inspect", "--model"])
+            .arg(model)
+            .output()
+            .unwrap())
+    };
+    assert!(inspect(&mlp).contains("granger     MLP predictors (hidden 32, SELU)"));
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&mlp).unwrap()).unwrap();
+    assert_eq!(doc["format_version"], 2);
+    assert_eq!(doc["aux_hidden"]["width"], 32);
+    assert_eq!(doc["training"]["granger_hidden"], 32);
+    let linear = dir.path().join("linear.json");
+    ok(&conflux()
+        .args([
+            "train", "ame", "--quiet", "--label", "y", "--task", "binary", "--epochs", "3",
+        ])
+        .args(["--granger-hidden", "0", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&linear)
+        .output()
+        .unwrap());
+    assert!(inspect(&linear).contains("granger     linear predictors (the paper's)"));
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&linear).unwrap()).unwrap();
+    assert!(doc.get("aux_hidden").is_none());
+    // The same model as a version-1 file evaluates identically.
+    doc["format_version"] = 1.into();
+    let v1 = write(dir.path(), "v1.json", doc.to_string());
+    let evaluate = |model: &Path| {
+        ok(&conflux()
+            .args([
+                "evaluate", "--quiet", "--label", "y", "--format", "json", "--out", "-", "--model",
+            ])
+            .arg(model)
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .unwrap())
+    };
+    assert_eq!(evaluate(&v1), evaluate(&linear));
+    doc["format_version"] = 3.into();
+    let v3 = write(dir.path(), "v3.json", doc.to_string());
+    let err = conflux()
+        .args(["inspect", "--model"])
+        .arg(&v3)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&err.stderr).contains("format_version"));
 }

@@ -617,12 +617,41 @@ fn bench_conflicts_quick_and_bench_methods() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("| 2 |")).collect();
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("| 2 |") && l.contains(" ± "))
+        .collect();
     assert_eq!(rows.len(), 2, "ReLU and GELU rows for d = 2:\n{text}");
-    for r in rows {
-        // 6 leading columns + 14 methods, each "measured (paper)".
+    for r in &rows {
+        // 6 leading columns + 14 methods, each "measured (paper)", the methods "mean ± sd".
         assert_eq!(r.matches('(').count(), 16, "{r}");
+        assert_eq!(r.matches(" ± ").count(), 14, "{r}");
     }
+    // The spread over every trained network: with one dataset and one initialisation,
+    // min = median = max = the mean, and the sd over datasets is 0.
+    let spread: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("| 2 | ReLU |") || l.starts_with("| 2 | GELU |"))
+        .collect();
+    assert_eq!(spread.len(), 2, "{text}");
+    for (r, s) in rows.iter().zip(&spread) {
+        let means: Vec<&str> = r
+            .split(" | ")
+            .skip(6)
+            .map(|c| c.split(" ± ").next().unwrap())
+            .collect();
+        let cells: Vec<&str> = s.trim_end_matches(" |").split(" | ").skip(2).collect();
+        assert_eq!(cells.len(), 14, "{s}");
+        for (m, c) in means.iter().zip(&cells) {
+            assert_eq!(*c, format!("{m} / {m} / {m}"), "{r}\n{s}");
+        }
+        assert!(r.contains(" ± 0.00 ("), "{r}");
+    }
+    assert_eq!(
+        text.matches("CAFE mean error c = 0 → 0.75").count(),
+        2,
+        "{text}"
+    );
     let out = conflux()
         .args([
             "bench", "methods", "--rows", "16", "--label", "income", "--method", "cafe",

@@ -192,6 +192,9 @@ pub fn digits(a: &AmeDigitsArgs) -> Result<()> {
         cfg.standardize = false;
         cfg.seed = a.seed;
         cfg.batch_size = 32;
+        if let Some(g) = a.granger_hidden {
+            cfg.granger_hidden = g;
+        }
         if !a.quick {
             cfg.image = Some(ImageStem {
                 height: data.side,
@@ -395,6 +398,8 @@ pub fn alpha(a: &AmeAlphaArgs) -> Result<()> {
     let (_, xt, yt) = bundled("adult-test.csv", ADULT_TEST, "income")?;
     let alphas: Vec<f64> = if a.quick {
         vec![0.0, 0.05]
+    } else if !a.alphas.is_empty() {
+        a.alphas.clone()
     } else {
         (0..=10).map(|i| f64::from(i) / 100.0).collect()
     };
@@ -413,6 +418,9 @@ pub fn alpha(a: &AmeAlphaArgs) -> Result<()> {
     for &alpha in &alphas {
         let mut cfg = AmeConfig::new(AmeTask::Binary);
         cfg.alpha = alpha;
+        if let Some(g) = a.granger_hidden {
+            cfg.granger_hidden = g;
+        }
         cfg.epochs = a.epochs.unwrap_or(if a.quick { 5 } else { 100 });
         cfg.batch_size = 256;
         cfg.seed = a.seed;
@@ -428,10 +436,18 @@ pub fn alpha(a: &AmeAlphaArgs) -> Result<()> {
         bar.inc();
     }
     bar.finish();
+    let granger = a
+        .granger_hidden
+        .unwrap_or(AmeConfig::new(AmeTask::Binary).granger_hidden);
     let mut out = format!(
-        "AME on Adult (13 experts, one per feature), trained on adult-train ({} rows, 20 % of them for early stopping), scored on adult-test ({} rows); seed {}.\n\n",
+        "AME on Adult (13 experts, one per feature), trained on adult-train ({} rows, 20 % of them for early stopping), scored on adult-test ({} rows); Granger predictors {}; seed {}.\n\n",
         y.len(),
         yt.len(),
+        if granger == 0 {
+            "linear".to_string()
+        } else {
+            format!("MLP (hidden {granger})")
+        },
         a.seed
     );
     writeln!(

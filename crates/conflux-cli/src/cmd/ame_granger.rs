@@ -11,7 +11,8 @@
 //! - **product**: `f = f_A · (1 + tanh 2s)` if `s > 0` else `f_B · (1 − tanh 2s)`: as switch, but
 //!   the switch also scales the driver's effect (a product of groups).
 //!
-//! Label: `1[f > 0]` (classification) or `f + N(0, 0.1²)` (regression). The arg-max of ω or
+//! Label: `1[f > 0]` (classification; `1[f > 1]` for product, so that the scale matters) or
+//! `f + N(0, 0.1²)` (regression). The arg-max of ω or
 //! of the attention over the non-switch groups {A, B, C} is compared with the driver on the
 //! test rows.
 
@@ -101,8 +102,13 @@ fn generate(
                 }
             }
         };
+        let threshold = if matches!(kind, Kind::Product) {
+            1.0
+        } else {
+            0.0
+        };
         let label = if classification {
-            f64::from(u8::from(f > 0.0))
+            f64::from(u8::from(f > threshold))
         } else {
             f + 0.1 * rng.normal()
         };

@@ -332,8 +332,8 @@ fn quick_benchmarks_run() {
     assert!(text.contains("| kernel-shap:n=2048 | AME |"), "{text}");
 }
 
-/// `--granger-hidden`: 0 trains the paper's linear Granger predictors, the default an MLP;
-/// both save as format 2, and a version-1 file (linear, without `aux_hidden`) still loads.
+/// `--granger-hidden`: 0 trains the paper's linear Granger predictors (format 1 files), the
+/// default an MLP (format 2); inspect says which, and a version-3 file is refused.
 #[test]
 fn granger_predictors_linear_or_mlp() {
     let dir = tempfile::tempdir().unwrap();
@@ -364,23 +364,20 @@ fn granger_predictors_linear_or_mlp() {
         .output()
         .unwrap());
     assert!(inspect(&linear).contains("granger     linear predictors (the paper's)"));
+    // Linear models stay format 1 (older builds read them); MLP predictors need format 2,
+    // and a format-1 file that carries them is refused.
     let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&linear).unwrap()).unwrap();
+    assert_eq!(doc["format_version"], 1);
     assert!(doc.get("aux_hidden").is_none());
-    // The same model as a version-1 file evaluates identically.
-    doc["format_version"] = 1.into();
-    let v1 = write(dir.path(), "v1.json", doc.to_string());
-    let evaluate = |model: &Path| {
-        ok(&conflux()
-            .args([
-                "evaluate", "--quiet", "--label", "y", "--format", "json", "--out", "-", "--model",
-            ])
-            .arg(model)
-            .arg("--data")
-            .arg(&data)
-            .output()
-            .unwrap())
-    };
-    assert_eq!(evaluate(&v1), evaluate(&linear));
+    let mut mlp_doc: Value = serde_json::from_str(&std::fs::read_to_string(&mlp).unwrap()).unwrap();
+    mlp_doc["format_version"] = 1.into();
+    let bad = write(dir.path(), "bad_v1.json", mlp_doc.to_string());
+    let err = conflux()
+        .args(["inspect", "--model"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&err.stderr).contains("\"aux_hidden\" is a version 2 field"));
     doc["format_version"] = 3.into();
     let v3 = write(dir.path(), "v3.json", doc.to_string());
     let err = conflux()

@@ -189,15 +189,19 @@ fn check_size(
         mul(&[k, p, h.saturating_add(o)]),
         k,
         mul(&[p, k]),
-        aux,
         o,
         mul(&[p, o]),
     ] {
         total = total.saturating_add(part);
     }
-    conflux_core::Limits::current()
+    let limits = conflux_core::Limits::current();
+    limits
         .check_parameters(total)
-        .map_err(|why| Error::param("train ame", "hidden", format!("{:?}", cfg.hidden), why))
+        .map_err(|why| Error::param("train ame", "hidden", format!("{:?}", cfg.hidden), why))?;
+    // What fits without the Granger predictors but not with them is their width's doing.
+    limits
+        .check_parameters(total.saturating_add(aux))
+        .map_err(|why| Error::param("train ame", "granger-hidden", cfg.granger_hidden, why))
 }
 
 /// One epoch's numbers.
@@ -1147,6 +1151,7 @@ mod tests {
         let pass = net.forward(&shapes, xt, None);
         let a_burn = to_vec(pass.a.clone());
         let y_burn = to_vec(pass.y.clone());
+        let (all_burn, minus_burn) = (to_vec(pass.all.clone()), to_vec(pass.minus.clone()));
         let alpha = 0.3;
         let loss_burn = to_vec(AmeNet::loss(task, pass, tt, alpha))[0];
         let ame = net.to_ame(&shapes, &names, &groups, None);
@@ -1169,6 +1174,17 @@ mod tests {
         for row in fwd.a.chunks_exact(p) {
             assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         }
+        // The auxiliary predictors themselves, element by element ([rows, o] and [rows, p, o]).
+        let aux = ame.auxiliary(&fwd);
+        for (name, core, burn) in [
+            ("all", &aux.all, &all_burn),
+            ("minus", &aux.minus, &minus_burn),
+        ] {
+            assert_eq!(core.len(), burn.len(), "{name}");
+            for (u, v) in core.iter().zip(burn.iter()) {
+                assert!((u - v).abs() < 1e-5 * (1.0 + v.abs()), "{name}: {u} vs {v}");
+            }
+        }
         if task == AmeTask::Regression {
             // Folding a label scale into the weights is exact.
             let mut folded = ame.clone();
@@ -1181,7 +1197,12 @@ mod tests {
                 assert!((u - (0.5 * v + 3.0)).abs() < 1e-12);
             }
             let (aux1, aux2) = (ame.auxiliary(&fwd), folded.auxiliary(&f2));
-            for (u, v) in aux2.minus.iter().zip(&aux1.minus) {
+            for (u, v) in aux2
+                .minus
+                .iter()
+                .zip(&aux1.minus)
+                .chain(aux2.all.iter().zip(&aux1.all))
+            {
                 assert!((u - (0.5 * v + 3.0)).abs() < 1e-12);
             }
         }
@@ -1189,8 +1210,8 @@ mod tests {
 
     #[test]
     fn burn_and_ir_agree_on_every_task() {
-        // Linear (0) and non-linear (3) Granger predictors.
-        for g in [0, 3] {
+        // Linear (0) and non-linear (5) Granger predictors.
+        for g in [0, 5] {
             differential(AmeTask::Regression, None, 4, None, g);
             differential(
                 AmeTask::Binary,

@@ -62,7 +62,8 @@ pub fn to_value(m: &Ame, training: Option<Value>) -> Value {
     };
     let mut top = json!({
         "format": FORMAT,
-        "format_version": 2,
+        // Version 2 only when the file needs it: linear files stay readable by older builds.
+        "format_version": if m.aux_hidden.is_some() { 2 } else { 1 },
         "task": task,
         "features": m.features,
         "groups": groups,
@@ -180,7 +181,8 @@ pub fn from_value(v: &Value) -> Result<Ame> {
     }
     // Version 2 added the optional `aux_hidden` (non-linear Granger predictors); version 1
     // files are the same without it.
-    if !matches!(top.usize("format_version")?, 1 | 2) {
+    let version = top.usize("format_version")?;
+    if !matches!(version, 1 | 2) {
         return Err(top.bad("format_version", "1 or 2"));
     }
     let task_obj = Obj::of("task", top.get("task")?)?;
@@ -298,6 +300,9 @@ pub fn from_value(v: &Value) -> Result<Ame> {
     };
     let aux_hidden = match v.get("aux_hidden") {
         None | Some(Value::Null) => None,
+        Some(_) if version == 1 => {
+            return Err(top.bad("format_version", "2 (\"aux_hidden\" is a version 2 field)"));
+        }
         Some(a) => {
             let ao = Obj::of("aux_hidden", a)?;
             if ao.str("activation")? != "selu" {

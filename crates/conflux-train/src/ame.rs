@@ -1069,7 +1069,10 @@ pub fn train_ame(
                 format!("training diverged at epoch {epoch} (validation loss not finite)"),
             ));
         }
-        if stopper.observe(epoch, terms.total, ame) {
+        // Early stopping watches what the model is for — its prediction and its agreement
+        // with ω, (1 − α)·main + α·MGE — not the auxiliary predictors' own losses, which only
+        // serve to measure ω (large Granger predictors overfit long before the model does).
+        if stopper.observe(epoch, terms.total - terms.rep, ame) {
             report.stopped_early = epoch < cfg.epochs;
             break;
         }

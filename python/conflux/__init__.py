@@ -242,7 +242,8 @@ class Ame:
     in exactly one expert (default: one expert per feature; experts are ordered by their
     first column, as the CLI orders a groups file); ``image=(H, W)`` trains the strided-conv image stem instead, each
     output cell an expert. ``granger_hidden`` is the hidden width of the Granger-causal
-    predictors (``0``: the paper's linear ones; ``None``: the CLI's default). ``fit`` leaves ``model`` (a ``conflux.Model``, usable with every
+    predictors (``0``: the paper's linear ones; ``None``: the CLI's default, 32 for tabular
+    experts and 0 with ``image``). ``fit`` leaves ``model`` (a ``conflux.Model``, usable with every
     model-agnostic method) and ``report``.
     """
 

@@ -873,9 +873,7 @@ fn train_ame<'py>(
         convs: stem_convs,
     });
     cfg.seed = seed;
-    if let Some(g) = granger_hidden {
-        cfg.granger_hidden = g;
-    }
+    cfg.granger_hidden = granger_hidden;
     let x = x.as_array().as_standard_layout().into_owned();
     let xs = x.as_slice().expect("standard layout");
     let (ame, report) = py

@@ -259,7 +259,8 @@ pub struct TrainAmeArgs {
     pub stem_convs: usize,
     /// Hidden width of the Granger-causal predictors that measure each group's contribution
     /// (small SELU MLPs over the experts' hidden states, which see interactions between
-    /// groups); 0 = the paper's linear predictors [default: 32].
+    /// groups); 0 = the paper's linear predictors [default: 32 for tabular experts, 0 with
+    /// --image, whose many cell experts make them costly].
     #[arg(long, value_name = "N", value_parser = parse::natural, allow_hyphen_values = true)]
     pub granger_hidden: Option<usize>,
     /// Do not standardise the inputs (and, for regression, the label).

@@ -333,7 +333,8 @@ fn quick_benchmarks_run() {
 }
 
 /// `--granger-hidden`: 0 trains the paper's linear Granger predictors (format 1 files), the
-/// default an MLP (format 2); inspect says which, and a version-3 file is refused.
+/// default an MLP (format 2) for tabular experts and linear ones for an image stem; inspect
+/// says which, and a version-3 file is refused.
 #[test]
 fn granger_predictors_linear_or_mlp() {
     let dir = tempfile::tempdir().unwrap();
@@ -378,6 +379,27 @@ fn granger_predictors_linear_or_mlp() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&err.stderr).contains("\"aux_hidden\" is a version 2 field"));
+    // An image stem's many cell experts default to the linear predictors.
+    let digits =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/digits/digits_8x8.csv");
+    let image = dir.path().join("image.json");
+    ok(&conflux()
+        .args([
+            "train",
+            "ame",
+            "--quiet",
+            "--label",
+            "label",
+            "--task",
+            "multiclass",
+        ])
+        .args(["--image", "8x8", "--epochs", "1", "--data"])
+        .arg(&digits)
+        .arg("--out")
+        .arg(&image)
+        .output()
+        .unwrap());
+    assert!(inspect(&image).contains("granger     linear predictors (the paper's)"));
     doc["format_version"] = 3.into();
     let v3 = write(dir.path(), "v3.json", doc.to_string());
     let err = conflux()

@@ -54,10 +54,13 @@ pub struct AmeConfig {
     pub image: Option<ImageStem>,
     /// Hidden width of the Granger-causal (auxiliary) predictors: small SELU MLPs over the
     /// experts' hidden states, which see interactions between groups; 0 is the paper's
-    /// linear predictors. Default 32: on tasks where one group switches which other group
-    /// drives the label, the linear predictors' ω names the driver for 73–78 % of rows and
-    /// the MLP's for 94–99 % (`bench ame-granger`, BENCHMARKS.md).
-    pub granger_hidden: usize,
+    /// linear predictors. `None` (the default) picks [`AmeConfig::granger_width`]'s: 32
+    /// for tabular experts — on tasks where one group switches which other group drives the
+    /// label, the linear predictors' ω names the driver for 71–78 % of rows and the MLP's for
+    /// 94–99 % (`bench ame-granger`, BENCHMARKS.md) — and 0 for an image stem, whose many
+    /// cell experts make the p² hidden units costly (11× the training time on the MNIST
+    /// benchmark) for no gain in accuracy there.
+    pub granger_hidden: Option<usize>,
     /// Seed for initialisation, split, shuffling and attention dropout.
     pub seed: u64,
 }
@@ -79,9 +82,16 @@ impl AmeConfig {
             val_split: 0.2,
             standardize: true,
             image: None,
-            granger_hidden: 32,
+            granger_hidden: None,
             seed: 0,
         }
+    }
+
+    /// The Granger predictors' hidden width this configuration trains: `granger_hidden`,
+    /// or by default 32 for tabular experts and 0 (linear) for an image stem.
+    pub fn granger_width(&self) -> usize {
+        self.granger_hidden
+            .unwrap_or(if self.image.is_some() { 0 } else { 32 })
     }
 
     /// Checks the configuration.
@@ -172,7 +182,7 @@ fn check_size(
         }
     }
     // The auxiliary predictors: linear over the hidden states, or a hidden layer of width g.
-    let g = cfg.granger_hidden as u64;
+    let g = cfg.granger_width() as u64;
     let aux = if g == 0 {
         mul(&[o, p, h]).saturating_add(mul(&[p, o, p, h]))
     } else {
@@ -201,7 +211,7 @@ fn check_size(
     // What fits without the Granger predictors but not with them is their width's doing.
     limits
         .check_parameters(total.saturating_add(aux))
-        .map_err(|why| Error::param("train ame", "granger-hidden", cfg.granger_hidden, why))
+        .map_err(|why| Error::param("train ame", "granger-hidden", cfg.granger_width(), why))
 }
 
 /// One epoch's numbers.
@@ -238,7 +248,7 @@ impl AmeReport {
         json!({
             "alpha": cfg.alpha,
             "hidden": cfg.hidden,
-            "granger_hidden": cfg.granger_hidden,
+            "granger_hidden": cfg.granger_width(),
             "attention_dropout": cfg.attention_dropout,
             "epochs_run": self.epochs.len(),
             "best_epoch": self.best_epoch,
@@ -967,7 +977,7 @@ pub fn train_ame(
         o,
         (0..p).map(|g| groups.members(g).len()).max().unwrap_or(1),
         cfg.image,
-        cfg.granger_hidden,
+        cfg.granger_width(),
         &device,
     );
     let mut rng = Rng::for_row(cfg.seed, usize::MAX - 2);
@@ -1120,7 +1130,7 @@ mod tests {
         if image.is_some() {
             cfg.hidden = vec![2];
         }
-        cfg.granger_hidden = granger_hidden;
+        cfg.granger_hidden = Some(granger_hidden);
         let p = groups.len();
         let o = task.outputs();
         let h = match image {
@@ -1255,7 +1265,7 @@ mod tests {
         let names: Vec<String> = (0..d).map(|i| format!("f{i}")).collect();
         let groups = FeatureGroups::singletons(&names);
         let mut cfg = AmeConfig::new(task);
-        cfg.granger_hidden = granger;
+        cfg.granger_hidden = Some(granger);
         let device = Device::flex().autodiff();
         let shapes = Shapes::new(task, 3, 16, 1, 1, None, granger, &device);
         let mut rng = Rng::for_row(3, 0);

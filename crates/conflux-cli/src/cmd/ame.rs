@@ -358,9 +358,7 @@ pub fn train(a: &TrainAmeArgs) -> Result<()> {
     cfg.hidden = a.hidden.clone();
     cfg.gate_width = a.gate_width;
     cfg.alpha = a.alpha;
-    if let Some(g) = a.granger_hidden {
-        cfg.granger_hidden = g;
-    }
+    cfg.granger_hidden = a.granger_hidden;
     cfg.attention_dropout = a.attention_dropout;
     cfg.epochs = a.epochs;
     cfg.batch_size = a.batch_size;

@@ -192,9 +192,7 @@ pub fn digits(a: &AmeDigitsArgs) -> Result<()> {
         cfg.standardize = false;
         cfg.seed = a.seed;
         cfg.batch_size = 32;
-        if let Some(g) = a.granger_hidden {
-            cfg.granger_hidden = g;
-        }
+        cfg.granger_hidden = a.granger_hidden;
         if !a.quick {
             cfg.image = Some(ImageStem {
                 height: data.side,
@@ -418,9 +416,7 @@ pub fn alpha(a: &AmeAlphaArgs) -> Result<()> {
     for &alpha in &alphas {
         let mut cfg = AmeConfig::new(AmeTask::Binary);
         cfg.alpha = alpha;
-        if let Some(g) = a.granger_hidden {
-            cfg.granger_hidden = g;
-        }
+        cfg.granger_hidden = a.granger_hidden;
         cfg.epochs = a.epochs.unwrap_or(if a.quick { 5 } else { 100 });
         cfg.batch_size = 256;
         cfg.seed = a.seed;
@@ -438,7 +434,7 @@ pub fn alpha(a: &AmeAlphaArgs) -> Result<()> {
     bar.finish();
     let granger = a
         .granger_hidden
-        .unwrap_or(AmeConfig::new(AmeTask::Binary).granger_hidden);
+        .unwrap_or(AmeConfig::new(AmeTask::Binary).granger_width());
     let mut out = format!(
         "AME on Adult (13 experts, one per feature), trained on adult-train ({} rows, 20 % of them for early stopping), scored on adult-test ({} rows); Granger predictors {}; seed {}.\n\n",
         y.len(),

@@ -160,7 +160,7 @@ fn one(
     };
     let mut cfg = AmeConfig::new(task);
     cfg.alpha = alpha;
-    cfg.granger_hidden = granger_hidden;
+    cfg.granger_hidden = Some(granger_hidden);
     cfg.epochs = epochs;
     cfg.seed = seed;
     let t = Instant::now();

@@ -56,7 +56,7 @@ pub struct AmeConfig {
     /// experts' hidden states, which see interactions between groups; 0 is the paper's
     /// linear predictors. `None` (the default) picks [`AmeConfig::granger_width`]'s: 32
     /// for tabular experts — on tasks where one group switches which other group drives the
-    /// label, the linear predictors' ω names the driver for 71–78 % of rows and the MLP's for
+    /// label, the linear predictors' ω names the driver for 71–79 % of rows and the MLP's for
     /// 94–99 % (`bench ame-granger`, BENCHMARKS.md) — and 0 for an image stem, whose many
     /// cell experts make the p² hidden units costly (11× the training time on the MNIST
     /// benchmark) for no gain in accuracy there.

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{conflux, listing, write};
+use common::{conflux, listing, ok, write};
 use serde_json::Value;
 
 /// Groups `a` (x0, x1) and `b` (x2) drive the label; `noise` (x3) does not.
@@ -41,15 +41,6 @@ fn train(dir: &Path, data: &Path, extra: &[&str]) -> (PathBuf, std::process::Out
         .output()
         .unwrap();
     (model, out)
-}
-
-fn ok(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]

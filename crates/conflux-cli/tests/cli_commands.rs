@@ -4,7 +4,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{conflux, write};
+use common::{conflux, ok, write};
 use serde_json::Value;
 
 fn assets() -> PathBuf {
@@ -20,11 +20,7 @@ fn demo_runs_and_its_model_reproduces_scikit_learn() {
         .arg(&report)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     for want in [
         "row 0: P(>50K) = 0.001",
@@ -180,11 +176,7 @@ fn bench_cafe_quick_prints_the_table() {
         .args(["bench", "cafe", "--quick"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("| network | threads | batch | forward rows/s | CAFE rows/s |"));
     let rows = text.lines().filter(|l| l.starts_with("| (")).count();
@@ -314,11 +306,7 @@ fn explain_probabilities_through_a_sigmoid_head() {
     let logits: Value = serde_json::from_slice(&run(&[]).stdout).unwrap();
     // The head becomes a third activation layer: three c values are accepted, two are not.
     let out = run(&["--explain-probabilities", "--c", "0.5,0.5,1"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out);
     let probs: Value = serde_json::from_slice(&out.stdout).unwrap();
     for (l, p) in logits["rows"]
         .as_array()
@@ -385,11 +373,7 @@ fn evaluate_methods_and_metrics() {
         .arg(&out_path)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out);
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(
         table.starts_with("| method | infidelity | completeness | sensitivity-max |"),
@@ -553,11 +537,7 @@ fn train_mlp_is_deterministic_and_checks_its_input() {
             .unwrap()
     };
     let first = train("a.json", "3");
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    ok(&first);
     assert!(String::from_utf8_lossy(&first.stdout).contains("validation: accuracy"));
     assert!(train("b.json", "3").status.success());
     assert!(train("c.json", "4").status.success());
@@ -611,11 +591,7 @@ fn bench_conflicts_quick_and_bench_methods() {
         .args(["bench", "conflicts", "--quick", "--quiet"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     let rows: Vec<&str> = text
         .lines()
@@ -663,11 +639,7 @@ fn bench_conflicts_quick_and_bench_methods() {
         .arg(assets().join("adult_sample.csv"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(
         text.lines()
@@ -725,11 +697,7 @@ fn ground_truth_rmse_on_synthetic_conflicts() {
         .arg(&data)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("trained 600 rows × 4 features"));
     let rmse_json = |model: &std::path::Path| -> Value {
         let out = common::run_on(

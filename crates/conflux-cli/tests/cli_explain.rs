@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{conflux, csv, write};
+use common::{conflux, csv, ok, write};
 use conflux_testkit::assert::assert_close;
 use conflux_testkit::golden;
 use conflux_testkit::json::floats;
@@ -140,11 +140,7 @@ fn schema_names_reference_and_targets() {
         &data,
         &["--target", "all", "--label", "label", "--precision", "f64"],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["method"], "cafe");
     assert_eq!(v["params"]["c"], serde_json::json!([0.5]));

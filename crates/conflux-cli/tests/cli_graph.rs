@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::conflux;
+use common::{conflux, ok};
 use conflux_testkit::assert::assert_close;
 use conflux_testkit::golden::{
     GRAPH_NETWORKS as NETWORKS, graph_cafe_model, graph_file, graph_paths,
@@ -447,11 +447,7 @@ fn input_shape_fills_symbolic_dimensions() {
         .args(["inspect", "--model", m, "--input-shape", "1,4,5"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("input shape (N, 1, 4, 5)"));
     // The CSV rows are 20 pixels; CAFE is complete on them.
     let data = dir.path().join("x.csv");
@@ -646,11 +642,7 @@ fn bench_methods_on_an_image_model() {
         .args(["--groups", "patch:3x3", "--threads", "1"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out);
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
         table.contains("72 features (sampling methods: 4 groups)"),

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
 
-use common::{conflux, write};
+use common::{conflux, ok, write};
 use conflux_testkit::onnx::{Attr, OnnxBuilder};
 
 const MODEL: &str = r#"{"input_dim": 2, "layers": [{"type": "linear", "weight": [[1, -1], [0.5, 2]], "bias": [0, 1]}, {"type": "relu"}, {"type": "linear", "weight": [[1, 1]], "bias": null}]}"#;
@@ -81,15 +81,6 @@ fn argv(line: &str) -> Vec<&str> {
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     conflux().current_dir(dir).args(args).output().unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// A 2 → 2 Gemm + Relu + Sum-free ONNX model whose weight `W` is external data at
@@ -767,11 +758,7 @@ fn output_files_honour_the_umask() {
         "sh",
         "umask 022 && exec \"$CONFLUX\" train mlp --quiet --data t.csv --label y --task binary --epochs 1 --out t.json",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out);
     for f in ["t.json", "t.safetensors", "t.arch.json"] {
         let mode = std::fs::metadata(d.join(f)).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o644, "{f}");

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{conflux, write};
+use common::{conflux, ok, write};
 
 fn demo() -> (PathBuf, PathBuf) {
     let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo");
@@ -29,11 +29,7 @@ fn report(dir: &Path, model: &Path, data: &Path, extra: &[&str]) -> String {
         .args(extra)
         .output()
         .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    ok(&run);
     std::fs::read_to_string(out).unwrap()
 }
 
@@ -268,13 +264,7 @@ fn repo(path: &str) -> PathBuf {
 }
 
 fn run_ok(cmd: &mut assert_cmd::Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    ok(&cmd.output().unwrap())
 }
 
 /// `conflux report --quiet ARGS --model M --data D --out OUT`.

@@ -12,6 +12,17 @@ pub fn conflux() -> Command {
     c
 }
 
+/// Asserts that a finished `conflux` run succeeded (showing its stderr when not); its
+/// stdout as text.
+pub fn ok(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Writes `content` to `dir/name`.
 pub fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
     let p = dir.join(name);
@@ -65,12 +76,7 @@ pub fn explain(model: &Path, data: &Path, extra: &[&str]) -> std::process::Outpu
 /// As [`explain`], asserting success and parsing the JSON document on stdout.
 pub fn explain_json(model: &Path, data: &Path, extra: &[&str]) -> serde_json::Value {
     let out = explain(model, data, extra);
-    assert!(
-        out.status.success(),
-        "{extra:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+    serde_json::from_str(&ok(&out)).expect("JSON on stdout")
 }
 
 /// Runs `conflux ARGS… --model MODEL --data DATA` (any subcommand that reads a model and a CSV).

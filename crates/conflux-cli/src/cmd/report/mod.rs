@@ -615,8 +615,18 @@ impl Consumer<f64> for Gather {
         let d = self.features.len();
         let gaps = a.completeness_gap();
         self.split = a.split.is_some();
+        // Score arrays are `[entries, d]` in standard layout: a row is a plain slice.
+        fn slice(m: &ndarray::Array2<f64>) -> Result<&[f64]> {
+            m.as_slice().context("scores in standard layout")
+        }
+        let all_scores = slice(&a.scores)?;
+        let split = match &a.split {
+            Some(s) => Some((slice(&s.feat_pos)?, slice(&s.feat_neg)?)),
+            None => None,
+        };
         for e in 0..a.len() {
-            let scores = a.scores.row(e);
+            let scores = &all_scores[e * d..(e + 1) * d];
+            let parts = split.map(|(p, n)| (&p[e * d..(e + 1) * d], &n[e * d..(e + 1) * d]));
             let values = &raw[a.rows[e] * d..(a.rows[e] + 1) * d];
             if !a.output[e].is_finite() || scores.iter().any(|v| !v.is_finite()) {
                 anyhow::bail!(
@@ -628,8 +638,7 @@ impl Consumer<f64> for Gather {
             for f in 0..d {
                 self.sum_abs[f] += scores[f].abs();
             }
-            if let Some(s) = &a.split {
-                let (p, n) = (s.feat_pos.row(e), s.feat_neg.row(e));
+            if let Some((p, n)) = parts {
                 for f in 0..d {
                     self.sum_pos[f] += p[f];
                     self.sum_neg[f] += n[f];
@@ -641,14 +650,14 @@ impl Consumer<f64> for Gather {
                 self.max_gap = Some(self.max_gap.map_or(g.abs(), |m: f64| m.max(g.abs())));
                 let mut scale = 1.0 + a.output[e].abs();
                 scale += a.baseline_output.as_ref().map_or(0.0, |b| b[e].abs());
-                scale += match &a.split {
-                    Some(sp) => {
-                        sp.feat_pos.row(e).iter().sum::<f64>()
-                            + sp.feat_neg.row(e).iter().sum::<f64>()
+                scale += match (&a.split, parts) {
+                    (Some(sp), Some((p, n))) => {
+                        p.iter().sum::<f64>()
+                            + n.iter().sum::<f64>()
                             + sp.bias_pos[e]
                             + sp.bias_neg[e]
                     }
-                    None => scores.iter().map(|v| v.abs()).sum::<f64>(),
+                    _ => scores.iter().map(|v| v.abs()).sum::<f64>(),
                 };
                 self.max_rel_gap = self.max_rel_gap.max(g.abs() / scale);
             }
@@ -668,20 +677,18 @@ impl Consumer<f64> for Gather {
                         .map_or_else(|| values.to_vec(), |c| c.input(values)),
                     output: a.output[e],
                     baseline: a.baseline_output.as_ref().map(|b| b[e]),
-                    scores: view(&scores.to_vec()),
-                    split: a.split.as_ref().map(|s| {
-                        (
-                            view(&s.feat_pos.row(e).to_vec()),
-                            view(&s.feat_neg.row(e).to_vec()),
-                            s.bias_pos[e] - s.bias_neg[e],
-                        )
-                    }),
+                    scores: view(scores),
+                    split: a
+                        .split
+                        .as_ref()
+                        .zip(parts)
+                        .map(|(s, (p, n))| (view(p), view(n), s.bias_pos[e] - s.bias_neg[e])),
                     gap,
                 });
             }
             let cells = &self.cells;
             self.sample.offer(|| match cells {
-                Some(c) => (row, c.brightness(values), c.scores(&scores.to_vec())),
+                Some(c) => (row, c.brightness(values), c.scores(scores)),
                 None => (row, values.to_vec(), scores.to_vec()),
             });
             self.entries += 1;

@@ -1,5 +1,5 @@
-//! Rank and correlation statistics shared by the evaluations (AUC, the AME's Granger r²,
-//! the report's rank agreement between methods).
+//! Rank, correlation and classification statistics shared by the evaluations: AUC and
+//! arg-max, the AME's Granger r², the report's rank agreement between methods.
 
 /// 1-based ranks of `v`, ties sharing their mean rank.
 pub fn ranks(v: &[f64]) -> Vec<f64> {
@@ -71,6 +71,31 @@ pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
     pearson(&ranks(x), &ranks(y))
 }
 
+/// Area under the ROC curve (ties counted half); NaN with one class only.
+pub fn auc(scores: &[f64], labels: &[f64]) -> f64 {
+    let ranks = ranks(scores);
+    let (mut rank_sum, mut pos) = (0.0, 0.0);
+    for (r, &l) in ranks.iter().zip(labels) {
+        if l > 0.5 {
+            rank_sum += r;
+            pos += 1.0;
+        }
+    }
+    let neg = scores.len() as f64 - pos;
+    if pos == 0.0 || neg == 0.0 {
+        f64::NAN
+    } else {
+        (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
+    }
+}
+
+/// Index of the largest value (the first of equals).
+pub fn argmax(v: &[f64]) -> usize {
+    v.iter()
+        .enumerate()
+        .fold(0, |b, (i, x)| if *x > v[b] { i } else { b })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +105,8 @@ mod tests {
         assert_eq!(ranks(&[3.0, 1.0, 3.0, 2.0]), vec![3.5, 1.0, 3.5, 2.0]);
         assert!((pearson(&[1.0, 2.0, 3.0], &[2.0, 4.0, 6.0]) - 1.0).abs() < 1e-15);
         assert!((pearson(&[1.0, 2.0, 3.0], &[1.0, 3.0, 2.0]) - 0.5).abs() < 1e-15);
+        // Anti-correlated: r = −1 (the Granger r² squares it to 1).
+        assert!((pearson(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-15);
         assert_eq!(pearson(&[1.0, 1.0], &[1.0, 2.0]), 0.0);
         // Far from the origin the one-pass co-moments keep their digits.
         let x: Vec<f64> = (0..1000).map(|i| 1e9 + (i % 7) as f64).collect();

@@ -300,7 +300,7 @@ fn loss_f64(task: Task, logits: &[f64], y: &[f64], k: usize) -> f64 {
     }
 }
 
-pub use conflux_core::ame::evaluate::auc;
+pub use conflux_core::stats::auc;
 
 /// The class count of multi-class labels: 0..=the largest label. Labels must be class
 /// indices, and a stray huge label is refused before it sizes anything (a model with that
@@ -657,8 +657,7 @@ pub fn train_mlp(
                     .chunks_exact(classes)
                     .zip(t_val.chunks_exact(classes))
                     .filter(|(zr, tr)| {
-                        conflux_core::ame::evaluate::argmax(zr)
-                            == conflux_core::ame::evaluate::argmax(tr)
+                        conflux_core::stats::argmax(zr) == conflux_core::stats::argmax(tr)
                     })
                     .count();
                 vec![("accuracy", hits as f64 / n_val as f64)]

@@ -22,8 +22,8 @@ use std::time::Instant;
 use anyhow::Result;
 use conflux_core::FeatureGroups;
 use conflux_core::ame::AmeTask;
-use conflux_core::ame::evaluate::argmax;
 use conflux_core::rng::Rng;
+use conflux_core::stats::argmax;
 use conflux_train::{AmeConfig, train_ame};
 
 use crate::cli::AmeGrangerArgs;

@@ -147,29 +147,20 @@ impl Measured {
     /// Mean and standard deviation (ddof 0, as the paper's ±) over datasets of method `k`.
     fn mean_sd(&self, k: usize) -> (f64, f64) {
         let v: Vec<f64> = self.selected.iter().map(|r| r[k]).collect();
-        let n = v.len().max(1) as f64;
-        let mean = v.iter().sum::<f64>() / n;
-        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
-        (mean, var.sqrt())
+        let (mean, sd, _) = conflux_methods::metrics::mean_sd(&v);
+        (mean, sd)
     }
 
     /// Minimum, median and maximum over every trained network of method `k`.
     fn spread(&self, k: usize) -> (f64, f64, f64) {
-        let mut v: Vec<f64> = self.all.iter().map(|r| r[k]).collect();
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        let median = if n == 0 {
-            f64::NAN
-        } else if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            (v[n / 2 - 1] + v[n / 2]) / 2.0
-        };
-        (
-            v.first().copied().unwrap_or(f64::NAN),
-            median,
-            v.last().copied().unwrap_or(f64::NAN),
-        )
+        let v: Vec<f64> = self.all.iter().map(|r| r[k]).collect();
+        let median = conflux_core::reference::column_stat(&v, 1, true)[0];
+        let (lo, hi) = v
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+                (lo.min(x), hi.max(x))
+            });
+        (lo, median, hi)
     }
 }
 

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use super::granger::kl;
 use super::{Ame, AmeTask};
 use crate::stats::Correlation;
+// Kept at their former paths; they live with the other statistics.
+pub use crate::stats::{argmax, auc};
 
 /// An AME's scores on a labelled dataset.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,24 +24,6 @@ pub struct AmeEvaluation {
     pub importance: Vec<f64>,
     /// Mean attention per expert for each class present (classification), by label.
     pub importance_by_class: Vec<(usize, Vec<f64>)>,
-}
-
-/// Area under the ROC curve (ties counted half); NaN with one class only.
-pub fn auc(scores: &[f64], labels: &[f64]) -> f64 {
-    let ranks = crate::stats::ranks(scores);
-    let (mut rank_sum, mut pos) = (0.0, 0.0);
-    for (r, &l) in ranks.iter().zip(labels) {
-        if l > 0.5 {
-            rank_sum += r;
-            pos += 1.0;
-        }
-    }
-    let neg = scores.len() as f64 - pos;
-    if pos == 0.0 || neg == 0.0 {
-        f64::NAN
-    } else {
-        (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
-    }
 }
 
 impl Ame {
@@ -167,11 +151,4 @@ impl<'a> AmeScorer<'a> {
                 .collect(),
         }
     }
-}
-
-/// Index of the largest value (the first of equals).
-pub fn argmax(v: &[f64]) -> usize {
-    v.iter()
-        .enumerate()
-        .fold(0, |b, (i, x)| if *x > v[b] { i } else { b })
 }

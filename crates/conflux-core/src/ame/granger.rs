@@ -58,11 +58,6 @@ pub fn kl(omega: &[f64], a: &[f64]) -> f64 {
         .sum()
 }
 
-/// Squared Pearson correlation of two equally long vectors (0 when either is constant).
-pub fn pearson_r2(x: &[f64], y: &[f64]) -> f64 {
-    crate::stats::pearson(x, y).powi(2)
-}
-
 /// The loss terms of ame.md, each a mean over rows.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LossTerms {
@@ -170,14 +165,5 @@ mod tests {
         assert!((b0 + 0.2f64.ln()).abs() < 1e-12);
         let m = main_loss(AmeTask::Multiclass { classes: 3 }, &[0.2, 0.5, 0.3], 2.0);
         assert!((m + 0.3f64.ln()).abs() < 1e-15);
-    }
-
-    #[test]
-    fn r2_by_hand() {
-        assert!((pearson_r2(&[1.0, 2.0, 3.0], &[2.0, 4.0, 6.0]) - 1.0).abs() < 1e-15);
-        assert!((pearson_r2(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) - 1.0).abs() < 1e-15);
-        // x = (1, 2, 3), y = (1, 3, 2): r = 0.5.
-        assert!((pearson_r2(&[1.0, 2.0, 3.0], &[1.0, 3.0, 2.0]) - 0.25).abs() < 1e-15);
-        assert_eq!(pearson_r2(&[1.0, 1.0], &[1.0, 2.0]), 0.0);
     }
 }

@@ -40,7 +40,7 @@ impl AmeTask {
         match self {
             AmeTask::Regression => None,
             AmeTask::Binary => Some(usize::from(y[0] > 0.5)),
-            AmeTask::Multiclass { .. } => Some(evaluate::argmax(y)),
+            AmeTask::Multiclass { .. } => Some(crate::stats::argmax(y)),
         }
     }
     /// Outputs per expert (`o`).

@@ -77,7 +77,7 @@ fn gather(ame: &Ame, req: &Request<'_>) -> Result<Gathered> {
         sample: Vec::new(),
     };
     let mut sample = Reservoir::new(SWARM_ROWS, req.seed);
-    let (mut x, mut labels) = (Vec::new(), Vec::new());
+    let (mut x, mut labels, mut scaled_buf) = (Vec::new(), Vec::new(), Vec::new());
     loop {
         x.clear();
         labels.clear();
@@ -88,11 +88,16 @@ fn gather(ame: &Ame, req: &Request<'_>) -> Result<Gathered> {
         if req.label.is_some() {
             crate::cmd::ame::check_labels(ame, req.data, g.entries, &labels)?;
         }
-        let raw = x.clone();
-        if let Some(pre) = &ame.preprocess {
-            pre.apply(&mut x);
-        }
-        let e = ame.explain_rows(&x, req.label.map(|_| &labels[..]));
+        // The page shows raw values; the model reads scaled ones (a copy only when scaling).
+        let scaled: &[f64] = match &ame.preprocess {
+            Some(pre) => {
+                scaled_buf.clone_from(&x);
+                pre.apply(&mut scaled_buf);
+                &scaled_buf
+            }
+            None => &x,
+        };
+        let e = ame.explain_rows(scaled, req.label.map(|_| &labels[..]));
         if let Some(s) = &mut scorer {
             s.add(&e.prediction, &e.importance, &e.granger, &labels);
         }
@@ -130,7 +135,7 @@ fn gather(ame: &Ame, req: &Request<'_>) -> Result<Gathered> {
                     *s += v;
                 }
             }
-            let values = &raw[r * d..(r + 1) * d];
+            let values = &x[r * d..(r + 1) * d];
             if g.rows.len() < keep {
                 g.rows.push(RowView {
                     row: g.entries,

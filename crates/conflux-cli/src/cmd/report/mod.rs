@@ -258,6 +258,12 @@ impl Cells {
         }
     }
 
+    /// What per-row views and maps hold of per-feature scores `v`: every feature, or the
+    /// cells' sums of a large image.
+    pub(crate) fn view(cells: Option<&Cells>, v: &[f64]) -> Vec<f64> {
+        cells.map_or_else(|| v.to_vec(), |c| c.scores(v))
+    }
+
     /// Whether cells hold more than one pixel.
     pub(crate) fn pooled(&self) -> bool {
         self.f > 1
@@ -635,8 +641,8 @@ impl Consumer<f64> for Gather {
                     first_row + a.rows[e] + 1
                 );
             }
-            for f in 0..d {
-                self.sum_abs[f] += scores[f].abs();
+            for (s, v) in self.sum_abs.iter_mut().zip(scores) {
+                *s += v.abs();
             }
             if let Some((p, n)) = parts {
                 for f in 0..d {
@@ -662,12 +668,7 @@ impl Consumer<f64> for Gather {
                 self.max_rel_gap = self.max_rel_gap.max(g.abs() / scale);
             }
             let row = first_row + a.rows[e];
-            // What per-row views hold: every feature, or the cells of a large image.
-            let view = |v: &[f64]| {
-                self.cells
-                    .as_ref()
-                    .map_or_else(|| v.to_vec(), |c| c.scores(v))
-            };
+            let view = |v: &[f64]| Cells::view(self.cells.as_ref(), v);
             if self.rows.len() < self.keep {
                 self.rows.push(RowView {
                     row,
@@ -1029,7 +1030,7 @@ const IMAGE_CELLS: usize = 64;
 /// The data block the script draws per-row views from.
 fn page_data(runs: &[Run], image: Option<&ImageView>) -> Value {
     let cells = image.and_then(|(_, c)| c.as_ref());
-    let view = |v: &[f64]| cells.map_or_else(|| v.to_vec(), |c| c.scores(v));
+    let view = |v: &[f64]| Cells::view(cells, v);
     let first = &runs[0];
     let methods: Vec<Value> = runs
         .iter()
